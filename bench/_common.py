@@ -1,0 +1,48 @@
+"""Shared by the benchmarks: argument parsing, medians, and the two output forms."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import sys
+import time
+from collections.abc import Callable
+
+
+def parser(description: str) -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=description)
+    p.add_argument("--json", action="store_true", help="print one JSON object of the figures")
+    p.add_argument("--repeats", type=int, default=5, help="timed repetitions (median reported)")
+    return p
+
+
+def median_time_s(fn: Callable[[], object], repeats: int, warmup: int = 1) -> float:
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def emit(title: str, figures: dict[str, float], *, as_json: bool, notes: str = "") -> None:
+    if as_json:
+        print(json.dumps(figures, sort_keys=True))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(
+        title=title,
+        caption=f"{platform.processor() or platform.machine()}, "
+        f"python {sys.version.split()[0]}. {notes}",
+    )
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    for name, value in figures.items():
+        table.add_row(name, f"{value:,.3f}" if isinstance(value, float) else str(value))
+    Console().print(table)

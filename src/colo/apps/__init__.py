@@ -1,0 +1,1 @@
+"""Composition roots of the deployable processes (later issues)."""

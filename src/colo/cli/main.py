@@ -1,0 +1,103 @@
+"""`colo`: the command line, and the composition root of `colo sim`.
+
+Exit codes: 0 success; 1 a fault outside the user's control; 2 a usage error or bad
+input (unknown flag, bad scenario file, missing traces), always with a message that
+names what was wrong, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from colo import __version__
+from colo.core.errors import ColoError, InvalidInput
+
+EXIT_OK = 0
+EXIT_FAULT = 1
+EXIT_USAGE = 2
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
+    return value
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="colo",
+        description="Co-locate online services and offline work on the same Kubernetes nodes.",
+    )
+    parser.add_argument("--version", action="version", version=f"colo {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands.required = True
+    sim = commands.add_parser(
+        "sim",
+        help="simulate a cluster under several policies and write a report",
+        description=(
+            "Replay real traces on a simulated cluster under each policy and write "
+            "DIR/summary.json and DIR/report.html."
+        ),
+    )
+    sim.add_argument(
+        "--scenario",
+        default="default",
+        help="built-in scenario name or path to a YAML file (default: default)",
+    )
+    sim.add_argument(
+        "--policies",
+        default=None,
+        help="comma-separated policies (default: reserved,request-based)",
+    )
+    sim.add_argument("--seed", type=int, default=None, help="random seed (default: the scenario's)")
+    sim.add_argument("--out", default="out", type=Path, help="output directory (default: out)")
+    sim.add_argument(
+        "--quick",
+        action="store_true",
+        help="a small, short variant of the scenario that finishes in seconds",
+    )
+    sim.add_argument(
+        "--traces",
+        default=None,
+        type=Path,
+        help="trace directory (default: $COLO_TRACES or shared/traces beside the checkout)",
+    )
+    sim.add_argument("--no-progress", action="store_true", help="no progress bar")
+    sim.add_argument(
+        "--jobs",
+        type=_positive_int,
+        default=min(os.cpu_count() or 1, 4),
+        help="policies simulated in parallel processes (default: CPUs, at most 4)",
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "sim":
+            from colo.cli.sim import run_sim
+
+            return run_sim(args)
+    except InvalidInput as exc:
+        print(f"colo: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except ColoError as exc:
+        print(f"colo: error: {exc}", file=sys.stderr)
+        return EXIT_FAULT
+    except KeyboardInterrupt:
+        print("colo: interrupted", file=sys.stderr)
+        return 130
+    return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

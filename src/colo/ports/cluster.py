@@ -1,0 +1,116 @@
+"""Cluster ports: read nodes and pods, follow their changes, bind, patch status, evict, record.
+
+Contracts shared by every implementation:
+- `ClusterReader` answers from a local cache (informer store or simulator state); its
+  answers may lag the server, which is why schedulers reserve through the coordinator.
+- Writes raise `colo.core.errors.Conflict` when they lost a race (pod already bound,
+  object changed), `Retryable` for transient faults (with the delay to wait), and
+  `Permanent`/`NotFound` otherwise. They never raise client-library exceptions.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from colo.core.objects import Node, Pod
+
+
+@dataclass(frozen=True, slots=True)
+class PodRef:
+    """What a write needs to name a pod: namespace, name, and (optionally) the uid precondition."""
+
+    namespace: str
+    name: str
+    uid: str = ""
+
+    @property
+    def key(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+
+class ChangeKind(enum.StrEnum):
+    ADDED = "ADDED"
+    MODIFIED = "MODIFIED"
+    DELETED = "DELETED"
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterEvent:
+    """One change seen by a reader: exactly one of `pod` and `node` is set."""
+
+    kind: ChangeKind
+    pod: Pod | None = None
+    node: Node | None = None
+
+
+Unsubscribe = Callable[[], None]
+
+
+class ClusterReader(Protocol):
+    """A consistent-enough snapshot of nodes and pods plus a stream of their changes."""
+
+    def nodes(self) -> Sequence[Node]: ...
+
+    def node(self, name: str) -> Node | None: ...
+
+    def pods(self) -> Sequence[Pod]: ...
+
+    def pod(self, key: str) -> Pod | None:
+        """The pod `namespace/name`, or None."""
+        ...
+
+    def subscribe(self, handler: Callable[[ClusterEvent], None]) -> Unsubscribe:
+        """Call `handler` for every change after this call, in order; returns an unsubscriber.
+
+        Handlers run on the reader's thread/loop and must not block.
+        """
+        ...
+
+
+class Binder(Protocol):
+    async def bind(self, pod: PodRef, node_name: str) -> None:
+        """Bind `pod` to `node_name` (the `pods/binding` subresource).
+
+        Raises `Conflict` if the pod is already bound or gone-and-recreated (uid mismatch).
+        """
+        ...
+
+
+class NodeStatusPatcher(Protocol):
+    async def patch_extended_resources(
+        self,
+        node_name: str,
+        *,
+        capacity: Mapping[str, int],
+        allocatable: Mapping[str, int],
+    ) -> None:
+        """Set extended resources (e.g. `colo.io/batch-cpu` in millicores) in node status."""
+        ...
+
+
+class Evictor(Protocol):
+    async def evict(self, pod: PodRef, *, reason: str) -> None:
+        """Evict through `policy/v1` Eviction (honours PodDisruptionBudgets on a real cluster)."""
+        ...
+
+
+class EventType(enum.StrEnum):
+    NORMAL = "Normal"
+    WARNING = "Warning"
+
+
+class EventRecorder(Protocol):
+    async def record(
+        self,
+        *,
+        kind: str,
+        key: str,
+        reason: str,
+        message: str,
+        type: EventType = EventType.NORMAL,
+    ) -> None:
+        """Record a Kubernetes Event about the object `kind` `key` (`namespace/name` or name)."""
+        ...

@@ -1,0 +1,325 @@
+"""Models of the stock Kubernetes control plane, as the baselines run it.
+
+- `RateLimiter`: client-go's token bucket (qps, burst) in simulated time.
+- `StockJobController`: the CronJob + Job controllers of kube-controller-manager turning
+  due jobs into pods, every API request paid for from one client rate limiter (default
+  QPS 20, burst 30: why thousands of CronJobs due at 00:00 start minutes late).
+- `StockScheduler`: kube-scheduler placing one pod at a time by requests (fit, then
+  least-allocated score), each binding paid for from its own limiter (QPS 50, burst 100).
+- `place_online`: where the long-running online pods sit when the scenario starts.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from functools import partial
+
+import numpy as np
+
+from colo.core.errors import Conflict, NotFound
+from colo.ports.cluster import PodRef
+from colo.sim.cluster import OFFLINE_NAMESPACE, Phase, SimCluster, SimPod, complete
+from colo.sim.engine import PRIO_ARRIVAL, PRIO_CONTROL, PRIO_SCHEDULE, EventLoop
+from colo.sim.pending import PendingQueue
+
+
+class RateLimiter:
+    """Token bucket: `burst` tokens, refilled at `qps`; reservations are served in order.
+
+    `reserve(now, n)` takes n tokens (the balance may go negative) and returns when the
+    request may go out: now if the tokens were there, else when the refill covers them.
+    """
+
+    def __init__(self, qps: float, burst: int, now: float = 0.0) -> None:
+        if qps <= 0 or burst < 1:
+            raise ValueError(f"rate limiter needs qps > 0 and burst >= 1, got {qps}, {burst}")
+        self.qps = qps
+        self.burst = burst
+        self._tokens = float(burst)
+        self._at = now
+
+    def _refill(self, now: float) -> None:
+        if now > self._at:
+            self._tokens = min(float(self.burst), self._tokens + (now - self._at) * self.qps)
+            self._at = now
+
+    def reserve(self, now: float, n: int = 1) -> float:
+        self._refill(now)
+        self._tokens -= n
+        if self._tokens >= 0:
+            return now
+        return now + (-self._tokens) / self.qps
+
+    def available_by(self, now: float, horizon_s: float) -> int:
+        """How many single-token reservations would go out by `now + horizon_s`."""
+        self._refill(now)
+        return max(0, math.floor(self._tokens + horizon_s * self.qps))
+
+
+class StockJobController:
+    """Creates each job's pods when it is due, paying API requests from one limiter."""
+
+    def __init__(
+        self,
+        cluster: SimCluster,
+        loop: EventLoop,
+        *,
+        qps: float,
+        burst: int,
+        requests_per_job: int,
+        pool: str | None = None,
+    ) -> None:
+        self.cluster = cluster
+        self.loop = loop
+        self.limiter = RateLimiter(qps, burst)
+        self.requests_per_job = requests_per_job
+        self.pool = pool
+        cluster.on_lost(self._recreate)
+
+    def start(self) -> None:
+        jobs = self.cluster.workload.jobs
+        end = self.cluster.workload.tick_s[-1] + self.cluster.scenario.step
+        for j in range(len(jobs)):
+            at = float(jobs.arrival_s[j])
+            if at >= end:
+                break
+            self.loop.schedule(at, partial(self._due, j), priority=PRIO_ARRIVAL)
+
+    def _due(self, job: int) -> None:
+        jobs = self.cluster.workload.jobs
+        now = self.loop.now()
+        ready = self.limiter.reserve(now, self.requests_per_job)
+        for slot in range(int(jobs.pods[job])):
+            at = max(ready, self.limiter.reserve(now, 1))
+            self.loop.schedule(at, partial(self._create, job, slot, now), priority=PRIO_CONTROL)
+
+    def _create(self, job: int, slot: int, due_s: float) -> None:
+        jobs = self.cluster.workload.jobs
+        self.cluster.create_pod(
+            job=job,
+            slot=slot,
+            cpu_milli=int(jobs.cpu_milli[job]),
+            memory_bytes=int(jobs.memory_bytes[job]),
+            duration_s=float(jobs.duration_s[job]),
+            due_s=due_s,
+            cron=bool(jobs.cron[job]),
+            pool=self.pool,
+        )
+
+    def _recreate(self, pod: SimPod) -> None:
+        """The Job controller replaces a failed or evicted pod (one more API request)."""
+        at = self.limiter.reserve(self.loop.now(), 1)
+        self.loop.schedule(
+            at, partial(self._create, pod.job, pod.slot, pod.due_s), priority=PRIO_CONTROL
+        )
+
+
+class StockScheduler:
+    """kube-scheduler's behaviour at the level the simulation needs.
+
+    Pending pods are looked at in FIFO order in scheduling rounds (every `round_s` while
+    something is pending and something changed). A pod goes to the feasible node
+    (requests fit allocatable minus what is bound or assumed, node selector matches)
+    with the most free capacity (LeastAllocated over cpu and memory, ties to the lowest
+    index). Each binding costs one token of the scheduler's client limiter; the binding
+    reaches the API server when the token is there, and until then the pod is assumed
+    on its node, as kube-scheduler's cache does. Pods that found no node wait in the
+    queue's unschedulable set until capacity frees up where they fit (see `pending`).
+    """
+
+    def __init__(
+        self,
+        cluster: SimCluster,
+        loop: EventLoop,
+        *,
+        qps: float,
+        burst: int,
+        round_s: float,
+    ) -> None:
+        self.cluster = cluster
+        self.loop = loop
+        self.limiter = RateLimiter(qps, burst)
+        self.round_s = round_s
+        n = len(cluster.node_names)
+        self._assumed_cpu = np.zeros(n, np.int64)
+        self._assumed_memory = np.zeros(n, np.int64)
+        self._assumed_pods = np.zeros(n, np.int64)
+        pools = sorted({p for p in cluster.node_pools if p is not None})
+        self._pool_ids: dict[str | None, int] = {None: 0}
+        self._pool_ids.update({p: i + 1 for i, p in enumerate(pools)})
+        self._pool_masks = np.ones((len(self._pool_ids), n), bool)
+        for name, i in self._pool_ids.items():
+            if name is not None:
+                self._pool_masks[i] = np.array([p == name for p in cluster.node_pools])
+        self._queue = PendingQueue(self._pool_masks)
+        self._changed: set[int] = set()  # nodes with capacity freed since the last round
+        self._round_at: float | None = None
+        self._dirty = True
+        cluster.on_pending(self._enqueue)
+        cluster.on_freed(self._freed)
+
+    def pending(self) -> int:
+        return self._queue.waiting
+
+    def _enqueue(self, pod: SimPod) -> None:
+        self._queue.add(pod, self._pool_ids.get(pod.pool, 0))
+        self._dirty = True
+        self._wake(self.loop.now())
+
+    def _freed(self, node: int) -> None:
+        self._changed.add(node)
+        self._dirty = True
+        self._wake(self.loop.now())
+
+    def _wake(self, now: float) -> None:
+        at = math.ceil(now / self.round_s) * self.round_s
+        if self._round_at is not None and self._round_at <= at:
+            return
+        self._round_at = at
+        self.loop.schedule(at, self._round, priority=PRIO_SCHEDULE)
+
+    def _round(self) -> None:
+        now = self.loop.now()
+        if self._round_at != now:
+            return  # superseded by an earlier round
+        self._round_at = None
+        if not self._dirty:
+            return
+        self._dirty = False
+        stopped_early = self._place(now, self.limiter.available_by(now, self.round_s))
+        if stopped_early:
+            # Out of tokens: carry on next round. Otherwise every candidate was looked
+            # at: wait for a pod to arrive or for capacity to free up.
+            self._dirty = True
+            self._wake(now + self.round_s)
+
+    def _place(self, now: float, budget: int) -> bool:
+        """Place pending pods in FIFO order until the budget is spent.
+
+        Returns True if it stopped for lack of budget with candidates left.
+        """
+        c = self.cluster
+        queue = self._queue
+        free_cpu = c.free_cpu() - self._assumed_cpu
+        free_mem = c.free_memory() - self._assumed_memory
+        free_pods = c.free_pods() - self._assumed_pods
+        changed = sorted(self._changed)
+        self._changed.clear()
+        fresh = queue.take_fresh()
+        fits = queue.fits_largest(fresh, free_cpu, free_mem, free_pods)
+        queue.mark_tried(fresh[~fits])
+        fresh = fresh[fits]
+        # Tried pods that fit a freed node, with their fit on each such node: after a
+        # placement only that node's column is checked again, and only where it was true.
+        old, useful, fit = queue.tried_fitting(changed, free_cpu, free_mem, free_pods)
+        column = {n: j for j, n in enumerate(useful)}
+        live = fit.any(axis=1)
+        # Free capacity only shrinks during a round, so a shape (cpu, memory, pool) that
+        # found no node once finds none for the rest of the round: skip its twins.
+        failed: set[tuple[int, int, int]] = set()
+        f = 0
+        while budget > 0:
+            k = int(np.argmax(live)) if live.any() else -1
+            if f < len(fresh) and (k < 0 or fresh[f] < old[k]):
+                i, f = int(fresh[f]), f + 1
+            elif k >= 0:
+                i = int(old[k])
+                live[k] = False
+                fit[k] = False
+            else:
+                break
+            node = self._choose(i, free_cpu, free_mem, free_pods, failed)
+            if node < 0:
+                queue.mark_tried([i])
+                continue
+            pod = queue.take(i)
+            free_cpu[node] -= pod.cpu_milli
+            free_mem[node] -= pod.memory_bytes
+            free_pods[node] -= 1
+            self._assume(pod, node, now)
+            budget -= 1
+            j = column.get(node)
+            if j is not None:
+                rows = np.flatnonzero(fit[:, j])
+                fit[rows, j] = queue.fits_node(old[rows], node, free_cpu, free_mem, free_pods)
+                live[rows] = fit[rows].any(axis=1)
+        stopped_early = budget <= 0 and (f < len(fresh) or bool(live.any()))
+        if stopped_early:
+            queue.defer(fresh[f:])
+            self._changed.update(changed)  # the tried ones still fit there: next round
+        queue.maybe_compact()
+        return stopped_early
+
+    def _choose(
+        self,
+        i: int,
+        free_cpu: np.ndarray,
+        free_mem: np.ndarray,
+        free_pods: np.ndarray,
+        failed: set[tuple[int, int, int]],
+    ) -> int:
+        """The node for queue position i (LeastAllocated among feasible), or -1."""
+        queue = self._queue
+        cpu, mem, p = int(queue.cpu[i]), int(queue.mem[i]), int(queue.pool[i])
+        if (cpu, mem, p) in failed:
+            return -1
+        feasible = self._pool_masks[p] & (free_cpu >= cpu) & (free_mem >= mem) & (free_pods > 0)
+        if not feasible.any():
+            failed.add((cpu, mem, p))
+            return -1
+        c = self.cluster
+        score = np.where(feasible, free_cpu / c.alloc_cpu + free_mem / c.alloc_memory, -np.inf)
+        return int(np.argmax(score))
+
+    def _assume(self, pod: SimPod, node: int, now: float) -> None:
+        """Hold the pod on its node until its binding goes out with the next free token."""
+        self._assumed_cpu[node] += pod.cpu_milli
+        self._assumed_memory[node] += pod.memory_bytes
+        self._assumed_pods[node] += 1
+        at = self.limiter.reserve(now, 1)
+        self.loop.schedule(at, partial(self._bind, pod, node), priority=PRIO_CONTROL)
+
+    def _bind(self, pod: SimPod, node: int) -> None:
+        self._assumed_cpu[node] -= pod.cpu_milli
+        self._assumed_memory[node] -= pod.memory_bytes
+        self._assumed_pods[node] -= 1
+        if pod.phase is not Phase.PENDING:
+            return
+        ref = PodRef(OFFLINE_NAMESPACE, pod.name, str(pod.index))
+        try:
+            complete(self.cluster.bind(ref, self.cluster.node_names[node]))
+        except (Conflict, NotFound):
+            return
+
+
+def place_online(
+    cpu_milli: np.ndarray,
+    memory_bytes: np.ndarray,
+    alloc_cpu: np.ndarray,
+    alloc_memory: np.ndarray,
+    allowed: np.ndarray,
+    max_pods: int = 110,
+) -> np.ndarray:
+    """Online pods onto allowed nodes, largest first, LeastAllocated; -1 where none fits."""
+    n = len(alloc_cpu)
+    free_cpu = alloc_cpu.astype(np.float64).copy()
+    free_mem = alloc_memory.astype(np.float64).copy()
+    free_pods = np.full(n, max_pods)
+    where = np.full(len(cpu_milli), -1, np.int64)
+    for i in np.argsort(-cpu_milli, kind="stable"):
+        feasible = allowed & (free_cpu >= cpu_milli[i]) & (free_mem >= memory_bytes[i])
+        feasible &= free_pods > 0
+        if not feasible.any():
+            continue
+        score = np.where(feasible, free_cpu / alloc_cpu + free_mem / alloc_memory, -np.inf)
+        node = int(np.argmax(score))
+        where[i] = node
+        free_cpu[node] -= cpu_milli[i]
+        free_mem[node] -= memory_bytes[i]
+        free_pods[node] -= 1
+    return where
+
+
+def pool_mask(pools: Sequence[str | None], name: str | None) -> np.ndarray:
+    return np.array([name is None or p == name for p in pools])

@@ -1,0 +1,203 @@
+"""Run one scenario under several policies on the same workload, and measure each run."""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from pathlib import Path
+from queue import Empty
+from typing import Any
+
+import numpy as np
+
+from colo.sim.cluster import SimCluster
+from colo.sim.engine import EventLoop
+from colo.sim.policies import make_policy
+from colo.sim.results import PolicyResult, SimulationResult
+from colo.sim.scenario import Scenario
+from colo.sim.traces import TraceSet
+from colo.sim.workload import Workload, bad_rows, build_workload
+
+# progress(policy, simulated seconds done, simulated seconds in all)
+Progress = Callable[[str, float, float], None]
+
+CHUNK_S = 1800.0  # progress granularity in simulated seconds
+
+
+def run_scenario(
+    scenario: Scenario,
+    policies: Sequence[str],
+    *,
+    traces: TraceSet,
+    progress: Progress | None = None,
+    jobs: int = 1,
+) -> SimulationResult:
+    """Run every policy on the same workload; with `jobs` > 1, in parallel processes.
+
+    A worker process rebuilds the workload from the scenario and seed, which gives the
+    same workload as the parent's, so results do not depend on `jobs`.
+    """
+    made = [make_policy(name, scenario) for name in policies]  # unknown names fail first
+    workload = build_workload(scenario, traces)
+    names = [p.name for p in made]
+    if jobs > 1 and len(names) > 1:
+        results = _run_parallel(scenario, traces, names, jobs, progress)
+    else:
+        results = {n: run_policy(scenario, workload, n, progress=progress) for n in names}
+    return SimulationResult(
+        scenario=scenario.name,
+        seed=scenario.seed,
+        start_time_of_day_s=scenario.start_time_of_day,
+        duration_s=scenario.duration,
+        nodes=len(workload.node_cpu_milli),
+        trace_rows_skipped=workload.trace_rows_skipped,
+        trace_files={
+            _short(r.path): {
+                "rows_read": r.rows_read,
+                "rows_skipped": bad_rows(r),
+                "rows_filtered": r.rows_skipped - bad_rows(r),
+            }
+            for r in workload.reports
+        },
+        policies={n: results[n] for n in names},
+        wave_fire_s=workload.wave_fire_s,
+    )
+
+
+def _short(path: str) -> str:
+    p = Path(path)
+    return f"{p.parent.name}/{p.name}"
+
+
+_worker_queue: Any = None
+
+
+def _init_worker(queue: Any) -> None:
+    global _worker_queue
+    _worker_queue = queue
+
+
+def _report_to_parent(policy: str, done_s: float, total_s: float) -> None:
+    _worker_queue.put((policy, done_s, total_s))
+
+
+def _worker(scenario: Scenario, root: Path, name: str) -> PolicyResult:
+    workload = build_workload(scenario, TraceSet(root))
+    return run_policy(scenario, workload, name, progress=_report_to_parent)
+
+
+def _run_parallel(
+    scenario: Scenario,
+    traces: TraceSet,
+    names: list[str],
+    jobs: int,
+    progress: Progress | None,
+) -> dict[str, PolicyResult]:
+    ctx = multiprocessing.get_context("spawn")
+    queue = ctx.Queue()
+    workers = min(jobs, len(names))
+    with ProcessPoolExecutor(
+        max_workers=workers, mp_context=ctx, initializer=_init_worker, initargs=(queue,)
+    ) as pool:
+        futures = {pool.submit(_worker, scenario, traces.root, n): n for n in names}
+        pending = set(futures)
+        while pending:
+            _, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+            _drain(queue, progress)
+        _drain(queue, progress)
+        return {futures[f]: f.result() for f in futures}
+
+
+def _drain(queue: Any, progress: Progress | None) -> None:
+    while True:
+        try:
+            update = queue.get_nowait()
+        except Empty:
+            return
+        if progress is not None:
+            progress(*update)
+
+
+def run_policy(
+    scenario: Scenario,
+    workload: Workload,
+    name: str,
+    *,
+    progress: Progress | None = None,
+) -> PolicyResult:
+    policy = make_policy(name, scenario)
+    loop = EventLoop()
+    pools = policy.node_pools(workload)
+    online_node = policy.place_online(workload, pools)
+    cluster = SimCluster(
+        loop=loop,
+        scenario=scenario,
+        workload=workload,
+        online_pod_node=online_node,
+        node_pools=pools,
+    )
+    policy.install(cluster, loop)
+    cluster.start_ticks()
+    end = float(workload.tick_s[-1]) + scenario.step
+    t = 0.0
+    while t < end:
+        t = min(t + CHUNK_S, end)
+        loop.run(t)
+        if progress is not None:
+            progress(name, t, end)
+    return measure(scenario, workload, cluster, name, end)
+
+
+def _percentile(values: np.ndarray, q: float) -> float:
+    return float(np.percentile(values, q)) if len(values) else 0.0
+
+
+def measure(
+    scenario: Scenario, workload: Workload, cluster: SimCluster, name: str, end_s: float
+) -> PolicyResult:
+    """The summary figures of one run. Waits of work still pending at the end count as
+    their wait so far (censored), so a policy cannot look good by never starting work."""
+    jobs = workload.jobs
+    due = jobs.arrival_s < end_s
+    slot_job = np.repeat(np.arange(len(jobs)), jobs.pods)
+    slot_due = jobs.arrival_s[slot_job]
+    started = cluster.slot_started
+    waited = np.where(np.isnan(started), end_s, started) - slot_due
+    counted = due[slot_job]
+    cron = jobs.cron[slot_job]
+    offline_waits = waited[counted & ~cron]
+    wave_delays = waited[counted & cron]
+    s = cluster.series
+    online_unplaced = int(np.count_nonzero(cluster.online_pod_node < 0))
+    metrics: dict[str, float | int] = {
+        "cpu_util_mean": float(s.cpu_util.mean()),
+        "cpu_util_p95": _percentile(s.cpu_util, 95),
+        "mem_util_mean": float(s.mem_util.mean()),
+        "online_interference_rate": float(s.interference.mean()),
+        "offline_jobs_completed": int(
+            np.count_nonzero((cluster.jobs_pods_done == jobs.pods) & ~jobs.cron)
+        ),
+        "offline_wait_p50_s": _percentile(offline_waits, 50),
+        "offline_wait_p95_s": _percentile(offline_waits, 95),
+        "evictions": int(cluster.evictions),
+        "node_hours": float(len(workload.node_cpu_milli) * scenario.duration / 3600.0),
+        "job_start_delay_p99_s": _percentile(wave_delays, 99),
+    }
+    extra: dict[str, int | float] = {
+        "online_pods_unplaced": online_unplaced,
+        "admission_failures": int(cluster.admission_failures),
+    }
+    return PolicyResult(
+        name=name,
+        metrics=metrics,
+        t_s=workload.tick_s.copy(),
+        cpu_util=s.cpu_util,
+        mem_util=s.mem_util,
+        online_cpu_util=s.online_cpu_util,
+        offline_cpu_util=s.offline_cpu_util,
+        interference=s.interference,
+        offline_waits_s=offline_waits,
+        wave_start_delays_s=wave_delays,
+        diagnostics=extra,
+    )

@@ -1,0 +1,73 @@
+"""Whole `colo sim` runs on the real traces (quick variant): outputs, determinism, physics."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from colo.cli.main import main
+from colo.sim.results import POLICY_METRICS
+from colo.sim.scenario import load_scenario
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory: pytest.TempPathFactory) -> dict:  # type: ignore[type-arg]
+    out = tmp_path_factory.mktemp("quick")
+    assert main(["sim", "--quick", "--no-progress", "--out", str(out)]) == 0
+    return {"out": out, "summary": json.loads((out / "summary.json").read_text())}
+
+
+def test_a_quick_run_writes_a_summary_with_every_figure_for_every_policy(quick_run: dict) -> None:  # type: ignore[type-arg]
+    summary = quick_run["summary"]
+    assert summary["scenario"] == "default"
+    assert summary["quick"] is True
+    assert set(summary["policies"]) == {"reserved", "request-based"}
+    for figures in summary["policies"].values():
+        assert list(figures) == sorted(POLICY_METRICS)
+        for name in ("cpu_util_mean", "cpu_util_p95", "mem_util_mean", "online_interference_rate"):
+            assert 0.0 <= figures[name] <= 1.0, name
+        assert figures["cpu_util_p95"] >= figures["cpu_util_mean"]
+    assert (quick_run["out"] / "report.html").stat().st_size > 10_000
+
+
+def test_the_same_seed_gives_a_byte_identical_summary(quick_run: dict, tmp_path: Path) -> None:  # type: ignore[type-arg]
+    assert main(["sim", "--quick", "--no-progress", "--out", str(tmp_path)]) == 0
+    again = (tmp_path / "summary.json").read_bytes()
+    assert again == (quick_run["out"] / "summary.json").read_bytes()
+
+
+def test_another_seed_gives_another_workload(quick_run: dict, tmp_path: Path) -> None:  # type: ignore[type-arg]
+    assert main(["sim", "--quick", "--no-progress", "--seed", "7", "--out", str(tmp_path)]) == 0
+    other = json.loads((tmp_path / "summary.json").read_text())
+    assert other["seed"] == 7
+    assert other["policies"] != quick_run["summary"]["policies"]
+
+
+def test_separate_pools_see_no_interference_and_shared_nodes_do(quick_run: dict) -> None:  # type: ignore[type-arg]
+    policies = quick_run["summary"]["policies"]
+    assert policies["reserved"]["online_interference_rate"] == 0.0
+    assert policies["request-based"]["online_interference_rate"] > 0.0
+
+
+def test_the_stock_control_plane_starts_the_wave_no_faster_than_its_rate_limits(
+    quick_run: dict,  # type: ignore[type-arg]
+) -> None:
+    s = load_scenario("default").quickened()
+    assert s.wave is not None
+    cp = s.control_plane
+    pods = s.wave.jobs * s.wave.pods_per_job
+    requests = s.wave.jobs * cp.requests_per_job + pods
+    # The last wave pod cannot be created before the controller's limiter allows it.
+    floor_s = (requests - cp.controller_burst) / cp.controller_qps
+    for figures in quick_run["summary"]["policies"].values():
+        assert figures["job_start_delay_p99_s"] >= 0.9 * floor_s
+
+
+def test_trace_rows_skipped_are_reported_per_file(quick_run: dict) -> None:  # type: ignore[type-arg]
+    summary = quick_run["summary"]
+    files = summary["trace_files"]
+    assert "alibaba2017/batch_task.csv.gz" in files
+    assert summary["trace_rows_skipped"] == sum(f["rows_skipped"] for f in files.values())
+    assert summary["trace_rows_skipped"] > 0  # the real batch trace has unfinished tasks
