@@ -214,7 +214,7 @@ class StockScheduler:
         # placement only that node's column is checked again, and only where it was true.
         old, useful, fit = queue.tried_fitting(changed, free_cpu, free_mem, free_pods)
         column = {n: j for j, n in enumerate(useful)}
-        live: np.ndarray = fit.any(axis=1)
+        live = np.asarray(fit.any(axis=1), dtype=bool)
         # Free capacity only shrinks during a round, so a shape (cpu, memory, pool) that
         # found no node once finds none for the rest of the round: skip its twins.
         failed: set[tuple[int, int, int]] = set()
