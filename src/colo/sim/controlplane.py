@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections.abc import Sequence
 from functools import partial
@@ -197,7 +198,10 @@ class StockScheduler:
     def _place(self, now: float, budget: int) -> bool:
         """Place pending pods in FIFO order until the budget is spent.
 
-        Returns True if it stopped for lack of budget with candidates left.
+        Candidates are the fresh pods that fit the largest free node of their pool, and
+        the unschedulable pods whose shape fits a node freed since the last round; both
+        are walked together in queue order. Returns True if it stopped for lack of
+        budget with candidates left.
         """
         c = self.cluster
         queue = self._queue
@@ -208,65 +212,59 @@ class StockScheduler:
         self._changed.clear()
         fresh = queue.take_fresh()
         fits = queue.fits_largest(fresh, free_cpu, free_mem, free_pods)
-        queue.mark_tried(fresh[~fits])
-        fresh = fresh[fits]
-        # Tried pods that fit a freed node, with their fit on each such node: after a
-        # placement only that node's column is checked again, and only where it was true.
-        old, useful, fit = queue.tried_fitting(changed, free_cpu, free_mem, free_pods)
-        column = {n: j for j, n in enumerate(useful)}
-        live = np.asarray(fit.any(axis=1), dtype=bool)
-        # Free capacity only shrinks during a round, so a shape (cpu, memory, pool) that
-        # found no node once finds none for the rest of the round: skip its twins.
+        queue.mark_unschedulable(fresh[~fits].tolist())
+        fresh_list = fresh[fits].tolist()
+        heads = [
+            (queue.groups[key][0], key)
+            for key in queue.groups_fitting(changed, free_cpu, free_mem, free_pods)
+        ]
+        heapq.heapify(heads)
+        # Free capacity only shrinks during a round, so a shape that found no node once
+        # finds none for the rest of the round: skip its twins.
         failed: set[tuple[int, int, int]] = set()
         f = 0
         while budget > 0:
-            k = int(np.argmax(live)) if live.any() else -1
-            if f < len(fresh) and (k < 0 or fresh[f] < old[k]):
-                i, f = int(fresh[f]), f + 1
-            elif k >= 0:
-                i = int(old[k])
-                live[k] = False
-                fit[k] = False
+            if f < len(fresh_list) and (not heads or fresh_list[f] < heads[0][0]):
+                i, f = fresh_list[f], f + 1
+                key = queue.shape(i)
+                node = -1 if key in failed else self._choose(key, free_cpu, free_mem, free_pods)
+                if node < 0:
+                    failed.add(key)
+                    queue.mark_unschedulable([i])
+                    continue
+            elif heads:
+                _, key = heapq.heappop(heads)
+                if not queue.shape_fits_any(key, changed, free_cpu, free_mem, free_pods):
+                    continue  # the freed room went to pods ahead of it
+                i = queue.pop_head(key)
+                if key in queue.groups:
+                    heapq.heappush(heads, (queue.groups[key][0], key))
+                node = self._choose(key, free_cpu, free_mem, free_pods)
             else:
                 break
-            node = self._choose(i, free_cpu, free_mem, free_pods, failed)
-            if node < 0:
-                queue.mark_tried([i])
-                continue
             pod = queue.take(i)
             free_cpu[node] -= pod.cpu_milli
             free_mem[node] -= pod.memory_bytes
             free_pods[node] -= 1
             self._assume(pod, node, now)
             budget -= 1
-            j = column.get(node)
-            if j is not None:
-                rows = np.flatnonzero(fit[:, j])
-                fit[rows, j] = queue.fits_node(old[rows], node, free_cpu, free_mem, free_pods)
-                live[rows] = fit[rows].any(axis=1)
-        stopped_early = budget <= 0 and (f < len(fresh) or bool(live.any()))
+        stopped_early = budget <= 0 and (f < len(fresh_list) or bool(heads))
         if stopped_early:
-            queue.defer(fresh[f:])
-            self._changed.update(changed)  # the tried ones still fit there: next round
-        queue.maybe_compact()
+            queue.defer(fresh_list[f:])
+            self._changed.update(changed)  # unschedulable pods may still fit there
         return stopped_early
 
     def _choose(
         self,
-        i: int,
+        key: tuple[int, int, int],
         free_cpu: np.ndarray,
         free_mem: np.ndarray,
         free_pods: np.ndarray,
-        failed: set[tuple[int, int, int]],
     ) -> int:
-        """The node for queue position i (LeastAllocated among feasible), or -1."""
-        queue = self._queue
-        cpu, mem, p = int(queue.cpu[i]), int(queue.mem[i]), int(queue.pool[i])
-        if (cpu, mem, p) in failed:
-            return -1
+        """The node for a pod of shape `key` (LeastAllocated among feasible), or -1."""
+        cpu, mem, p = key
         feasible = self._pool_masks[p] & (free_cpu >= cpu) & (free_mem >= mem) & (free_pods > 0)
         if not feasible.any():
-            failed.add((cpu, mem, p))
             return -1
         c = self.cluster
         score = np.where(feasible, free_cpu / c.alloc_cpu + free_mem / c.alloc_memory, -np.inf)
