@@ -402,3 +402,14 @@ def test_write_report_writes_utf8(make_result, tmp_path):
     assert text.startswith("<!DOCTYPE html>")
     assert '<meta charset="utf-8">' in text
     assert "<h1>Überlast → 00:00</h1>" in text
+
+
+def test_warnings_about_missing_work_are_shown_prominently(make_result) -> None:  # type: ignore[no-untyped-def]
+    result = make_result()
+    name = next(iter(result.policies))
+    result.policies[name].diagnostics.update({"online_pods": 10, "online_pods_unplaced": 3})
+    html = render_report(result)
+    assert 'id="warnings"' in html
+    assert "3 of 10 online pods did not fit" in html
+    clean = make_result()
+    assert 'id="warnings"' not in render_report(clean)

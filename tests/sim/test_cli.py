@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -50,3 +51,21 @@ def test_argparse_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> Non
         main(["sim", "--seed", "many"])
     assert exc.value.code == 2
     assert "invalid int value" in capsys.readouterr().err
+
+
+def test_online_pods_that_do_not_fit_are_reported_not_silently_dropped(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    scenario = tmp_path / "crowded.yaml"
+    scenario.write_text(
+        "name: crowded\nduration: 10m\nwave: null\ncluster: {nodes: 8}\n"
+        "online: {request_share: 0.9}\npolicies: {reserved: {offline_pool_fraction: 0.5}}\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "out"
+    code = main(["sim", "--scenario", str(scenario), "--no-progress", "--out", str(out)])
+    assert code == 0
+    assert "reserved: " in capsys.readouterr().err
+    summary = json.loads((out / "summary.json").read_text())
+    assert any(w.startswith("reserved: ") and "did not fit" in w for w in summary["warnings"])
+    assert not any(w.startswith("request-based") for w in summary["warnings"])

@@ -75,6 +75,8 @@ def run_sim(args: argparse.Namespace) -> int:
     (out / "report.html").write_text(render_report(result), encoding="utf-8")
     elapsed = time.perf_counter() - started
     _print_table(summary, out, elapsed)
+    for warning in summary["warnings"]:
+        print(f"colo: warning: {warning}", file=sys.stderr)
     return 0
 
 

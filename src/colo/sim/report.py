@@ -197,6 +197,7 @@ def render_report(result: SimulationResult) -> str:
         "</head>",
         "<body>",
         _header(result, colors),
+        _warnings(result),
         _nav(plots),
         "<main>",
         _how_to_read(result),
@@ -274,6 +275,15 @@ def _header(result: SimulationResult, colors: dict[str, str]) -> str:
         f"{_trace_files(result)}\n"
         "</header>"
     )
+
+
+def _warnings(result: SimulationResult) -> str:
+    """A box listing what a reader must know to trust the figures; empty when all is well."""
+    warnings = result.warnings()
+    if not warnings:
+        return ""
+    items = "".join(f'<li class="warn">{_e(w)}</li>' for w in warnings)
+    return f'<section id="warnings" role="alert"><h2>Warnings</h2><ul>{items}</ul></section>'
 
 
 def _plural(n: int) -> str:

@@ -65,3 +65,17 @@ class SimulationResult:
     policies: dict[str, PolicyResult]
     wave_fire_s: float | None = None
     """Seconds since the scenario start at which the 00:00 job wave fires (None: no wave)."""
+
+    def warnings(self) -> list[str]:
+        """What a reader must know to trust the figures (work the run could not place)."""
+        out = []
+        for name, policy in self.policies.items():
+            unplaced = int(policy.diagnostics.get("online_pods_unplaced", 0))
+            if unplaced:
+                total = int(policy.diagnostics.get("online_pods", 0))
+                out.append(
+                    f"{name}: {unplaced} of {total} online pods did not fit any allowed node "
+                    "and are missing from this run (lower online.request_share or give "
+                    "online pods more nodes)"
+                )
+        return out

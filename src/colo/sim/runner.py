@@ -185,6 +185,7 @@ def measure(
         "job_start_delay_p99_s": _percentile(wave_delays, 99),
     }
     extra: dict[str, int | float] = {
+        "online_pods": len(cluster.online_pod_node),
         "online_pods_unplaced": online_unplaced,
         "admission_failures": int(cluster.admission_failures),
     }

@@ -8,7 +8,8 @@ Schema (version 1; see docs/summary-schema.md):
       "duration_s": float, "nodes": int,
       "trace_rows_skipped": int,
       "trace_files": {"<dir>/<file>": {"rows_read": int, "rows_skipped": int}},
-      "policies": {"<policy>": {<every name in POLICY_METRICS>: number}}
+      "policies": {"<policy>": {<every name in POLICY_METRICS>: number}},
+      "warnings": [str]
     }
 
 Floats are rounded to 6 significant digits and keys are sorted, so the same scenario and
@@ -52,6 +53,7 @@ def summary_dict(result: SimulationResult, *, quick: bool) -> dict[str, Any]:
         "trace_rows_skipped": result.trace_rows_skipped,
         "trace_files": result.trace_files,
         "policies": policies,
+        "warnings": result.warnings(),
     }
 
 
