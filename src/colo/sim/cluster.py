@@ -115,7 +115,8 @@ class SimCluster:
         self.alloc_cpu = self.capacity_cpu - reserved.system_reserved_cpu
         self.alloc_memory = self.capacity_memory - reserved.system_reserved_memory
         self.alloc_pods = np.full(n, 110, np.int64)
-        self.extended: list[dict[str, int]] = [{} for _ in range(n)]
+        self.extended: list[dict[str, int]] = [{} for _ in range(n)]  # allocatable
+        self.extended_capacity: list[dict[str, int]] = [{} for _ in range(n)]
 
         online = workload.online
         self.online_pod_node = online_pod_node
@@ -262,6 +263,7 @@ class SimCluster:
         pod.end_handle = self.loop.schedule(
             pod.end_s, partial(self._finish, pod), priority=PRIO_STATE
         )
+        self._notify(ChangeKind.MODIFIED, pod)
 
     def _finish(self, pod: SimPod) -> None:
         pod.phase = Phase.SUCCEEDED
@@ -396,8 +398,10 @@ class SimCluster:
             "memory": str(int(self.alloc_memory[i])),
             "pods": str(int(self.alloc_pods[i])),
         }
+        for name, value in self.extended_capacity[i].items():
+            capacity[name] = str(value)
         for name, value in self.extended[i].items():
-            capacity[name] = allocatable[name] = str(value)
+            allocatable[name] = str(value)
         return Node.from_k8s(
             {
                 "metadata": {"name": self.node_names[i], "labels": labels},
@@ -476,6 +480,7 @@ class SimCluster:
         node = self._node_index.get(node_name)
         if node is None:
             raise NotFound(f"node {node_name} not found")
+        self.extended_capacity[node] = dict(sorted(capacity.items()))
         self.extended[node] = dict(sorted(allocatable.items()))
 
     async def record(

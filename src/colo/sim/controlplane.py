@@ -149,7 +149,10 @@ class StockScheduler:
         pools = sorted({p for p in cluster.node_pools if p is not None})
         self._pool_ids: dict[str | None, int] = {None: 0}
         self._pool_ids.update({p: i + 1 for i, p in enumerate(pools)})
-        self._pool_masks = np.ones((len(self._pool_ids), n), bool)
+        # The last row matches no node: pods selecting a pool that no node has.
+        self._nowhere = len(self._pool_ids)
+        self._pool_masks = np.ones((len(self._pool_ids) + 1, n), bool)
+        self._pool_masks[self._nowhere] = False
         for name, i in self._pool_ids.items():
             if name is not None:
                 self._pool_masks[i] = np.array([p == name for p in cluster.node_pools])
@@ -164,7 +167,7 @@ class StockScheduler:
         return self._queue.waiting
 
     def _enqueue(self, pod: SimPod) -> None:
-        self._queue.add(pod, self._pool_ids.get(pod.pool, 0))
+        self._queue.add(pod, self._pool_ids.get(pod.pool, self._nowhere))
         self._dirty = True
         self._wake(self.loop.now())
 
