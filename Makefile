@@ -49,7 +49,7 @@ typecheck: $(STAMP_TEST)
 layers: $(STAMP_TEST)
 	$(VENV)/bin/lint-imports
 
-unit: $(STAMP_TEST) browser
+unit: $(STAMP_TEST) browser cluster-bins
 	$(VENV)/bin/pytest -q
 
 test: lint typecheck layers unit

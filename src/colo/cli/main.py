@@ -77,6 +77,9 @@ def _parser() -> argparse.ArgumentParser:
         default=min(os.cpu_count() or 1, 4),
         help="policies simulated in parallel processes (default: CPUs, at most 4)",
     )
+    from colo.cli.dev import add_parser as add_dev_parser
+
+    add_dev_parser(commands)
     return parser
 
 
@@ -87,6 +90,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from colo.cli.sim import run_sim
 
             return run_sim(args)
+        if args.command == "dev":
+            from colo.cli.dev import run_dev
+
+            return run_dev(args)
     except InvalidInput as exc:
         print(f"colo: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
