@@ -18,9 +18,10 @@ Ports: `ClusterReader` (views built on demand from the records), `Binder`, `Evic
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
+from typing import Any
 
 import numpy as np
 
@@ -364,11 +365,9 @@ class SimCluster:
         index = self._node_index.get(name)
         return None if index is None else self._node_view(index)
 
-    def pods_views(self) -> Sequence[Pod]:
-        return [self._pod_view(p) for p in self.records if p.phase <= Phase.RUNNING]
-
     def pods(self) -> Sequence[Pod]:
-        return self.pods_views()
+        """Views of the offline pods not yet finished (online pods are not modelled as pods)."""
+        return [self._pod_view(p) for p in self.records if p.phase <= Phase.RUNNING]
 
     def pod(self, key: str) -> Pod | None:
         record = self._by_key.get(key)
@@ -495,12 +494,11 @@ class SimCluster:
         self.events.append((self.loop.now(), kind, key, reason, message))
 
 
-def complete(awaitable: object) -> None:
+def complete(coro: Coroutine[Any, Any, None]) -> None:
     """Run a simulated port call to completion; it must not suspend."""
-    coro = awaitable
     try:
-        coro.send(None)  # type: ignore[attr-defined]
+        coro.send(None)
     except StopIteration:
         return
-    coro.close()  # type: ignore[attr-defined]
+    coro.close()
     raise RuntimeError("a simulated port call suspended; simulated ports must not await")
