@@ -267,6 +267,25 @@ def test_a_pod_on_a_cpu_starved_node_runs_at_its_granted_share_of_what_it_asks()
     assert pod.end_s == 40.0
 
 
+@pytest.mark.parametrize(
+    ("work_s", "end_s"),
+    [
+        pytest.param(4.0, 8.0, id="work that ends inside the first step takes twice as long"),
+        pytest.param(
+            12.0, 24.0, id="work that ends inside a later step is not charged a whole step"
+        ),
+        pytest.param(5.0, 10.0, id="work that ends exactly at a tick ends there"),
+    ],
+)
+def test_a_starved_pod_is_charged_only_the_time_it_runs_slow(work_s: float, end_s: float) -> None:
+    loop, _, pod = starved_node(work_s)
+    loop.run(end_s - 0.001)
+    assert pod.phase is Phase.RUNNING
+    loop.run(end_s)
+    assert phase(pod) is Phase.SUCCEEDED
+    assert pod.end_s == pytest.approx(end_s)
+
+
 def test_a_pod_on_a_node_with_cpu_to_spare_runs_at_full_speed() -> None:
     loop, _, pod = starved_node(20.0, online_usage_milli=1000.0)
     loop.run(20.0)

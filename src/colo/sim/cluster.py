@@ -331,15 +331,31 @@ class SimCluster:
         self._relieve_memory(result.memory_used)
 
     def _slow_down(self, slowdown: np.ndarray) -> None:
-        """Offline pods on starved nodes lose (1 − slowdown) of the coming step."""
+        """Offline pods on starved nodes run at `rate` = slowdown until the next tick.
+
+        A pod whose end (at full speed) is w seconds away finishes at now + w / rate if
+        that is within the step; otherwise it does rate · step of work this step and
+        the rest at full speed, so its end moves by step · (1 − rate). The rate is
+        re-read every tick; a pod that starts between ticks runs at full speed until
+        the next one.
+        """
         step = self.scenario.step
+        now = self.loop.now()
         for node in np.flatnonzero(slowdown < 0.999):
-            lost = step * (1.0 - float(slowdown[node]))
+            rate = float(slowdown[node])
             for index in sorted(self._running[node]):
                 pod = self.records[index]
+                left = pod.end_s - now
+                if left <= 0:
+                    continue
+                if rate <= 0:
+                    pod.end_s += step
+                elif left <= rate * step:
+                    pod.end_s = now + left / rate
+                else:
+                    pod.end_s += step * (1.0 - rate)
                 if pod.end_handle is not None:
                     pod.end_handle.cancel()
-                pod.end_s += lost
                 pod.end_handle = self.loop.schedule(
                     pod.end_s, partial(self._finish, pod), priority=PRIO_STATE
                 )
