@@ -1,0 +1,1 @@
+"""The asyncio Kubernetes adapter: raw-JSON transport and informers."""

@@ -1,0 +1,239 @@
+"""List-then-watch informer over raw JSON, with relist-diff on 410 and backoff on faults.
+
+The cache holds raw dicts keyed by `namespace/name` (or `name` for cluster objects);
+Pod/Node views are built lazily and memoised per resourceVersion.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import AsyncIterator, Callable, Mapping
+from typing import Any, Literal, Protocol
+
+from colo.core.errors import Permanent, Retryable
+from colo.core.objects import Node, Pod
+from colo.kube.transport import Expired
+from colo.ports.cluster import ChangeKind, ClusterEvent, Unsubscribe
+
+Raw = dict[str, Any]
+Resource = Literal["pods", "nodes"]
+
+
+class WatchTransport(Protocol):
+    async def get(self, path: str, params: Mapping[str, str] | None = None) -> Any: ...
+
+    def stream(
+        self, path: str, params: Mapping[str, str] | None = None
+    ) -> AsyncIterator[dict[str, Any]]: ...
+
+
+def key_of(obj: Mapping[str, Any]) -> str:
+    meta = obj.get("metadata", {})
+    ns = meta.get("namespace")
+    return f"{ns}/{meta['name']}" if ns else str(meta["name"])
+
+
+def _rv(obj: Mapping[str, Any]) -> str:
+    return str(obj.get("metadata", {}).get("resourceVersion", ""))
+
+
+class Informer:
+    """Keeps a local cache of one resource in step with the API server."""
+
+    def __init__(
+        self,
+        transport: WatchTransport,
+        resource: Resource = "pods",
+        *,
+        namespace: str | None = None,
+        label_selector: str | None = None,
+        page_size: int = 500,
+        watch_timeout_s: int = 300,
+        backoff_cap_s: float = 5.0,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._t = transport
+        self.resource = resource
+        ns = f"/namespaces/{namespace}" if namespace else ""
+        self._path = f"/api/v1{ns}/{resource}"
+        self._selector = label_selector
+        self._page_size = page_size
+        self._watch_timeout_s = watch_timeout_s
+        self._backoff_cap_s = backoff_cap_s
+        self._rng = rng or random.Random(0)
+        self._cache: dict[str, Raw] = {}
+        self._views: dict[str, tuple[str, Pod | Node]] = {}
+        self._by_node: dict[str, set[str]] = {}
+        self._handlers: list[Callable[[ClusterEvent], None]] = []
+        self._synced = asyncio.Event()
+        self.resource_version = ""
+        self.relists = 0
+
+    # --- reading -------------------------------------------------------------------
+    @property
+    def has_synced(self) -> bool:
+        return self._synced.is_set()
+
+    async def wait_synced(self) -> None:
+        await self._synced.wait()
+
+    def raw(self) -> dict[str, Raw]:
+        return dict(self._cache)
+
+    def get_raw(self, key: str) -> Raw | None:
+        return self._cache.get(key)
+
+    def view(self, key: str) -> Pod | Node | None:
+        obj = self._cache.get(key)
+        if obj is None:
+            return None
+        rv = _rv(obj)
+        hit = self._views.get(key)
+        if hit is not None and hit[0] == rv:
+            return hit[1]
+        v: Pod | Node = Pod.from_k8s(obj) if self.resource == "pods" else Node.from_k8s(obj)
+        self._views[key] = (rv, v)
+        return v
+
+    def cached_keys(self) -> list[str]:
+        return list(self._cache)
+
+    def pods_on_node(self, node_name: str) -> list[str]:
+        """Keys of cached pods whose spec.nodeName is `node_name`."""
+        return sorted(self._by_node.get(node_name, ()))
+
+    def subscribe(self, handler: Callable[[ClusterEvent], None]) -> Unsubscribe:
+        self._handlers.append(handler)
+
+        def unsubscribe() -> None:
+            if handler in self._handlers:
+                self._handlers.remove(handler)
+
+        return unsubscribe
+
+    # --- cache mutation ------------------------------------------------------------
+    def _index(self, key: str, old: Raw | None, new: Raw | None) -> None:
+        if self.resource != "pods":
+            return
+        for obj, add in ((old, False), (new, True)):
+            if obj is None:
+                continue
+            node = obj.get("spec", {}).get("nodeName")
+            if not node:
+                continue
+            bucket = self._by_node.setdefault(node, set())
+            if add:
+                bucket.add(key)
+            else:
+                bucket.discard(key)
+                if not bucket:
+                    del self._by_node[node]
+
+    def _apply(self, kind: ChangeKind, obj: Raw) -> None:
+        key = key_of(obj)
+        old = self._cache.get(key)
+        if kind is ChangeKind.DELETED:
+            self._cache.pop(key, None)
+            self._index(key, old, None)
+            view: Pod | Node = Pod.from_k8s(obj) if self.resource == "pods" else Node.from_k8s(obj)
+            self._views.pop(key, None)
+        else:
+            self._cache[key] = obj
+            self._index(key, old, obj)
+            got = self.view(key)
+            assert got is not None
+            view = got
+        if isinstance(view, Pod):
+            ev = ClusterEvent(kind, pod=view)
+        else:
+            ev = ClusterEvent(kind, node=view)
+        for h in list(self._handlers):
+            h(ev)
+
+    def _replace(self, items: list[Raw]) -> None:
+        """Make the cache equal `items`, emitting the differences as events."""
+        fresh = {key_of(o): o for o in items}
+        for key, gone in list(self._cache.items()):
+            if key not in fresh:
+                self._apply(ChangeKind.DELETED, gone)
+        for key, obj in fresh.items():
+            old = self._cache.get(key)
+            if old is None:
+                self._apply(ChangeKind.ADDED, obj)
+            elif _rv(old) != _rv(obj):
+                self._apply(ChangeKind.MODIFIED, obj)
+
+    # --- list and watch ------------------------------------------------------------
+    def _params(self, **extra: str) -> dict[str, str]:
+        p = dict(extra)
+        if self._selector:
+            p["labelSelector"] = self._selector
+        return p
+
+    async def list_all(self) -> tuple[list[Raw], str]:
+        """All objects (paginated) and the list's resourceVersion."""
+        items: list[Raw] = []
+        cont = ""
+        while True:
+            params = self._params(limit=str(self._page_size))
+            if cont:
+                params["continue"] = cont
+            page = await self._t.get(self._path, params)
+            items.extend(page.get("items") or [])
+            meta = page.get("metadata", {})
+            cont = meta.get("continue") or ""
+            if not cont:
+                return items, str(meta.get("resourceVersion", ""))
+
+    async def relist(self) -> None:
+        items, rv = await self.list_all()
+        self._replace(items)
+        self.resource_version = rv
+        self.relists += 1
+        self._synced.set()
+
+    async def watch_once(self) -> None:
+        """One watch request from `resource_version` until the server closes it."""
+        params = self._params(
+            watch="true",
+            resourceVersion=self.resource_version,
+            allowWatchBookmarks="true",
+            timeoutSeconds=str(self._watch_timeout_s),
+        )
+        async for ev in self._t.stream(self._path, params):
+            typ = ev.get("type")
+            obj = ev.get("object") or {}
+            if typ == "ERROR":
+                code = obj.get("code")
+                if code == 410:
+                    raise Expired(f"watch {self._path}: {obj.get('message', 'expired')}")
+                raise Retryable(f"watch {self._path} error {code}: {obj.get('message')}")
+            if typ == "BOOKMARK":
+                self.resource_version = _rv(obj) or self.resource_version
+                continue
+            self._apply(ChangeKind(str(typ)), obj)
+            self.resource_version = _rv(obj) or self.resource_version
+
+    def _backoff(self, attempt: int) -> float:
+        """Full jitter: uniform(0, min(cap, 0.1 * 2^attempt)) seconds."""
+        return self._rng.uniform(0.0, min(self._backoff_cap_s, 0.1 * 2**attempt))
+
+    async def run(self) -> None:
+        """List, then watch forever; relist on 410; back off on faults. Permanent raises."""
+        attempt = 0
+        need_list = True
+        while True:
+            try:
+                if need_list:
+                    await self.relist()
+                    need_list = False
+                await self.watch_once()
+                attempt = 0
+            except Expired:
+                need_list = True
+            except Permanent:
+                raise
+            except Retryable:
+                await asyncio.sleep(self._backoff(attempt))
+                attempt += 1

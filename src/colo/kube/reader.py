@@ -1,0 +1,57 @@
+"""`ClusterReader` on top of a pod informer and a node informer."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+
+from colo.core.objects import Node, Pod
+from colo.kube.informer import Informer
+from colo.ports.cluster import ClusterEvent, Unsubscribe
+
+
+class KubeClusterReader:
+    """Reads nodes and pods from two informers; `run()` drives both, `wait_synced()` waits."""
+
+    def __init__(self, *, pods: Informer, nodes: Informer) -> None:
+        if pods.resource != "pods" or nodes.resource != "nodes":
+            raise ValueError("KubeClusterReader needs a pods informer and a nodes informer")
+        self._pods = pods
+        self._nodes = nodes
+
+    async def run(self) -> None:
+        await asyncio.gather(self._pods.run(), self._nodes.run())
+
+    async def wait_synced(self) -> None:
+        await self._pods.wait_synced()
+        await self._nodes.wait_synced()
+
+    def nodes(self) -> Sequence[Node]:
+        out = [self._nodes.view(k) for k in self._nodes.cached_keys()]
+        return [n for n in out if isinstance(n, Node)]
+
+    def node(self, name: str) -> Node | None:
+        v = self._nodes.view(name)
+        return v if isinstance(v, Node) else None
+
+    def pods(self) -> Sequence[Pod]:
+        out = [self._pods.view(k) for k in self._pods.cached_keys()]
+        return [p for p in out if isinstance(p, Pod)]
+
+    def pod(self, key: str) -> Pod | None:
+        v = self._pods.view(key)
+        return v if isinstance(v, Pod) else None
+
+    def pods_on_node(self, name: str) -> Sequence[Pod]:
+        out = [self._pods.view(k) for k in self._pods.pods_on_node(name)]
+        return [p for p in out if isinstance(p, Pod)]
+
+    def subscribe(self, handler: Callable[[ClusterEvent], None]) -> Unsubscribe:
+        a = self._pods.subscribe(handler)
+        b = self._nodes.subscribe(handler)
+
+        def unsubscribe() -> None:
+            a()
+            b()
+
+        return unsubscribe

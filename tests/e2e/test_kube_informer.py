@@ -1,0 +1,182 @@
+"""The colo.kube informer against the real session API server, including its restart."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import signal
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from colo.core.errors import Permanent, Retryable
+from colo.devcluster import ClusterState
+from colo.devcluster.layout import Layout
+from colo.devcluster.processes import free_ports, start
+from colo.kube.informer import Informer
+from colo.kube.transport import Transport
+from colo.ports.cluster import ClusterEvent
+
+pytestmark = pytest.mark.e2e
+
+
+def transport(state: ClusterState, token: str | None = None) -> Transport:
+    return Transport(state.server, token=token or state.token, ca_file=state.ca_file)
+
+
+def pod_body(name: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name, "labels": {"app": "informer-e2e"}},
+        "spec": {"containers": [{"name": "c", "image": "busybox"}]},
+    }
+
+
+async def new_namespace(t: Transport) -> str:
+    ns = f"inf-{uuid.uuid4().hex[:8]}"
+    await t.post(
+        "/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}
+    )
+    return ns
+
+
+async def delete_pod(t: Transport, ns: str, name: str) -> None:
+    await t.request(
+        "DELETE", f"/api/v1/namespaces/{ns}/pods/{name}", params={"gracePeriodSeconds": "0"}
+    )
+
+
+async def fresh(t: Transport, ns: str) -> dict[str, str]:
+    page = await t.get(f"/api/v1/namespaces/{ns}/pods")
+    return {
+        f"{ns}/{o['metadata']['name']}": o["metadata"]["resourceVersion"] for o in page["items"]
+    }
+
+
+def cached(inf: Informer) -> dict[str, str]:
+    return {k: o["metadata"]["resourceVersion"] for k, o in inf.raw().items()}
+
+
+async def converges(inf: Informer, t: Transport, ns: str, timeout_s: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    want: dict[str, str] = {}
+    while time.monotonic() < deadline:
+        try:
+            want = await fresh(t, ns)
+        except Retryable:
+            await asyncio.sleep(0.2)
+            continue
+        if cached(inf) == want:
+            return
+        await asyncio.sleep(0.2)
+    assert cached(inf) == want
+
+
+def test_cache_equals_a_fresh_list_and_events_arrive_in_order(dev_cluster: ClusterState) -> None:
+    async def body() -> None:
+        async with transport(dev_cluster) as t:
+            ns = await new_namespace(t)
+            for i in range(3):
+                await t.post(f"/api/v1/namespaces/{ns}/pods", pod_body(f"pre-{i}"))
+            inf = Informer(t, "pods", namespace=ns, page_size=2)
+            seen: list[tuple[str, str]] = []
+
+            def on(ev: ClusterEvent) -> None:
+                assert ev.pod is not None
+                seen.append((ev.kind.value, ev.pod.name))
+
+            inf.subscribe(on)
+            task = asyncio.create_task(inf.run())
+            await asyncio.wait_for(inf.wait_synced(), 10)
+            await converges(inf, t, ns)
+            await t.post(f"/api/v1/namespaces/{ns}/pods", pod_body("new"))
+            await t.patch(
+                f"/api/v1/namespaces/{ns}/pods/new", {"metadata": {"labels": {"step": "two"}}}
+            )
+            await delete_pod(t, ns, "new")
+            await converges(inf, t, ns)
+            task.cancel()
+            mine = [kind for kind, name in seen if name == "new"]
+            assert mine[0] == "ADDED" and mine[-1] == "DELETED" and "MODIFIED" in mine
+            assert [k for k, n in seen if n.startswith("pre-")][:3] == ["ADDED"] * 3
+
+    asyncio.run(body())
+
+
+def test_bad_token_is_permanent_and_closed_port_is_retryable(dev_cluster: ClusterState) -> None:
+    async def body() -> None:
+        async with transport(dev_cluster, token="not-a-token") as t:
+            with pytest.raises(Permanent, match="rejected the credentials"):
+                await Informer(t, "pods").run()
+        port = free_ports(1)[0]
+        url = f"https://127.0.0.1:{port}"
+        async with Transport(url, insecure_skip_verify=True) as t:
+            with pytest.raises(Retryable, match=url):
+                await t.get("/api/v1/pods")
+
+    asyncio.run(body())
+
+
+def _alive(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat[stat.rindex(")") + 2] not in "ZX"
+
+
+def _restart_apiserver(state: ClusterState) -> None:
+    """Stop kube-apiserver (SIGTERM), start it again with the same command line."""
+    idx, rec = next((i, p) for i, p in enumerate(state.processes) if p.name == "kube-apiserver")
+    argv = Path(f"/proc/{rec.pid}/cmdline").read_bytes().rstrip(b"\0").split(b"\0")
+    os.kill(rec.pid, signal.SIGTERM)
+    deadline = time.monotonic() + 30
+    while _alive(rec.pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(1.0)  # the watch is down; the informer backs off
+    layout = Layout.at(state.directory)
+    popen, record = start(rec.name, [a.decode() for a in argv], log=Path(rec.log), cwd=layout.root)
+    threading.Thread(target=popen.wait, daemon=True).start()  # reap it when it exits
+    state.processes[idx] = record
+    state.save(layout.state_file)
+
+
+def test_watch_survives_an_apiserver_restart_without_losing_changes(
+    dev_cluster: ClusterState,
+) -> None:
+    async def body() -> None:
+        async with transport(dev_cluster) as t:
+            ns = await new_namespace(t)
+            for i in range(3):
+                await t.post(f"/api/v1/namespaces/{ns}/pods", pod_body(f"p{i}"))
+            inf = Informer(t, "pods", namespace=ns, rng=random.Random(7))
+            task = asyncio.create_task(inf.run())
+            await asyncio.wait_for(inf.wait_synced(), 10)
+            await converges(inf, t, ns)
+            await asyncio.to_thread(_restart_apiserver, dev_cluster)
+            deadline = time.monotonic() + 60
+            while True:  # the server is coming back; the informer may still be backing off
+                try:
+                    await t.post(f"/api/v1/namespaces/{ns}/pods", pod_body("after-1"))
+                    break
+                except (Retryable, Permanent):
+                    if time.monotonic() > deadline:
+                        raise
+                    await asyncio.sleep(0.2)
+            await delete_pod(t, ns, "p0")
+            await t.patch(
+                f"/api/v1/namespaces/{ns}/pods/p1", {"metadata": {"labels": {"after": "restart"}}}
+            )
+            await converges(inf, t, ns, timeout_s=60)
+            await t.post(f"/api/v1/namespaces/{ns}/pods", pod_body("after-2"))
+            await converges(inf, t, ns, timeout_s=30)
+            assert not task.done()
+            task.cancel()
+
+    asyncio.run(body())
