@@ -8,7 +8,8 @@
 #   build.sh manifest                     only rewrite manifest.json
 #
 # Components and the binaries they give:
-#   k8s   kube-apiserver, kube-scheduler, kube-controller-manager  (k8s.io/kubernetes)
+#   k8s   kube-apiserver, kube-scheduler, kube-controller-manager, kubectl
+#                                                                  (k8s.io/kubernetes)
 #   etcd  etcd                                                     (go.etcd.io/etcd/server/v3)
 #   kwok  kwok                                                     (sigs.k8s.io/kwok)
 #
@@ -63,6 +64,7 @@ component() {
 			kube-apiserver=k8s.io/kubernetes/cmd/kube-apiserver
 			kube-scheduler=k8s.io/kubernetes/cmd/kube-scheduler
 			kube-controller-manager=k8s.io/kubernetes/cmd/kube-controller-manager
+			kubectl=k8s.io/kubernetes/cmd/kubectl
 		)
 		C_TAGS=selinux,notest,grpcnotrace
 		local minor=${COLO_K8S_VERSION#v1.}

@@ -10,7 +10,6 @@ so: an e2e run that silently tests nothing is worse than a red one.
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -27,6 +26,7 @@ from colo.devcluster import (
     is_running,
     load_binaries,
 )
+from colo.devcluster.binaries import find_kubectl
 
 
 @pytest.fixture(scope="session")
@@ -60,10 +60,13 @@ def api(dev_cluster: ClusterState) -> Iterator[ApiClient]:
 
 
 def _kubectl_binary() -> str:
-    found = shutil.which("kubectl")
-    if found is None:
-        pytest.fail("kubectl not found in PATH; the e2e tests use it", pytrace=False)
-    return found
+    """The kubectl built by make cluster-bins (so CI needs nothing installed by hand)."""
+    built = find_kubectl()
+    if built is None:
+        pytest.fail(
+            "kubectl missing from the cluster-bins manifest; run make cluster-bins", pytrace=False
+        )
+    return str(built)
 
 
 @pytest.fixture(scope="session")

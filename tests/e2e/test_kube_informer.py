@@ -8,11 +8,10 @@ import random
 import signal
 import threading
 import time
-import uuid
 from pathlib import Path
-from typing import Any
 
 import pytest
+from e2ekit import delete_pod, fresh, new_namespace, pod_body, transport
 
 from colo.core.errors import Permanent, Retryable
 from colo.devcluster import ClusterState
@@ -23,40 +22,6 @@ from colo.kube.transport import Transport
 from colo.ports.cluster import ClusterEvent
 
 pytestmark = pytest.mark.e2e
-
-
-def transport(state: ClusterState, token: str | None = None) -> Transport:
-    return Transport(state.server, token=token or state.token, ca_file=state.ca_file)
-
-
-def pod_body(name: str) -> dict[str, Any]:
-    return {
-        "apiVersion": "v1",
-        "kind": "Pod",
-        "metadata": {"name": name, "labels": {"app": "informer-e2e"}},
-        "spec": {"containers": [{"name": "c", "image": "busybox"}]},
-    }
-
-
-async def new_namespace(t: Transport) -> str:
-    ns = f"inf-{uuid.uuid4().hex[:8]}"
-    await t.post(
-        "/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}
-    )
-    return ns
-
-
-async def delete_pod(t: Transport, ns: str, name: str) -> None:
-    await t.request(
-        "DELETE", f"/api/v1/namespaces/{ns}/pods/{name}", params={"gracePeriodSeconds": "0"}
-    )
-
-
-async def fresh(t: Transport, ns: str) -> dict[str, str]:
-    page = await t.get(f"/api/v1/namespaces/{ns}/pods")
-    return {
-        f"{ns}/{o['metadata']['name']}": o["metadata"]["resourceVersion"] for o in page["items"]
-    }
 
 
 def cached(inf: Informer) -> dict[str, str]:

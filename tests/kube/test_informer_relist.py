@@ -4,81 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import AsyncIterator, Mapping
-from typing import Any
 
 import pytest
+from kubefakes import FakeTransport, events_of, page, pod, run_until
 
-from colo.core.builders import PodBuilder
 from colo.core.errors import Permanent, Retryable
 from colo.kube.informer import Informer
 from colo.kube.transport import Expired, error_for_status
 from colo.ports.cluster import ClusterEvent
-
-
-def pod(name: str, rv: str, node: str | None = None) -> dict[str, Any]:
-    b = PodBuilder(name)
-    if node:
-        b = b.node(node)
-    o = b.obj()
-    o["metadata"]["resourceVersion"] = rv
-    return o
-
-
-class FakeTransport:
-    """Serves scripted list pages and watch streams; a stream item that is an exception raises."""
-
-    def __init__(self) -> None:
-        self.lists: list[list[dict[str, Any]]] = []  # each: pages
-        self.watches: list[list[Any]] = []
-        self.list_calls: list[dict[str, str]] = []
-        self.watch_calls: list[dict[str, str]] = []
-
-    async def get(self, path: str, params: Mapping[str, str] | None = None) -> Any:
-        self.list_calls.append(dict(params or {}))
-        pages = self.lists[0]
-        page = pages.pop(0)
-        if not pages:
-            self.lists.pop(0)
-        return page
-
-    async def stream(
-        self, path: str, params: Mapping[str, str] | None = None
-    ) -> AsyncIterator[dict[str, Any]]:
-        self.watch_calls.append(dict(params or {}))
-        if not self.watches:
-            await asyncio.Event().wait()  # hang like an idle watch
-        for item in self.watches.pop(0):
-            if isinstance(item, Exception):
-                raise item
-            yield item
-
-
-def page(items: list[dict[str, Any]], rv: str, cont: str = "") -> dict[str, Any]:
-    return {"items": items, "metadata": {"resourceVersion": rv, "continue": cont}}
-
-
-def events_of(inf: Informer) -> list[tuple[str, str]]:
-    seen: list[tuple[str, str]] = []
-
-    def h(ev: ClusterEvent) -> None:
-        assert ev.pod is not None
-        seen.append((ev.kind.value, ev.pod.name))
-
-    inf.subscribe(h)
-    return seen
-
-
-async def run_until(inf: Informer, cond: Any) -> None:
-    task = asyncio.create_task(inf.run())
-    for _ in range(1000):
-        await asyncio.sleep(0)
-        if cond():
-            break
-    task.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await task
-    assert cond()
 
 
 def test_list_paginates_and_syncs() -> None:
@@ -162,3 +95,72 @@ def test_status_codes_become_colo_errors() -> None:
     assert isinstance(busy, Retryable) and busy.delay_s == 3.0
     denied = error_for_status(401, "https://x", "", {})
     assert isinstance(denied, Permanent) and "https://x rejected the credentials" in str(denied)
+
+
+def test_a_failing_subscriber_neither_stops_the_cache_nor_the_others() -> None:
+    async def body() -> None:
+        t = FakeTransport()
+        t.lists = [[page([pod("a", "1"), pod("b", "2")], "3")]]
+        inf = Informer(t, "pods")
+
+        def broken(ev: ClusterEvent) -> None:
+            raise RuntimeError("subscriber bug")
+
+        inf.subscribe(broken)
+        seen = events_of(inf)
+        await inf.relist()
+        assert seen == [("ADDED", "a"), ("ADDED", "b")]
+        assert inf.handler_errors == 2 and sorted(inf.cached_keys()) == ["default/a", "default/b"]
+
+    asyncio.run(body())
+
+
+def test_garbage_on_the_watch_is_a_fault_and_the_watch_resumes() -> None:
+    async def body() -> None:
+        t = FakeTransport()
+        t.lists = [[page([], "1")]]
+        t.watches = [
+            [{"type": "ADDED", "object": pod("a", "2")}, {"type": "WHAT", "object": {}}],
+            [{"type": "ADDED", "object": pod("b", "4")}],
+        ]
+        inf = Informer(t, "pods", backoff_cap_s=0.0)
+        await run_until(inf, lambda: "default/b" in inf.cached_keys())
+        assert inf.faults == 1 and t.watch_calls[1]["resourceVersion"] == "2"
+
+    asyncio.run(body())
+
+
+def test_repeated_410_backs_off_instead_of_relisting_in_a_loop() -> None:
+    async def body() -> None:
+        t = FakeTransport()
+        gone = {"type": "ERROR", "object": {"code": 410, "message": "too old"}}
+        t.lists = [[page([], str(i))] for i in range(1, 5)]
+        t.watches = [[gone], [gone], [gone]]
+        slept: list[float] = []
+
+        async def sleep(d: float) -> None:
+            slept.append(d)
+
+        inf = Informer(t, "pods", backoff_cap_s=4.0, sleep=sleep)
+        await run_until(inf, lambda: inf.relists == 4)
+        # the first 410 relists at once; the two that follow each wait first
+        assert len(slept) == 2 and inf.relists == 4
+
+    asyncio.run(body())
+
+
+def test_retry_after_from_a_busy_server_is_honoured() -> None:
+    async def body() -> None:
+        t = FakeTransport()
+        t.lists = [[page([], "1")]]
+        t.watches = [[error_for_status(429, "u", "", {"Retry-After": "7"})]]
+        slept: list[float] = []
+
+        async def sleep(d: float) -> None:
+            slept.append(d)
+
+        inf = Informer(t, "pods", backoff_cap_s=0.5, sleep=sleep)
+        await run_until(inf, lambda: len(t.watch_calls) == 2)
+        assert slept == [7.0]
+
+    asyncio.run(body())

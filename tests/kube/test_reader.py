@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from test_informer_relist import FakeTransport, page, pod
+from kubefakes import FakeTransport, page, pod
 
 from colo.core.builders import NodeBuilder
 from colo.kube.informer import Informer

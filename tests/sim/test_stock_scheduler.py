@@ -23,8 +23,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from simkit import GiB, Job, MiB, OnlinePod
 
+from colo.core.ratelimit import RateLimiter
 from colo.sim.cluster import Phase, SimCluster, SimPod, complete
-from colo.sim.controlplane import RateLimiter, StockJobController, StockScheduler
+from colo.sim.controlplane import StockJobController, StockScheduler
 from colo.sim.engine import PRIO_CONTROL, PRIO_SCHEDULE, EventLoop
 from colo.sim.policies.reserved import ReservedPolicy
 from colo.sim.policies.stock import install_stock

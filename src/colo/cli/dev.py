@@ -145,6 +145,7 @@ def _dir_flag(args: argparse.Namespace) -> str:
 
 def _up(args: argparse.Namespace) -> int:
     from colo.devcluster import ClusterOptions, DevCluster
+    from colo.devcluster.binaries import find_kubectl
 
     began = time.monotonic()
 
@@ -172,7 +173,8 @@ def _up(args: argparse.Namespace) -> int:
         print(f"  {record.name:<24} pid {record.pid:<8} log {record.log}")
     print()
     print(f"  export KUBECONFIG={shlex.quote(state.kubeconfig)}")
-    print("  kubectl get nodes")
+    kubectl = find_kubectl()
+    print(f"  {shlex.quote(str(kubectl)) if kubectl else 'kubectl'} get nodes")
     print()
     print(f"stop it with: colo dev cluster down{_dir_flag(args)}")
     return 0
@@ -193,8 +195,12 @@ def _down(args: argparse.Namespace) -> int:
 
 def _env(args: argparse.Namespace) -> int:
     from colo.devcluster import DevCluster
+    from colo.devcluster.binaries import find_kubectl
 
     state = DevCluster(args.dir).running()
     for name, value in state.env().items():
         print(f"export {name}={shlex.quote(value)}")
+    kubectl = find_kubectl()
+    if kubectl is not None:  # the matching kubectl first on PATH
+        print(f'export PATH={shlex.quote(str(kubectl.parent))}:"$PATH"')
     return 0

@@ -24,8 +24,17 @@ APISERVER = "kube-apiserver"
 CONTROLLER_MANAGER = "kube-controller-manager"
 SCHEDULER = "kube-scheduler"
 KWOK = "kwok"
+KUBECTL = "kubectl"
 
 ALL = (ETCD, APISERVER, CONTROLLER_MANAGER, SCHEDULER, KWOK)
+
+
+def find_kubectl() -> Path | None:
+    """The kubectl that `make cluster-bins` built (same version as the API server), or None."""
+    try:
+        return load_binaries([KUBECTL])[KUBECTL].path
+    except BinariesMissing:
+        return None
 
 
 def default_manifest() -> Path:

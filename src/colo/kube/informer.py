@@ -7,14 +7,17 @@ Pod/Node views are built lazily and memoised per resourceVersion.
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any, Literal, Protocol
 
 from colo.core.errors import Permanent, Retryable
 from colo.core.objects import Node, Pod
-from colo.kube.transport import Expired
+from colo.kube.transport import Expired, ServerBusy
 from colo.ports.cluster import ChangeKind, ClusterEvent, Unsubscribe
+
+log = logging.getLogger(__name__)
 
 Raw = dict[str, Any]
 Resource = Literal["pods", "nodes"]
@@ -24,7 +27,11 @@ class WatchTransport(Protocol):
     async def get(self, path: str, params: Mapping[str, str] | None = None) -> Any: ...
 
     def stream(
-        self, path: str, params: Mapping[str, str] | None = None
+        self,
+        path: str,
+        params: Mapping[str, str] | None = None,
+        *,
+        read_timeout_s: float | None = None,
     ) -> AsyncIterator[dict[str, Any]]: ...
 
 
@@ -50,8 +57,10 @@ class Informer:
         label_selector: str | None = None,
         page_size: int = 500,
         watch_timeout_s: int = 300,
+        idle_timeout_s: float = 90.0,
         backoff_cap_s: float = 5.0,
         rng: random.Random | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self._t = transport
         self.resource = resource
@@ -60,8 +69,10 @@ class Informer:
         self._selector = label_selector
         self._page_size = page_size
         self._watch_timeout_s = watch_timeout_s
+        self._idle_timeout_s = idle_timeout_s
         self._backoff_cap_s = backoff_cap_s
         self._rng = rng or random.Random(0)
+        self._sleep = sleep
         self._cache: dict[str, Raw] = {}
         self._views: dict[str, tuple[str, Pod | Node]] = {}
         self._by_node: dict[str, set[str]] = {}
@@ -69,6 +80,9 @@ class Informer:
         self._synced = asyncio.Event()
         self.resource_version = ""
         self.relists = 0
+        self.events = 0
+        self.handler_errors = 0
+        self.faults = 0
 
     # --- reading -------------------------------------------------------------------
     @property
@@ -148,8 +162,14 @@ class Informer:
             ev = ClusterEvent(kind, pod=view)
         else:
             ev = ClusterEvent(kind, node=view)
+        self.events += 1
         for h in list(self._handlers):
-            h(ev)
+            try:
+                h(ev)
+            except Exception:
+                # One broken subscriber must not stop the cache or the others.
+                self.handler_errors += 1
+                log.exception("informer %s: a subscriber failed on %s %s", self._path, kind, key)
 
     def _replace(self, items: list[Raw]) -> None:
         """Make the cache equal `items`, emitting the differences as events."""
@@ -193,15 +213,19 @@ class Informer:
         self.relists += 1
         self._synced.set()
 
-    async def watch_once(self) -> None:
-        """One watch request from `resource_version` until the server closes it."""
+    async def watch_once(self) -> int:
+        """One watch request from `resource_version` until the server closes it.
+
+        Returns how many changes and bookmarks it delivered.
+        """
+        delivered = 0
         params = self._params(
             watch="true",
             resourceVersion=self.resource_version,
             allowWatchBookmarks="true",
             timeoutSeconds=str(self._watch_timeout_s),
         )
-        async for ev in self._t.stream(self._path, params):
+        async for ev in self._t.stream(self._path, params, read_timeout_s=self._idle_timeout_s):
             typ = ev.get("type")
             obj = ev.get("object") or {}
             if typ == "ERROR":
@@ -209,18 +233,27 @@ class Informer:
                 if code == 410:
                     raise Expired(f"watch {self._path}: {obj.get('message', 'expired')}")
                 raise Retryable(f"watch {self._path} error {code}: {obj.get('message')}")
+            delivered += 1
             if typ == "BOOKMARK":
                 self.resource_version = _rv(obj) or self.resource_version
                 continue
+            if typ not in ("ADDED", "MODIFIED", "DELETED") or not obj.get("metadata"):
+                raise Retryable(f"watch {self._path}: unexpected event {str(ev)[:120]}")
             self._apply(ChangeKind(str(typ)), obj)
             self.resource_version = _rv(obj) or self.resource_version
+        return delivered
 
     def _backoff(self, attempt: int) -> float:
         """Full jitter: uniform(0, min(cap, 0.1 * 2^attempt)) seconds."""
         return self._rng.uniform(0.0, min(self._backoff_cap_s, 0.1 * 2**attempt))
 
     async def run(self) -> None:
-        """List, then watch forever; relist on 410; back off on faults. Permanent raises."""
+        """List, then watch forever; relist on 410; back off on faults. Permanent raises.
+
+        A 410 relists at once the first time; a watch that expires again before
+        delivering anything backs off like any other fault, so a server that keeps
+        answering 410 is not hammered with lists. A server's Retry-After is honoured.
+        """
         attempt = 0
         need_list = True
         while True:
@@ -228,12 +261,20 @@ class Informer:
                 if need_list:
                     await self.relist()
                     need_list = False
-                await self.watch_once()
-                attempt = 0
+                if await self.watch_once():
+                    attempt = 0
             except Expired:
                 need_list = True
+                if attempt:
+                    await self._sleep(self._backoff(attempt))
+                attempt += 1
             except Permanent:
                 raise
-            except Retryable:
-                await asyncio.sleep(self._backoff(attempt))
+            except Retryable as e:
+                self.faults += 1
+                delay = self._backoff(attempt)
+                if isinstance(e, ServerBusy):
+                    delay = max(delay, min(e.delay_s, 60.0))
+                log.debug("informer %s: %s; retrying in %.2fs", self._path, e, delay)
+                await self._sleep(delay)
                 attempt += 1

@@ -7,14 +7,16 @@ Errors are translated here, at the edge, into colo's hierarchy:
 
 from __future__ import annotations
 
+import asyncio
 import json
-import ssl
 from collections.abc import AsyncIterator, Mapping
-from typing import Any
+from typing import Any, Protocol
 
 import aiohttp
 
 from colo.core.errors import Conflict, NotFound, Permanent, Retryable
+from colo.core.ratelimit import RateLimiter
+from colo.kube.config import ClientConfig
 
 
 class Expired(Retryable):
@@ -22,6 +24,10 @@ class Expired(Retryable):
 
     def __init__(self, message: str) -> None:
         super().__init__(message, delay_s=0.0)
+
+
+class ServerBusy(Retryable):
+    """429 or 5xx: the server asked us to come back after `delay_s` (its Retry-After)."""
 
 
 def _retry_after(headers: Mapping[str, str], default_s: float = 1.0) -> float:
@@ -43,12 +49,40 @@ def error_for_status(status: int, url: str, body: str, headers: Mapping[str, str
     if status == 410:
         return Expired(f"{url}: resource version expired: {text}")
     if status == 429 or status >= 500:
-        return Retryable(f"{url}: server busy ({status}): {text}", delay_s=_retry_after(headers))
+        return ServerBusy(f"{url}: server busy ({status}): {text}", delay_s=_retry_after(headers))
     return Permanent(f"{url}: request failed ({status}): {text}")
 
 
+class Api(Protocol):
+    """What the writers need from a transport (a fake implements it in unit tests)."""
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        body: Any = None,
+        content_type: str = "application/json",
+    ) -> Any: ...
+
+
+def _decode(text: str, url: str) -> Any:
+    """JSON from the server; garbage (a proxy's HTML page, a cut line) is retryable."""
+    if not text:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError as e:
+        raise Retryable(f"{url}: the response is not JSON: {text[:120]!r}", delay_s=1.0) from e
+
+
 class Transport:
-    """Base URL + bearer token + TLS; one aiohttp session. Use `async with` or `close()`."""
+    """Base URL + credentials + TLS + an optional client-side rate limit; one aiohttp session.
+
+    Use `async with` or `close()`. `qps`/`burst` work like client-go's `QPS`/`Burst`
+    (token bucket; None = unlimited); the API server's own flow control still applies.
+    """
 
     def __init__(
         self,
@@ -58,22 +92,55 @@ class Transport:
         ca_file: str | None = None,
         insecure_skip_verify: bool = False,
         timeout_s: float = 30.0,
+        qps: float | None = None,
+        burst: int = 1,
+        config: ClientConfig | None = None,
+        user_agent: str = "colo",
     ) -> None:
-        self.base_url = base_url.rstrip("/")
-        self._headers = {"Accept": "application/json"}
-        if token:
-            self._headers["Authorization"] = f"Bearer {token}"
-        self._ssl: ssl.SSLContext | bool
-        if insecure_skip_verify:
-            self._ssl = False
-        else:
-            self._ssl = ssl.create_default_context(cafile=ca_file)
+        if config is None:
+            config = ClientConfig(
+                server=base_url,
+                token=token,
+                ca_file=ca_file,
+                insecure_skip_verify=insecure_skip_verify,
+            )
+        self.config = config
+        self.base_url = config.server.rstrip("/")
+        self._ssl = config.ssl_context()
         self._timeout_s = timeout_s
+        self._user_agent = user_agent
+        self._qps, self._burst = qps, max(1, burst)
+        self._limiter: RateLimiter | None = None
         self._session: aiohttp.ClientSession | None = None
+        self.requests = 0
+
+    @classmethod
+    def from_config(cls, config: ClientConfig, **kwargs: Any) -> Transport:
+        return cls(config.server, config=config, **kwargs)
+
+    def _headers(self) -> dict[str, str]:
+        h = {"Accept": "application/json", "User-Agent": self._user_agent}
+        token = self.config.bearer_token()
+        if token:
+            h["Authorization"] = f"Bearer {token}"
+        return h
+
+    async def _wait_turn(self) -> None:
+        self.requests += 1
+        if not self._qps:
+            return
+        now = asyncio.get_running_loop().time()
+        if self._limiter is None:  # the bucket starts full at the first request
+            self._limiter = RateLimiter(self._qps, self._burst, now)
+        at = self._limiter.reserve(now)
+        if at > now:
+            await asyncio.sleep(at - now)
 
     def _sess(self) -> aiohttp.ClientSession:
         if self._session is None:
-            self._session = aiohttp.ClientSession(headers=self._headers)
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=0, ssl=self._ssl)
+            )
         return self._session
 
     async def close(self) -> None:
@@ -99,7 +166,10 @@ class Transport:
         """Send one request; return the decoded JSON body."""
         url = self.base_url + path
         data = None if body is None else json.dumps(body)
-        headers = {"Content-Type": content_type} if data is not None else None
+        headers = self._headers()
+        if data is not None:
+            headers["Content-Type"] = content_type
+        await self._wait_turn()
         try:
             async with self._sess().request(
                 method,
@@ -107,15 +177,14 @@ class Transport:
                 params=params,
                 data=data,
                 headers=headers,
-                ssl=self._ssl,
                 timeout=aiohttp.ClientTimeout(total=self._timeout_s),
             ) as resp:
                 text = await resp.text()
                 if resp.status >= 300:
                     raise error_for_status(resp.status, url, text, resp.headers)
-                return json.loads(text) if text else None
         except (aiohttp.ClientConnectionError, TimeoutError) as e:
             raise Retryable(f"cannot reach the API server at {url}: {e}", delay_s=1.0) from e
+        return _decode(text, url)
 
     async def get(self, path: str, params: Mapping[str, str] | None = None) -> Any:
         return await self.request("GET", path, params=params)
@@ -130,22 +199,39 @@ class Transport:
         }[kind]
         return await self.request("PATCH", path, body=body, content_type=ct)
 
+    async def delete(self, path: str, params: Mapping[str, str] | None = None) -> Any:
+        return await self.request("DELETE", path, params=params)
+
+    async def put(self, path: str, body: Any) -> Any:
+        return await self.request("PUT", path, body=body)
+
     async def stream(
-        self, path: str, params: Mapping[str, str] | None = None
+        self,
+        path: str,
+        params: Mapping[str, str] | None = None,
+        *,
+        read_timeout_s: float | None = None,
     ) -> AsyncIterator[dict[str, Any]]:
-        """Yield one decoded JSON object per line of a watch stream."""
+        """Yield one decoded JSON object per line of a watch stream.
+
+        `read_timeout_s` bounds the silence between two lines: with bookmarks on, the
+        server writes at least once a minute, so a longer silence is a dead connection.
+        """
         url = self.base_url + path
+        await self._wait_turn()
         try:
             async with self._sess().get(
                 url,
                 params=params,
-                ssl=self._ssl,
-                timeout=aiohttp.ClientTimeout(total=None, sock_connect=self._timeout_s),
+                headers=self._headers(),
+                timeout=aiohttp.ClientTimeout(
+                    total=None, sock_connect=self._timeout_s, sock_read=read_timeout_s
+                ),
             ) as resp:
                 if resp.status >= 300:
                     raise error_for_status(resp.status, url, await resp.text(), resp.headers)
                 async for line in resp.content:
                     if line.strip():
-                        yield json.loads(line)
+                        yield _decode(line.decode("utf-8", "replace"), url)
         except (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError, TimeoutError) as e:
             raise Retryable(f"watch on the API server at {url} broke: {e}", delay_s=1.0) from e

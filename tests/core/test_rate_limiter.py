@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from colo.sim.controlplane import RateLimiter
+from colo.core.ratelimit import RateLimiter
 
 
 def test_a_burst_goes_out_at_once_and_the_rest_at_qps() -> None:

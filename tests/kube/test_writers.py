@@ -1,0 +1,180 @@
+"""Binder, node-status patcher, evictor and event recorder against the in-memory API."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from kubefakes import FakeApi
+
+from colo.core.errors import Conflict, InvalidInput, NotFound, Permanent, Retryable
+from colo.kube.binder import KubeBinder, binding_body
+from colo.kube.events import KubeEventRecorder
+from colo.kube.evictor import KubeEvictor
+from colo.kube.nodestatus import KubeNodeStatusPatcher, status_patch
+from colo.ports.cluster import EventType, PodRef
+
+
+def test_binding_body_carries_the_uid_precondition_only_when_known() -> None:
+    with_uid = binding_body(PodRef("ns", "p", uid="u1"), "n1")
+    assert with_uid["metadata"] == {"name": "p", "namespace": "ns", "uid": "u1"}
+    assert with_uid["target"] == {"apiVersion": "v1", "kind": "Node", "name": "n1"}
+    assert "uid" not in binding_body(PodRef("ns", "p"), "n1")["metadata"]
+
+
+def test_bind_all_reports_each_outcome_and_retries_only_transient_faults() -> None:
+    async def body() -> None:
+        api = FakeApi()
+        slept: list[float] = []
+
+        async def sleep(d: float) -> None:
+            slept.append(d)
+
+        binder = KubeBinder(api, concurrency=1, max_attempts=3, sleep=sleep)
+        faults: dict[str, Exception] = {
+            "a": Retryable("busy", delay_s=2.0),  # retried once, then bound
+            "b": Conflict("already assigned"),
+            "c": NotFound("gone"),
+            "d": Permanent("forbidden"),
+        }
+        for pod, err in faults.items():
+            api.fail_path[f"/api/v1/namespaces/ns/pods/{pod}/binding"] = [err]
+        refs = [PodRef("ns", x) for x in "abcd"]
+        out = await binder.bind_all([(r, "n1") for r in refs])
+        assert out[0] is None
+        assert isinstance(out[1], Conflict) and isinstance(out[2], NotFound)
+        assert isinstance(out[3], Permanent)
+        assert slept == [2.0]
+        s = binder.stats
+        assert (s.bound, s.conflicts, s.not_found, s.failed, s.retried) == (1, 1, 1, 1, 1)
+        posts = [c for c in api.calls if c[0] == "POST"]
+        assert posts[0][1] == "/api/v1/namespaces/ns/pods/a/binding"
+
+    asyncio.run(body())
+
+
+def test_binder_gives_up_after_max_attempts() -> None:
+    async def body() -> None:
+        api = FakeApi()
+        api.down = True
+
+        async def sleep(d: float) -> None:
+            pass
+
+        binder = KubeBinder(api, max_attempts=2, sleep=sleep)
+        (out,) = await binder.bind_all([(PodRef("ns", "a"), "n1")])
+        assert isinstance(out, Retryable) and len(api.calls) == 2
+
+    asyncio.run(body())
+
+
+def test_binder_never_has_more_than_concurrency_requests_in_flight() -> None:
+    class Slow(FakeApi):
+        def __init__(self) -> None:
+            super().__init__()
+            self.now = self.peak = 0
+
+        async def request(self, method: str, path: str, **kw: Any) -> Any:
+            self.now += 1
+            self.peak = max(self.peak, self.now)
+            await asyncio.sleep(0.001)
+            self.now -= 1
+            return {}
+
+    async def body() -> None:
+        api = Slow()
+        binder = KubeBinder(api, concurrency=4)
+        out = await binder.bind_all([(PodRef("ns", f"p{i}"), "n") for i in range(50)])
+        assert out == [None] * 50 and api.peak == 4
+
+    asyncio.run(body())
+
+
+def test_binder_rejects_nonsense_settings() -> None:
+    with pytest.raises(ValueError, match="concurrency"):
+        KubeBinder(FakeApi(), concurrency=0)
+
+
+def test_status_patch_writes_quantities_and_rejects_non_extended_names() -> None:
+    got = status_patch({"colo.io/batch-cpu": 1500}, {"colo.io/batch-cpu": 1200})
+    assert got == {
+        "status": {
+            "capacity": {"colo.io/batch-cpu": "1500"},
+            "allocatable": {"colo.io/batch-cpu": "1200"},
+        }
+    }
+    with pytest.raises(InvalidInput, match=r"capacity\.cpu"):
+        status_patch({"cpu": 1}, {})
+    with pytest.raises(InvalidInput, match=r"allocatable\.colo\.io/batch-memory.*non-negative"):
+        status_patch({}, {"colo.io/batch-memory": -1})
+
+
+def test_node_status_patcher_uses_a_merge_patch_on_the_status_subresource() -> None:
+    async def body() -> None:
+        api = FakeApi()
+        api.objects["/api/v1/nodes/n1/status"] = {"metadata": {}, "status": {}}
+        p = KubeNodeStatusPatcher(api)
+        await p.patch_extended_resources(
+            "n1", capacity={"colo.io/batch-cpu": 2000}, allocatable={"colo.io/batch-cpu": 1000}
+        )
+        await p.remove_extended_resources("n1", ["colo.io/batch-cpu"])
+        (m1, path, b1), (_, _, b2) = api.calls
+        assert (m1, path) == ("PATCH", "/api/v1/nodes/n1/status")
+        assert b1["status"]["allocatable"] == {"colo.io/batch-cpu": "1000"}
+        assert b2["status"]["capacity"] == {"colo.io/batch-cpu": None}
+
+    asyncio.run(body())
+
+
+def test_evictor_posts_a_policy_v1_eviction_and_records_why() -> None:
+    async def body() -> None:
+        api = FakeApi()
+        rec = KubeEventRecorder(api, component="colo-agent")
+        ev = KubeEvictor(api, recorder=rec)
+        await ev.evict(PodRef("ns", "p", uid="u"), reason="CPU interference on n1")
+        (m, path, b), (m2, path2, e) = api.calls
+        assert (m, path) == ("POST", "/api/v1/namespaces/ns/pods/p/eviction")
+        assert b["apiVersion"] == "policy/v1"
+        assert b["deleteOptions"] == {"preconditions": {"uid": "u"}}
+        assert (m2, path2) == ("POST", "/api/v1/namespaces/ns/events")
+        assert e["reason"] == "Evicted" and e["type"] == "Warning"
+        assert e["message"] == "CPU interference on n1"
+
+    asyncio.run(body())
+
+
+def test_evictor_passes_a_budget_refusal_through_as_retryable() -> None:
+    async def body() -> None:
+        api = FakeApi()
+        api.fail_next = [Retryable("would violate the disruption budget", delay_s=5)]
+        with pytest.raises(Retryable, match="budget"):
+            await KubeEvictor(api).evict(PodRef("ns", "p"), reason="x")
+
+    asyncio.run(body())
+
+
+def test_events_aggregate_repeats_and_failures_are_counted_not_raised() -> None:
+    async def body() -> None:
+        api = FakeApi()
+        clock = [0.0]
+        rec = KubeEventRecorder(
+            api, component="colo-batch", dedupe_window_s=60, monotonic=lambda: clock[0]
+        )
+        args = {"kind": "Pod", "key": "ns/p", "reason": "FailedScheduling", "message": "0/3"}
+        await rec.record(**args, type=EventType.WARNING)
+        await rec.record(**args, type=EventType.WARNING)
+        (name,) = [k for k in api.objects if "/events/" in k]
+        assert api.objects[name]["count"] == 2
+        clock[0] = 61.0  # outside the window: a new Event
+        await rec.record(**args, type=EventType.WARNING)
+        assert len([k for k in api.objects if "/events/" in k]) == 2
+        await rec.record(kind="Node", key="n1", reason="Reclaim", message="m")
+        node_ev = api.calls[-1][2]
+        assert api.calls[-1][1] == "/api/v1/namespaces/default/events"
+        assert node_ev["involvedObject"] == {"kind": "Node", "name": "n1", "uid": "n1"}
+        api.down = True
+        await rec.record(kind="Pod", key="ns/q", reason="R", message="m")
+        assert (rec.recorded, rec.aggregated, rec.dropped) == (3, 1, 1)
+
+    asyncio.run(body())
