@@ -1,0 +1,76 @@
+"""A dev cluster for the Kubernetes benchmarks: started in a temp dir, always stopped."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from colo.devcluster import ClusterOptions, ClusterState, DevCluster
+from colo.kube.transport import Transport
+
+
+@contextmanager
+def dev_cluster(nodes: int, *, quiet: bool, with_scheduler: bool = False) -> Iterator[ClusterState]:
+    def progress(msg: str) -> None:
+        if not quiet:
+            print(f"  cluster: {msg}", file=sys.stderr, flush=True)
+
+    with tempfile.TemporaryDirectory(prefix="colo-bench-") as tmp:
+        cluster = DevCluster(Path(tmp), progress=progress)
+        t0 = time.monotonic()
+        state = cluster.up(ClusterOptions(nodes=nodes, with_scheduler=with_scheduler))
+        progress(f"{nodes} nodes Ready in {time.monotonic() - t0:.1f} s")
+        try:
+            yield state
+        finally:
+            cluster.down()
+
+
+def transport(state: ClusterState, **kw: Any) -> Transport:
+    return Transport(state.server, token=state.token, ca_file=state.ca_file, **kw)
+
+
+async def namespace(t: Transport, prefix: str) -> str:
+    ns = f"{prefix}-{uuid.uuid4().hex[:6]}"
+    await t.post(
+        "/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}
+    )
+    return ns
+
+
+def pod(name: str) -> dict[str, Any]:
+    """A pod no scheduler serves (schedulerName colo-bench): it waits for our binder."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name, "labels": {"app": "colo-bench"}},
+        "spec": {
+            "schedulerName": "colo-bench",
+            "containers": [
+                {"name": "c", "image": "busybox", "resources": {"requests": {"cpu": "10m"}}}
+            ],
+            "tolerations": [{"key": "kwok.x-k8s.io/node", "operator": "Exists"}],
+        },
+    }
+
+
+async def create_pods(
+    t: Transport, ns: str, count: int, *, prefix: str = "p", concurrency: int = 64
+) -> list[dict[str, Any]]:
+    sem = asyncio.Semaphore(concurrency)
+
+    async def one(i: int) -> dict[str, Any]:
+        async with sem:
+            out: dict[str, Any] = await t.post(
+                f"/api/v1/namespaces/{ns}/pods", pod(f"{prefix}{i:05d}")
+            )
+            return out
+
+    return list(await asyncio.gather(*(one(i) for i in range(count))))
