@@ -80,6 +80,9 @@ def _parser() -> argparse.ArgumentParser:
     from colo.cli.dev import add_parser as add_dev_parser
 
     add_dev_parser(commands)
+    from colo.cli.webhook import add_parser as add_webhook_parser
+
+    add_webhook_parser(commands)
     return parser
 
 
@@ -94,6 +97,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from colo.cli.dev import run_dev
 
             return run_dev(args)
+        if args.command == "webhook":
+            from colo.cli.webhook import run_webhook
+
+            return run_webhook(args)
     except InvalidInput as exc:
         print(f"colo: error: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -86,3 +86,22 @@ def write_kubeconfig(path: Path, *, server: str, token: str, ca_file: Path, user
         encoding="utf-8",
     )
     path.chmod(0o600)
+
+
+def write_serving_cert(
+    cert: Path, key: Path, *, ips: tuple[str, ...] = ("127.0.0.1",), days: int = 30
+) -> None:
+    """A self-signed ECDSA serving certificate for `ips` (its own CA bundle), for local webhooks."""
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        raise InfrastructureError("openssl not found in PATH; it makes the serving certificate")
+    san = ",".join([f"IP:{ip}" for ip in ips] + ["DNS:localhost"])
+    argv = [
+        openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+        "-nodes", "-keyout", str(key), "-out", str(cert), "-days", str(days),
+        "-subj", "/CN=colo-webhook", "-addext", f"subjectAltName={san}",
+    ]  # fmt: skip
+    done = subprocess.run(argv, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise InfrastructureError(f"openssl failed (req -x509): {done.stderr.strip()}")
+    key.chmod(0o600)

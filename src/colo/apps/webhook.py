@@ -1,0 +1,83 @@
+"""colo-webhook: an HTTPS server for the API server's mutating admission calls.
+
+    POST /mutate   AdmissionReview v1 in, AdmissionReview v1 out (colo.webhook.mutate)
+    GET  /healthz  "ok"
+
+A body that is not an AdmissionReview gets HTTP 400 with the reason (the API server then
+applies the webhook's failurePolicy); a pod colo refuses gets `allowed: false` with a
+message naming the field, which kubectl shows to the user.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import ssl
+from pathlib import Path
+
+from aiohttp import web
+
+from colo.core.errors import InvalidInput
+from colo.webhook.mutate import WebhookOptions, review
+
+log = logging.getLogger(__name__)
+
+OPTIONS_KEY = web.AppKey("options", WebhookOptions)
+STATS_KEY = web.AppKey("stats", dict)
+
+
+async def _mutate(request: web.Request) -> web.Response:
+    stats = request.app[STATS_KEY]
+    stats["requests"] += 1
+    try:
+        body = json.loads(await request.read())
+        out = review(body, request.app[OPTIONS_KEY])
+    except (ValueError, InvalidInput) as e:
+        stats["bad_requests"] += 1
+        return web.Response(status=400, text=f"colo-webhook: {e}\n")
+    resp = out["response"]
+    if not resp["allowed"]:
+        stats["denied"] += 1
+        log.info("denied %s: %s", resp["uid"], resp["status"]["message"])
+    elif "patch" in resp:
+        stats["mutated"] += 1
+    return web.json_response(out)
+
+
+async def _healthz(request: web.Request) -> web.Response:
+    return web.Response(text="ok\n")
+
+
+def make_app(options: WebhookOptions | None = None) -> web.Application:
+    app = web.Application(client_max_size=8 * 2**20)
+    app[OPTIONS_KEY] = options or WebhookOptions()
+    app[STATS_KEY] = {"requests": 0, "mutated": 0, "denied": 0, "bad_requests": 0}
+    app.router.add_post("/mutate", _mutate)
+    app.router.add_get("/healthz", _healthz)
+    return app
+
+
+def tls_context(cert: Path, key: Path) -> ssl.SSLContext:
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    try:
+        ctx.load_cert_chain(str(cert), str(key))
+    except (OSError, ssl.SSLError) as e:
+        raise InvalidInput(
+            f"cannot load the TLS certificate and key: {e}",
+            obj="colo-webhook",
+            field="--cert/--key",
+            value=f"{cert}, {key}",
+        ) from e
+    return ctx
+
+
+async def start(
+    host: str, port: int, *, cert: Path, key: Path, options: WebhookOptions | None = None
+) -> web.AppRunner:
+    """Start serving; returns the runner (`await runner.cleanup()` stops it)."""
+    runner = web.AppRunner(make_app(options), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port, ssl_context=tls_context(cert, key))
+    await site.start()
+    return runner

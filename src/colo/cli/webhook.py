@@ -1,0 +1,53 @@
+"""`colo webhook serve`: run colo-webhook (the composition root of that process).
+
+colo webhook serve --cert FILE --key FILE [--host 127.0.0.1] [--port 9443]
+                   [--scheduler-name colo-batch]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+from typing import Any
+
+
+def add_parser(commands: Any) -> None:
+    webhook = commands.add_parser("webhook", help="the mutating admission webhook")
+    sub = webhook.add_subparsers(dest="webhook_command", metavar="COMMAND")
+    sub.required = True
+    serve = sub.add_parser("serve", help="serve AdmissionReview requests over HTTPS")
+    serve.add_argument("--cert", type=Path, required=True, help="PEM certificate (chain)")
+    serve.add_argument("--key", type=Path, required=True, help="PEM private key")
+    serve.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)"
+    )
+    serve.add_argument("--port", type=int, default=9443, help="port (default: 9443)")
+    serve.add_argument(
+        "--scheduler-name",
+        default="colo-batch",
+        help="schedulerName given to offline pods (default: colo-batch)",
+    )
+
+
+def run_webhook(args: argparse.Namespace) -> int:
+    from colo.apps.webhook import start
+    from colo.webhook.mutate import WebhookOptions
+
+    async def serve() -> None:
+        runner = await start(
+            args.host,
+            args.port,
+            cert=args.cert,
+            key=args.key,
+            options=WebhookOptions(scheduler_name=args.scheduler_name),
+        )
+        print(f"colo-webhook serving https://{args.host}:{args.port}/mutate", file=sys.stderr)
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await runner.cleanup()
+
+    asyncio.run(serve())
+    return 0

@@ -1,0 +1,1 @@
+"""colo-webhook's decisions (pure): AdmissionReview in, AdmissionReview out."""
