@@ -56,3 +56,16 @@ def test_time_going_backwards_fails_loudly():
     est.update(np.array([1.0]), 10.0)
     with pytest.raises(ValueError):
         est.update(np.array([1.0]), 5.0)
+
+
+def test_masked_series_keep_their_state_and_decay_over_their_own_gap():
+    est = PeakEstimatorBank(2, options=OPTS, percentile=None, window=1, release_half_life_s=100.0)
+    est.update(np.array([10.0, 10.0]), 0.0)
+    # series 1 has no sample for a while (NaN is fine where masked out)
+    for n in range(1, 4):
+        got = est.update(np.array([2.0, np.nan]), 100.0 * n, mask=np.array([True, False]))
+        assert got[1] == 10.0
+    got = est.update(np.array([2.0, 2.0]), 400.0)
+    # series 1's excess halves once per 100 s over its 400 s gap, in one step
+    assert got[1] == pytest.approx(2.0 + 8.0 * 2.0**-4, rel=1e-12)
+    assert got[0] == pytest.approx(2.0 + 8.0 * 2.0**-4, rel=1e-12)

@@ -9,12 +9,12 @@ import pytest
 
 from colo.sim.scenario import Scenario, load_scenario
 from colo.sim.traces import LoadReport, TraceSet
+from colo.sim.traces.common import bad_rows
 from colo.sim.workload import (
     DAY_S,
     OfflineJobs,
     OnlineWorkload,
     Workload,
-    bad_rows,
     build_workload,
 )
 

@@ -83,6 +83,9 @@ def _parser() -> argparse.ArgumentParser:
     from colo.cli.webhook import add_parser as add_webhook_parser
 
     add_webhook_parser(commands)
+    from colo.cli.predict import add_parser as add_predict_parser
+
+    add_predict_parser(commands)
     return parser
 
 
@@ -97,6 +100,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from colo.cli.dev import run_dev
 
             return run_dev(args)
+        if args.command == "predict":
+            from colo.cli.predict import run_predict
+
+            return run_predict(args)
         if args.command == "webhook":
             from colo.cli.webhook import run_webhook
 

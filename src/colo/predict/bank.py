@@ -82,13 +82,14 @@ class HistogramBank:
         values = np.asarray(values, dtype=np.float64)
         if values.shape != (self.size,):
             raise ValueError(f"values must have shape ({self.size},), got {values.shape}")
-        if np.isnan(values).any() or (values < 0).any():
-            raise ValueError("values must be >= 0 and not NaN")
+        checked = values if mask is None else values[np.asarray(mask, dtype=bool)]
+        if np.isnan(checked).any() or (checked < 0).any():
+            raise ValueError("values must be >= 0 and not NaN (where mask is set)")
         h = self.options.half_life_s
         if (time_s - self.reference_time_s) / h > MAX_DECAY_EXPONENT:
             self._shift_reference(time_s)
         factor = 2.0 ** ((time_s - self.reference_time_s) / h)
-        flat = self._row_offsets + self.options.find_buckets(values)
+        flat = self._row_offsets + self.options.find_buckets(np.nan_to_num(values))
         if weights is None:
             w: np.ndarray = np.full(self.size, factor)
         else:
@@ -101,13 +102,20 @@ class HistogramBank:
             flat, w = flat[m], w[m]
         np.add.at(self.weights.reshape(-1), flat, w.astype(self.weights.dtype))
 
-    def percentiles(self, p: float) -> np.ndarray:
-        """Per-histogram percentile (upper bucket bound), shape [K]; 0.0 for empty rows."""
-        if not (0.0 <= p <= 1.0):
+    def percentiles(self, p: float | np.ndarray) -> np.ndarray:
+        """Per-histogram percentile (upper bucket bound), shape [K]; 0.0 for empty rows.
+
+        `p` is one level for all rows or one per row (shape [K]).
+        """
+        levels = np.asarray(p, dtype=np.float64)
+        if levels.ndim not in (0, 1) or (levels.ndim == 1 and levels.shape != (self.size,)):
+            raise ValueError(f"percentile p must be a number or shape ({self.size},)")
+        if not ((levels >= 0.0) & (levels <= 1.0)).all():
             raise ValueError(f"percentile p must be in [0, 1], got {p!r}")
         cum = np.cumsum(self.weights, axis=1, dtype=np.float64)
         total = cum[:, -1:]
-        hit = (cum >= p * total) & (cum > 0)
+        thresholds = levels * total if levels.ndim == 0 else levels[:, None] * total
+        hit = (cum >= thresholds) & (cum > 0)
         idx = np.argmax(hit, axis=1)
         out = self._ends[idx]
         out[total[:, 0] <= 0] = 0.0

@@ -17,7 +17,8 @@ from colo.sim.policies import make_policy
 from colo.sim.results import PolicyResult, SimulationResult
 from colo.sim.scenario import Scenario
 from colo.sim.traces import TraceSet
-from colo.sim.workload import Workload, bad_rows, build_workload
+from colo.sim.traces.common import bad_rows
+from colo.sim.workload import Workload, build_workload
 
 # progress(policy, simulated seconds done, simulated seconds in all)
 Progress = Callable[[str, float, float], None]

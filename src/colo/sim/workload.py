@@ -33,7 +33,7 @@ from colo.sim.traces.alibaba2017 import load_batch_tasks
 from colo.sim.traces.alibaba2018 import load_machine_meta, load_machine_usage
 from colo.sim.traces.alibaba_k8s_2023 import load_nodes, load_pods
 from colo.sim.traces.azure2019 import load_vm_cpu
-from colo.sim.traces.common import LoadReport, UsageSeries
+from colo.sim.traces.common import LoadReport, UsageSeries, bad_rows
 
 DAY_S = 86400.0
 
@@ -78,17 +78,6 @@ class Workload:
     def trace_rows_skipped(self) -> int:
         """Malformed rows skipped over all files read (rows filtered on purpose not counted)."""
         return sum(bad_rows(r) for r in self.reports)
-
-
-# Loader skip reasons that are choices of what to replay, not malformed rows: tasks that
-# did not run to completion, VMs of the other category.
-FILTER_REASONS = ("status ", "vm not in category")
-
-
-def bad_rows(report: LoadReport) -> int:
-    """Rows a loader skipped because they were malformed."""
-    filtered = sum(n for reason, n in report.reasons.items() if reason.startswith(FILTER_REASONS))
-    return report.rows_skipped - filtered
 
 
 def build_workload(scenario: Scenario, traces: TraceSet) -> Workload:

@@ -117,6 +117,17 @@ class Layout:
         return f"a {self.what} CSV with columns {', '.join(self.columns)}"
 
 
+# Loader skip reasons that are choices of what to replay, not malformed rows: tasks that
+# did not run to completion, VMs of the other category.
+FILTER_REASONS = ("status ", "vm not in category")
+
+
+def bad_rows(report: LoadReport) -> int:
+    """Rows a loader skipped because they were malformed."""
+    filtered = sum(n for reason, n in report.reasons.items() if reason.startswith(FILTER_REASONS))
+    return report.rows_skipped - filtered
+
+
 def open_text(path: PathArg) -> TextIO:
     """Open a gzip or plain text file for `csv`; raises InvalidInput if it cannot be read."""
     name = os.fspath(path)
