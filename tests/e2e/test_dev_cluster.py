@@ -6,6 +6,8 @@ import json
 import os
 import shlex
 import socket
+import subprocess
+import sys
 import uuid
 from pathlib import Path
 from typing import Any
@@ -35,6 +37,7 @@ from colo.devcluster import (
     ProcessRecord,
     is_running,
 )
+from colo.devcluster.binaries import find_kubectl
 
 pytestmark = pytest.mark.e2e
 
@@ -212,14 +215,22 @@ def test_env_prints_exports_that_work_with_kubectl(
         assert line.startswith("export "), line
         key, _, value = line.removeprefix("export ").partition("=")
         exported[key] = shlex.split(value)[0]
+    built = find_kubectl()
+    assert built is not None
     assert exported == {
         "KUBECONFIG": dev_cluster.kubeconfig,
         "COLO_DEV_SERVER": dev_cluster.server,
         "COLO_DEV_TOKEN": dev_cluster.token,
+        "PATH": f"{built.parent}:$PATH",
     }
-    nodes = kubectl("get", "nodes", "--no-headers", env={"KUBECONFIG": exported["KUBECONFIG"]})
-    assert nodes.returncode == 0, nodes.stderr
-    assert len(nodes.stdout.splitlines()) == STANDARD_NODES + VIRTUAL_NODES
+    # as a user runs it: eval the exports in a shell, then the built kubectl comes first
+    env_cmd = f"{sys.executable} -m colo.cli.main dev cluster env --dir {dev_cluster.directory}"
+    script = f'eval "$({env_cmd})"; command -v kubectl; kubectl get nodes --no-headers'
+    shell = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=60)
+    assert shell.returncode == 0, shell.stderr
+    first, *nodes = shell.stdout.splitlines()
+    assert first == str(built)
+    assert len(nodes) == STANDARD_NODES + VIRTUAL_NODES
     # The server and token work without a kubeconfig, too.
     raw = ApiClient(exported["COLO_DEV_SERVER"], exported["COLO_DEV_TOKEN"], ca_file=None)
     assert raw.get("/version")["gitVersion"].startswith("v1.")

@@ -173,11 +173,10 @@ class KoordinatorEstimator(Estimator):
 
     def update(self, values: np.ndarray, t: float, mask: np.ndarray) -> np.ndarray:
         self.recent.push(values, mask)
-        with np.errstate(invalid="ignore"):
-            mean = np.nanmean(
-                np.where(np.isnan(self.recent.ring), np.nan, self.recent.ring), axis=1
-            )
-        return np.asarray(np.nan_to_num(mean) + self.margin, dtype=np.float64)
+        ring = self.recent.ring
+        have = (~np.isnan(ring)).sum(axis=1)
+        mean = np.nansum(ring, axis=1) / np.maximum(have, 1)
+        return np.asarray(mean + self.margin, dtype=np.float64)
 
 
 class KatalystEstimator(Estimator):
@@ -189,7 +188,8 @@ class KatalystEstimator(Estimator):
 
     def update(self, values: np.ndarray, t: float, mask: np.ndarray) -> np.ndarray:
         self.recent.push(values, mask)
-        return np.asarray(np.nan_to_num(np.nanmax(self.recent.ring, axis=1)) * self.factor)
+        recent_max = np.fmax.reduce(self.recent.ring, axis=1)  # NaN only where still empty
+        return np.asarray(np.nan_to_num(recent_max) * self.factor)
 
 
 #: (series count, sampling step s, horizon s) -> estimator
