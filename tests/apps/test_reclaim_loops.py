@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from collections.abc import Mapping
 
-from colo.agent.report import BatchReporter, ReportOptions
+from colo.agent.report import EXPLANATION_ANNOTATION, BatchReporter, ReportOptions
 from colo.apps.reclaim import ReportingLoop, SilentNodeSweeper
 from colo.core.builders import NodeBuilder
 from colo.core.errors import Retryable
 from colo.core.objects import Node
 from colo.core.resources import BATCH_CPU, BATCH_MEMORY, Resources
-from colo.predict.reclaim import NodeUsage, ReclaimOptions
+from colo.predict.reclaim import NodeUsage, ReclaimOptions, from_dict
 
 CAP = Resources.of(cpu_milli=10_000, memory_bytes=10 * 2**30)
 
@@ -35,9 +36,11 @@ class Patcher:
 class Beat:
     def __init__(self) -> None:
         self.renewals = 0
+        self.annotations: list[Mapping[str, str]] = []
 
-    async def renew(self) -> None:
+    async def renew(self, annotations: Mapping[str, str] | None = None) -> None:
         self.renewals += 1
+        self.annotations.append(dict(annotations or {}))
 
 
 def test_loop_publishes_heartbeats_and_survives_a_failed_patch() -> None:
@@ -66,6 +69,9 @@ def test_loop_publishes_heartbeats_and_survives_a_failed_patch() -> None:
         await loop.tick()
         assert patcher.calls == [("n1", {BATCH_CPU: 9000, BATCH_MEMORY: 9 * 2**30})]
         assert beat.renewals == 1
+        told = json.loads(beat.annotations[-1][EXPLANATION_ANNOTATION])
+        assert from_dict(told).cpu_milli == 9000 and told["decision"] == "first report"
+        assert told["published"] == {BATCH_CPU: 9000, BATCH_MEMORY: 9 * 2**30}
         clock[0] = 61.0  # the metrics source stopped updating: publish zero at once
         d = await loop.tick()
         assert d.reason == "fell to zero" and patcher.calls[-1][1][BATCH_CPU] == 0

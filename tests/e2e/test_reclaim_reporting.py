@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import Callable
 
 import pytest
-from e2ekit import transport
+from e2ekit import Colo, transport
 
 from colo.agent.report import BatchReporter, ReportOptions
 from colo.apps.reclaim import ReportingLoop, SilentNodeSweeper
@@ -119,3 +120,35 @@ def test_the_agent_publishes_batch_resources_and_a_silent_agent_is_zeroed(
                     )
 
     asyncio.run(body())
+
+
+def test_explain_node_reads_what_the_agent_published(dev_cluster: ClusterState, colo: Colo) -> None:
+    async def publish() -> int:
+        async with transport(dev_cluster) as t:
+            node = Node.from_k8s(await t.get("/api/v1/nodes/node-0032"))
+            loop, _, _ = agent(t, node, [3000])
+            await loop.tick()
+            assert loop.last is not None
+            return loop.last.cpu_milli
+
+    cpu = asyncio.run(publish())
+    try:
+        done = colo("explain", "node", "node-0032", "--kubeconfig", dev_cluster.kubeconfig)
+        assert done.returncode == 0, done.stderr
+        out = " ".join(done.stdout.split())
+        assert re.search(rf"reclaimable\W+{cpu / 1000:.2f}\b", out), out
+        assert "prod/web" in out and "predicted peak" in out
+        assert f"colo.io/batch-cpu {cpu}" in out and "agent heartbeat:" in out
+        silent = colo("explain", "node", "node-0033", "--kubeconfig", dev_cluster.kubeconfig)
+        assert silent.returncode == 0 and "no colo-agent heartbeat" in silent.stdout
+        missing = colo("explain", "node", "nope", "--kubeconfig", dev_cluster.kubeconfig)
+        assert missing.returncode == 2 and "node not found" in missing.stderr
+    finally:
+
+        async def clean() -> None:
+            async with transport(dev_cluster) as t:
+                await KubeNodeStatusPatcher(t).remove_extended_resources(
+                    "node-0032", [BATCH_CPU, BATCH_MEMORY]
+                )
+
+        asyncio.run(clean())

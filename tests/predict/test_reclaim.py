@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from colo.core.errors import InvalidInput
 from colo.core.qos import QoSTier
@@ -13,6 +16,7 @@ from colo.predict.reclaim import (
     ReclaimOptions,
     ReclaimPolicy,
     compute,
+    compute_nodes,
 )
 
 GI = 2**30
@@ -131,3 +135,62 @@ def test_options_are_validated() -> None:
         ReclaimOptions(safety_margin=1.5)
     with pytest.raises(InvalidInput, match="stale_after_s"):
         ReclaimOptions(stale_after_s=-1)
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(0, 2),  # node
+            st.sampled_from([QoSTier.LS, QoSTier.LSR, QoSTier.LSE]),
+            st.integers(0, 20_000),
+            st.integers(0, 64 * GI),
+            st.one_of(st.none(), st.tuples(st.integers(0, 30_000), st.integers(0, 80 * GI))),
+            st.floats(0, 10_000),
+        ),
+        max_size=12,
+    ),
+    st.sampled_from(list(ReclaimPolicy)),
+    st.sampled_from(list(ReclaimPolicy)),
+    st.floats(0, 0.5),
+    st.lists(st.one_of(st.none(), st.floats(0, 300)), min_size=3, max_size=3),
+)
+def test_the_vectorized_calculator_equals_the_explained_one(
+    pods: list[tuple[int, QoSTier, int, int, tuple[int, int] | None, float]],
+    cpu_policy: ReclaimPolicy,
+    memory_policy: ReclaimPolicy,
+    margin: float,
+    ages: list[float | None],
+) -> None:
+    opts = ReclaimOptions(cpu_policy, memory_policy, safety_margin=margin, min_history_s=3600)
+    now = 1000.0
+    caps = [r(32_000, 128), r(16_000, 64), r(96_000, 384)]
+    allocs = [r(31_000, 124), r(16_000, 60), r(94_000, 380)]
+    at = [None if a is None else now - a for a in ages]
+    want = []
+    for i in range(3):
+        mine = [
+            PodUsage(f"p{j}", tier, r(c, 0) + Resources.of(memory_bytes=m),
+                     None if pk is None else Resources.of(cpu_milli=pk[0], memory_bytes=pk[1]), h)
+            for j, (node, tier, c, m, pk, h) in enumerate(pods) if node == i
+        ]  # fmt: skip
+        got = compute(NodeUsage(f"n{i}", caps[i], allocs[i], mine, at[i]), now, opts)
+        want.append((got.cpu_milli, got.memory_bytes))
+    arr = np.array
+    cpu, mem, _, _ = compute_nodes(
+        capacity_cpu=arr([c.cpu_milli for c in caps]),
+        capacity_memory=arr([c.memory_bytes for c in caps]),
+        allocatable_cpu=arr([a.cpu_milli for a in allocs]),
+        allocatable_memory=arr([a.memory_bytes for a in allocs]),
+        pod_node=arr([p[0] for p in pods], dtype=np.intp),
+        pod_lse=arr([p[1] is QoSTier.LSE for p in pods], dtype=bool),
+        request_cpu=arr([p[2] for p in pods], dtype=np.int64),
+        request_memory=arr([p[3] for p in pods], dtype=np.int64),
+        peak_cpu=arr([p[4][0] if p[4] else 0 for p in pods], dtype=np.int64),
+        peak_memory=arr([p[4][1] if p[4] else 0 for p in pods], dtype=np.int64),
+        history_s=arr([p[5] for p in pods], dtype=np.float64),
+        has_peak=arr([p[4] is not None for p in pods], dtype=bool),
+        metrics_at_s=arr([np.nan if a is None else a for a in at], dtype=np.float64),
+        now_s=now,
+        opts=opts,
+    )
+    assert list(zip(cpu.tolist(), mem.tolist(), strict=True)) == want

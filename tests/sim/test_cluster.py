@@ -449,7 +449,8 @@ def test_patched_extended_resources_show_in_the_node_view() -> None:
     node = c.node("node-0001")
     assert node is not None
     assert node.allocatable.get("colo.io/batch-cpu") == 1000
-    assert node.allocatable.get("colo.io/batch-memory") == 0  # a patch replaces the set
+    # merge semantics, as the API server's merge patch: resources not named stay as they were
+    assert node.allocatable.get("colo.io/batch-memory") == 2 * GiB
 
 
 def test_patched_extended_capacity_and_allocatable_are_kept_apart() -> None:

@@ -23,7 +23,7 @@ def test_a_quick_run_writes_a_summary_with_every_figure_for_every_policy(quick_r
     summary = quick_run["summary"]
     assert summary["scenario"] == "default"
     assert summary["quick"] is True
-    assert set(summary["policies"]) == {"reserved", "request-based"}
+    assert set(summary["policies"]) == {"reserved", "request-based", "colo"}
     for figures in summary["policies"].values():
         assert list(figures) == sorted(POLICY_METRICS)
         for name in ("cpu_util_mean", "cpu_util_p95", "mem_util_mean", "online_interference_rate"):

@@ -20,6 +20,8 @@ from colo.core.errors import InvalidInput
 from colo.core.resources import BATCH_CPU, BATCH_MEMORY
 
 BATCH_RESOURCES = (BATCH_CPU, BATCH_MEMORY)
+#: Annotation on the agent's heartbeat Lease: its latest reclaim explanation (JSON).
+EXPLANATION_ANNOTATION = "colo.io/reclaim-explanation"
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,16 +11,25 @@ Both take a monotonic clock and expose `tick()` so tests drive them step by step
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import UTC, datetime
 from typing import Protocol
 
-from colo.agent.report import BATCH_RESOURCES, Batch, BatchReporter, Decision, HeartbeatMonitor
+from colo.agent.report import (
+    BATCH_RESOURCES,
+    EXPLANATION_ANNOTATION,
+    Batch,
+    BatchReporter,
+    Decision,
+    HeartbeatMonitor,
+)
 from colo.core.errors import Retryable
 from colo.core.objects import Node
 from colo.ports.cluster import NodeStatusPatcher
-from colo.predict.reclaim import NodeUsage, Reclaim, ReclaimOptions, compute
+from colo.predict.reclaim import NodeUsage, Reclaim, ReclaimOptions, compute, to_dict
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +39,7 @@ UsageSource = Callable[[], NodeUsage]
 class Heartbeat(Protocol):
     """What the loop needs of a heartbeat (colo.kube.heartbeat.NodeHeartbeat)."""
 
-    async def renew(self) -> None: ...
+    async def renew(self, annotations: Mapping[str, str] | None = None) -> None: ...
 
 
 class ReportingLoop:
@@ -45,8 +54,10 @@ class ReportingLoop:
         reclaim_options: ReclaimOptions,
         tick_s: float = 5.0,
         clock: Callable[[], float] = time.monotonic,
+        wall: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.node = node
+        self._wall = wall
         self._source = source
         self._patcher = patcher
         self._heartbeat = heartbeat
@@ -68,8 +79,16 @@ class ReportingLoop:
             )
             self.reporter.published_ok(decision.publish, now)
             log.info("node %s: batch %s (%s)", self.node, values, decision.reason)
-        if self.reporter.heartbeat_due(now):
-            await self._heartbeat.renew()
+        if self.reporter.heartbeat_due(now) or decision.publish is not None:
+            explanation = {
+                **to_dict(reclaim),
+                "published": self.reporter.published.as_extended()
+                if self.reporter.published
+                else None,
+                "decision": decision.reason,
+                "at": self._wall().isoformat(timespec="seconds"),
+            }
+            await self._heartbeat.renew({EXPLANATION_ANNOTATION: json.dumps(explanation)})
             self.reporter.heartbeat_ok(now)
         return decision
 

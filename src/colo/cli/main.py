@@ -55,7 +55,7 @@ def _parser() -> argparse.ArgumentParser:
     sim.add_argument(
         "--policies",
         default=None,
-        help="comma-separated policies (default: reserved,request-based)",
+        help="comma-separated policies (default: reserved,request-based,colo)",
     )
     sim.add_argument("--seed", type=int, default=None, help="random seed (default: the scenario's)")
     sim.add_argument("--out", default="out", type=Path, help="output directory (default: out)")
@@ -86,6 +86,9 @@ def _parser() -> argparse.ArgumentParser:
     from colo.cli.predict import add_parser as add_predict_parser
 
     add_predict_parser(commands)
+    from colo.cli.explain import add_parser as add_explain_parser
+
+    add_explain_parser(commands)
     return parser
 
 
@@ -100,6 +103,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from colo.cli.dev import run_dev
 
             return run_dev(args)
+        if args.command == "explain":
+            from colo.cli.explain import run_explain
+
+            return run_explain(args)
         if args.command == "predict":
             from colo.cli.predict import run_predict
 

@@ -8,7 +8,7 @@ the monitor that zeroes silent nodes (see `colo.agent.report.HeartbeatMonitor`).
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -64,22 +64,42 @@ class NodeHeartbeat:
             },
         }
 
-    async def renew(self) -> None:
-        """Bump renewTime (a merge patch: no read, no conflict); create the Lease if missing."""
+    async def renew(self, annotations: Mapping[str, str] | None = None) -> None:
+        """Bump renewTime (a merge patch: no read, no conflict); create the Lease if missing.
+
+        `annotations` ride along (the agent's latest reclaim explanation).
+        """
+        patch: dict[str, Any] = {"spec": {"renewTime": _micro_time(self._wall())}}
+        if annotations:
+            patch["metadata"] = {"annotations": dict(annotations)}
         try:
             await self._api.request(
                 "PATCH",
                 f"{self._path}/{PREFIX}{self.node}",
-                body={"spec": {"renewTime": _micro_time(self._wall())}},
+                body=patch,
                 content_type="application/merge-patch+json",
             )
         except NotFound:
+            body = self._body()
+            if annotations:
+                body["metadata"]["annotations"] = dict(annotations)
             try:
-                await self._api.request("POST", self._path, body=self._body())
+                await self._api.request("POST", self._path, body=body)
             except NotFound:
                 await ensure_namespace(self._api, self._ns)
-                await self._api.request("POST", self._path, body=self._body())
+                await self._api.request("POST", self._path, body=body)
         self.renewals += 1
+
+
+async def read_heartbeat(api: Api, node: str, namespace: str = NAMESPACE) -> dict[str, Any] | None:
+    """The node's heartbeat Lease, or None when its agent never wrote one."""
+    try:
+        got: dict[str, Any] = await api.request(
+            "GET", f"/apis/coordination.k8s.io/v1/namespaces/{namespace}/leases/{PREFIX}{node}"
+        )
+    except NotFound:
+        return None
+    return got
 
 
 async def list_heartbeats(api: Api, namespace: str = NAMESPACE) -> dict[str, str]:

@@ -87,7 +87,10 @@ class NodeStatusPatcher(Protocol):
         capacity: Mapping[str, int],
         allocatable: Mapping[str, int],
     ) -> None:
-        """Set extended resources (e.g. `colo.io/batch-cpu` in millicores) in node status."""
+        """Set extended resources (e.g. `colo.io/batch-cpu` in millicores) in node status.
+
+        Only the resources named change (merge semantics); others keep their values.
+        """
         ...
 
 

@@ -172,6 +172,11 @@ class RisePeakEstimatorBank:
     def estimates(self) -> np.ndarray:
         return self._estimate.copy()
 
+    @property
+    def warm(self) -> np.ndarray:
+        """Per series: has it seen `min_rises` rises (is its margin learned)?"""
+        return np.asarray(self._seen >= self.min_rises)
+
     def margins(self) -> np.ndarray:
         """Current learned margin per series (``cold_margin`` until enough rises)."""
         m = self.rises.percentiles(self.q)

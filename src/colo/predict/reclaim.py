@@ -39,6 +39,8 @@ import enum
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from colo.core.errors import InvalidInput
 from colo.core.qos import QoSTier
 from colo.core.resources import Resources
@@ -150,8 +152,14 @@ def pod_contribution(pod: PodUsage, opts: ReclaimOptions) -> Term:
         )
     cpu = _pick(opts.cpu_policy, pod.peak.cpu_milli, req.cpu_milli)
     mem = _pick(opts.memory_policy, pod.peak.memory_bytes, req.memory_bytes)
-    source = f"cpu by {opts.cpu_policy}, memory by {opts.memory_policy}"
-    return Term(pod.key, cpu, mem, source)
+    words = {
+        ReclaimPolicy.USAGE: "predicted peak",
+        ReclaimPolicy.REQUEST: "request",
+        ReclaimPolicy.MAX_USAGE_REQUEST: "max(predicted peak, request)",
+    }
+    cpu_word, mem_word = words[opts.cpu_policy], words[opts.memory_policy]
+    what = cpu_word if cpu_word == mem_word else f"cpu: {cpu_word}, memory: {mem_word}"
+    return Term(pod.key, cpu, mem, f"{what} ({pod.history_s:.0f} s of samples)")
 
 
 def _scaled(r: Resources, share: float) -> tuple[int, int]:
@@ -253,4 +261,122 @@ def compute(node: NodeUsage, now_s: float, opts: ReclaimOptions) -> Reclaim:
         result.pods,
         stale=result.stale,
         numa=tuple(per_numa),
+    )
+
+
+def compute_nodes(
+    *,
+    capacity_cpu: np.ndarray,
+    capacity_memory: np.ndarray,
+    allocatable_cpu: np.ndarray,
+    allocatable_memory: np.ndarray,
+    pod_node: np.ndarray,
+    pod_lse: np.ndarray,
+    request_cpu: np.ndarray,
+    request_memory: np.ndarray,
+    peak_cpu: np.ndarray,
+    peak_memory: np.ndarray,
+    history_s: np.ndarray,
+    has_peak: np.ndarray,
+    metrics_at_s: np.ndarray,
+    now_s: float,
+    opts: ReclaimOptions,
+    system_cpu: np.ndarray | None = None,
+    system_memory: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """`compute` for N nodes and P online pods at once (node level, no NUMA, no terms).
+
+    Integer arrays in colo units; `pod_node` [P] indexes the nodes; BE pods must be left
+    out by the caller. `metrics_at_s` [N] is NaN for "no metrics". Returns
+    (reclaimable cpu, reclaimable memory, online cpu, online memory), each [N] int64.
+    The same arithmetic as `compute`, term for term (a test holds them equal); the
+    simulator uses it for every node every report, `colo explain node` uses `compute`.
+    """
+    n = len(capacity_cpu)
+    cold = pod_lse | ~has_peak | (history_s < opts.min_history_s)
+
+    def contribution(policy: ReclaimPolicy, peak: np.ndarray, req: np.ndarray) -> np.ndarray:
+        if policy is ReclaimPolicy.USAGE:
+            chosen = peak
+        elif policy is ReclaimPolicy.REQUEST:
+            chosen = req
+        else:
+            chosen = np.maximum(peak, req)
+        return np.where(cold, req, chosen).astype(np.int64)
+
+    on_cpu = np.bincount(
+        pod_node, weights=contribution(opts.cpu_policy, peak_cpu, request_cpu), minlength=n
+    ).astype(np.int64)
+    on_mem = np.bincount(
+        pod_node, weights=contribution(opts.memory_policy, peak_memory, request_memory), minlength=n
+    ).astype(np.int64)
+    zeros = np.zeros(n, np.int64)
+    sys_cpu = zeros if system_cpu is None else system_cpu
+    sys_mem = zeros if system_memory is None else system_memory
+    res_cpu = np.maximum(np.maximum(capacity_cpu - allocatable_cpu, 0), sys_cpu)
+    res_mem = np.maximum(np.maximum(capacity_memory - allocatable_memory, 0), sys_mem)
+    margin_cpu = np.round(capacity_cpu * opts.safety_margin).astype(np.int64)
+    margin_mem = np.round(capacity_memory * opts.safety_margin).astype(np.int64)
+    cpu = np.maximum(0, capacity_cpu - margin_cpu - res_cpu - on_cpu)
+    mem = np.maximum(0, capacity_memory - margin_mem - res_mem - on_mem)
+    stale = np.isnan(metrics_at_s) | (now_s - np.nan_to_num(metrics_at_s) > opts.stale_after_s)
+    cpu[stale] = 0
+    mem[stale] = 0
+    return cpu, mem, on_cpu, on_mem
+
+
+def to_dict(r: Reclaim) -> dict[str, object]:
+    """JSON-able form of a `Reclaim` (what the agent publishes for `colo explain node`)."""
+
+    def terms(ts: tuple[Term, ...]) -> list[list[object]]:
+        return [[t.name, t.cpu_milli, t.memory_bytes, t.source] for t in ts]
+
+    return {
+        "cpu_milli": r.cpu_milli,
+        "memory_bytes": r.memory_bytes,
+        "stale": r.stale,
+        "terms": terms(r.terms),
+        "pods": terms(r.pods),
+        "numa": [to_dict(n) for n in r.numa],
+    }
+
+
+def from_dict(data: object, *, obj: str = "reclaim explanation") -> Reclaim:
+    """Inverse of `to_dict`; a malformed document raises InvalidInput naming the field."""
+
+    def need(cond: bool, field: str, expected: str) -> None:
+        if not cond:
+            raise InvalidInput("malformed", obj=obj, field=field, expected=expected)
+
+    need(isinstance(data, dict), "(top)", "an object")
+    assert isinstance(data, dict)
+
+    def terms(key: str) -> tuple[Term, ...]:
+        raw = data.get(key, [])
+        need(isinstance(raw, list), key, "a list")
+        out = []
+        for i, t in enumerate(raw):
+            ok = (
+                isinstance(t, list)
+                and len(t) == 4
+                and isinstance(t[0], str)
+                and isinstance(t[1], int)
+                and isinstance(t[2], int)
+                and isinstance(t[3], str)
+            )
+            need(ok, f"{key}[{i}]", "[name, cpu_milli, memory_bytes, source]")
+            out.append(Term(t[0], t[1], t[2], t[3]))
+        return tuple(out)
+
+    for key in ("cpu_milli", "memory_bytes"):
+        need(isinstance(data.get(key), int), key, "an integer")
+    numa = data.get("numa", [])
+    need(isinstance(numa, list), "numa", "a list")
+    return Reclaim(
+        int(data["cpu_milli"]),
+        int(data["memory_bytes"]),
+        terms("terms"),
+        terms("pods"),
+        stale=bool(data.get("stale", False)),
+        numa=tuple(from_dict(n, obj=f"{obj} numa[{i}]") for i, n in enumerate(numa)),
     )

@@ -28,6 +28,7 @@ import numpy as np
 from colo.core.errors import Conflict, NotFound
 from colo.core.objects import Node, Pod
 from colo.core.qos import QoSTier
+from colo.core.resources import BATCH_CPU, BATCH_MEMORY
 from colo.ports.cluster import ChangeKind, ClusterEvent, EventType, PodRef, Unsubscribe
 from colo.sim.contention import ContentionParams
 from colo.sim.engine import PRIO_MEASURE, PRIO_STATE, EventLoop, Handle
@@ -139,6 +140,16 @@ class SimCluster:
         self.offline_memory = np.zeros(n, np.float64)
         self.offline_cap: np.ndarray | None = None  # offline box quota per node (colo)
         self.offline_weight_per_milli = 1.0  # cpu.shares of offline pods per requested milli
+        # Batch mode (the colo policy): offline pods request colo.io/batch-* (as the webhook
+        # rewrites them) and fit against the batch allocatable the agent publishes, not
+        # against cpu/memory; online requests then never compete with offline ones.
+        self.batch_mode = False
+        self.batch_alloc_cpu = np.zeros(n, np.int64)
+        self.batch_alloc_memory = np.zeros(n, np.int64)
+        self.batch_requested_cpu = np.zeros(n, np.int64)
+        self.batch_requested_memory = np.zeros(n, np.int64)
+        self.series_sources: list[Callable[[], dict[str, np.ndarray]]] = []
+        """Components that publish named series on the tick grid for the report."""
         self._running: list[set[int]] = [set() for _ in range(n)]
 
         c = scenario.contention
@@ -213,10 +224,19 @@ class SimCluster:
             callback(pod)
         return pod
 
+    def online_usage_per_pod(self, pods: np.ndarray, tick: int) -> np.ndarray:
+        """CPU demand (millicores) of the given online pods at tick `tick` (what cgroups show)."""
+        return np.asarray(self.workload.online.usage[pods, tick], dtype=np.float64)
+
     def free_cpu(self) -> np.ndarray:
+        """Room for the next offline pod's cpu request (batch cpu in batch mode)."""
+        if self.batch_mode:
+            return self.batch_alloc_cpu - self.batch_requested_cpu
         return self.alloc_cpu - self.requested_cpu
 
     def free_memory(self) -> np.ndarray:
+        if self.batch_mode:
+            return self.batch_alloc_memory - self.batch_requested_memory
         return self.alloc_memory - self.requested_memory
 
     def free_pods(self) -> np.ndarray:
@@ -227,9 +247,15 @@ class SimCluster:
             raise Conflict(f"pod {pod.key} is already bound to {self.node_names[pod.node]}")
         pod.node = node
         pod.phase = Phase.BOUND
+        if self.batch_mode:
+            cpu_used, cpu_alloc = self.batch_requested_cpu, self.batch_alloc_cpu
+            mem_used, mem_alloc = self.batch_requested_memory, self.batch_alloc_memory
+        else:
+            cpu_used, cpu_alloc = self.requested_cpu, self.alloc_cpu
+            mem_used, mem_alloc = self.requested_memory, self.alloc_memory
         fits = (
-            self.requested_cpu[node] + pod.cpu_milli <= self.alloc_cpu[node]
-            and self.requested_memory[node] + pod.memory_bytes <= self.alloc_memory[node]
+            cpu_used[node] + pod.cpu_milli <= cpu_alloc[node]
+            and mem_used[node] + pod.memory_bytes <= mem_alloc[node]
             and self.requested_pods[node] < self.alloc_pods[node]
         )
         if not fits:
@@ -240,8 +266,8 @@ class SimCluster:
             for callback in self._on_lost:
                 callback(pod)
             return
-        self.requested_cpu[node] += pod.cpu_milli
-        self.requested_memory[node] += pod.memory_bytes
+        cpu_used[node] += pod.cpu_milli
+        mem_used[node] += pod.memory_bytes
         self.requested_pods[node] += 1
         startup = self.scenario.control_plane.pod_startup
         self.loop.after(startup, partial(self._start, pod), priority=PRIO_STATE)
@@ -282,8 +308,12 @@ class SimCluster:
             self._running[node].discard(pod.index)
             self.offline_cpu[node] -= pod.cpu_milli
             self.offline_memory[node] -= pod.memory_bytes
-        self.requested_cpu[node] -= pod.cpu_milli
-        self.requested_memory[node] -= pod.memory_bytes
+        if self.batch_mode:
+            self.batch_requested_cpu[node] -= pod.cpu_milli
+            self.batch_requested_memory[node] -= pod.memory_bytes
+        else:
+            self.requested_cpu[node] -= pod.cpu_milli
+            self.requested_memory[node] -= pod.memory_bytes
         self.requested_pods[node] -= 1
 
     def _evict_index(self, pod: SimPod, reason: str) -> None:
@@ -429,19 +459,14 @@ class SimCluster:
         )
 
     def _pod_view(self, pod: SimPod) -> Pod:
+        if self.batch_mode:  # as colo-webhook rewrites an offline pod
+            batch = {BATCH_CPU: str(pod.cpu_milli), BATCH_MEMORY: str(pod.memory_bytes)}
+            resources: dict[str, object] = {"requests": batch, "limits": batch}
+        else:
+            resources = {"requests": {"cpu": f"{pod.cpu_milli}m", "memory": str(pod.memory_bytes)}}
         spec: dict[str, object] = {
             "schedulerName": "default-scheduler",
-            "containers": [
-                {
-                    "name": "main",
-                    "resources": {
-                        "requests": {
-                            "cpu": f"{pod.cpu_milli}m",
-                            "memory": str(pod.memory_bytes),
-                        }
-                    },
-                }
-            ],
+            "containers": [{"name": "main", "resources": resources}],
         }
         if pod.node >= 0 and pod.phase in (Phase.BOUND, Phase.RUNNING):
             spec["nodeName"] = self.node_names[pod.node]
@@ -495,8 +520,21 @@ class SimCluster:
         node = self._node_index.get(node_name)
         if node is None:
             raise NotFound(f"node {node_name} not found")
-        self.extended_capacity[node] = dict(sorted(capacity.items()))
-        self.extended[node] = dict(sorted(allocatable.items()))
+        # merge-patch semantics, as on a real API server: only the named resources change
+        self.extended_capacity[node] = dict(
+            sorted({**self.extended_capacity[node], **capacity}.items())
+        )
+        self.extended[node] = dict(sorted({**self.extended[node], **allocatable}.items()))
+        grew = False
+        if BATCH_CPU in allocatable:
+            grew |= allocatable[BATCH_CPU] > self.batch_alloc_cpu[node]
+            self.batch_alloc_cpu[node] = allocatable[BATCH_CPU]
+        if BATCH_MEMORY in allocatable:
+            grew |= allocatable[BATCH_MEMORY] > self.batch_alloc_memory[node]
+            self.batch_alloc_memory[node] = allocatable[BATCH_MEMORY]
+        if grew and self.batch_mode:
+            for callback in self._on_freed:  # pending offline pods may fit now
+                callback(node)
 
     async def record(
         self,

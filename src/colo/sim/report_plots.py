@@ -116,6 +116,9 @@ def build_plots(result: SimulationResult) -> list[Plot]:
             _wave_plot(result, colors),
             _cost_plot(result, colors),
         ]
+        reclaim = _reclaim_plot(result, colors)
+        if reclaim is not None:
+            plots.append(reclaim)
         plots.extend(_extra_plots(result, colors))
     return plots
 
@@ -618,8 +621,67 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "series"
 
 
+#: The reclaim agents' series (colo.sim.reclaim_agent) get a plot of their own.
+PREDICTED_PEAK = "predicted online peak (share of cluster cpu)"
+RECLAIMED = "reclaimed batch cpu (share of cluster cpu)"
+
+
+def _reclaim_plot(result: SimulationResult, colors: dict[str, str]) -> Plot | None:
+    owners = [
+        n for n, p in result.policies.items() if {PREDICTED_PEAK, RECLAIMED} <= set(p.extra_series)
+    ]
+    if not owners:
+        return None
+    fig = _new_figure(1.2 + 2.6 * len(owners))
+    first: Axes | None = None
+    tops: list[np.ndarray] = []
+    panels = []
+    for i, name in enumerate(owners):
+        p = result.policies[name]
+        x, (online, predicted, reclaimed, offline) = _series(
+            result, p, p.online_cpu_util, p.extra_series[PREDICTED_PEAK],
+            p.extra_series[RECLAIMED], p.offline_cpu_util,
+        )  # fmt: skip
+        ax = fig.add_subplot(len(owners), 1, i + 1, sharey=first)
+        first = first or ax
+        color = colors[name]
+        if x.size:
+            ax.plot(x, online, color="#333333", linewidth=0.9, label="online usage (actual)")
+            ax.plot(
+                x, predicted, color=color, linewidth=1.4, label="online, as the agents count it"
+            )
+            ax.fill_between(x, 0, reclaimed, color=color, alpha=0.18, linewidth=0,
+                            label="batch cpu published")  # fmt: skip
+            ax.plot(x, offline, color=color, linewidth=0.8, linestyle=":",
+                    label="offline usage (actual)")  # fmt: skip
+            tops += [online, predicted, reclaimed]
+            ax.legend(loc="upper left", fontsize=7, ncols=2, frameon=True, framealpha=0.85,
+                      edgecolor="none")  # fmt: skip
+        else:
+            _no_data(ax, "no samples")
+        ax.set_title(_label(name), loc="left", color=color, fontweight="bold")
+        ax.set_ylabel("CPU\n(% of cluster)")
+        panels.append(ax)
+    for i, ax in enumerate(panels):
+        _time_axis(ax, result, labels=i == len(panels) - 1)
+        _percent_axis(ax, _util_top(tops))
+    caption = (
+        "What the simulated colo-agents saw and published. Dark line: online CPU actually in "
+        "use. Colored line: the online CPU the reclaim calculator held back, summed over "
+        "nodes (each online pod's predicted peak, or its request while it has too little "
+        "history). Shaded: the colo.io/batch-cpu the agents published, i.e. capacity minus "
+        "safety margin, system reserve and that online figure. Dotted: CPU offline pods "
+        "actually used. All as shares of the cluster's CPU capacity."
+    )
+    return _plot("plot-reclaim", "Reclaim: predicted online peak, actual usage, batch capacity",
+                 caption, fig)  # fmt: skip
+
+
 def _extra_plots(result: SimulationResult, colors: dict[str, str]) -> list[Plot]:
-    names = sorted({k for p in result.policies.values() for k in (p.extra_series or {})})
+    names = sorted(
+        {k for p in result.policies.values() for k in (p.extra_series or {})}
+        - {PREDICTED_PEAK, RECLAIMED}
+    )
     plots: list[Plot] = []
     used: set[str] = set()
     for series_name in names:

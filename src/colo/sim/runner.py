@@ -13,7 +13,7 @@ import numpy as np
 
 from colo.sim.cluster import SimCluster
 from colo.sim.engine import EventLoop
-from colo.sim.policies import make_policy
+from colo.sim.policies import SimPolicy, make_policy
 from colo.sim.results import PolicyResult, SimulationResult
 from colo.sim.scenario import Scenario
 from colo.sim.traces import TraceSet
@@ -127,6 +127,20 @@ def run_policy(
     *,
     progress: Progress | None = None,
 ) -> PolicyResult:
+    end = float(workload.tick_s[-1]) + scenario.step
+    _, cluster = simulate(scenario, workload, name, until_s=end, progress=progress)
+    return measure(scenario, workload, cluster, name, end)
+
+
+def simulate(
+    scenario: Scenario,
+    workload: Workload,
+    name: str,
+    *,
+    until_s: float,
+    progress: Progress | None = None,
+) -> tuple[SimPolicy, SimCluster]:
+    """Run policy `name` from the scenario start up to `until_s`; the policy and cluster."""
     policy = make_policy(name, scenario)
     loop = EventLoop()
     pools = policy.node_pools(workload)
@@ -140,14 +154,14 @@ def run_policy(
     )
     policy.install(cluster, loop)
     cluster.start_ticks()
-    end = float(workload.tick_s[-1]) + scenario.step
+    end = min(until_s, float(workload.tick_s[-1]) + scenario.step)
     t = 0.0
     while t < end:
         t = min(t + CHUNK_S, end)
         loop.run(t)
         if progress is not None:
             progress(name, t, end)
-    return measure(scenario, workload, cluster, name, end)
+    return policy, cluster
 
 
 def _percentile(values: np.ndarray, q: float) -> float:
@@ -185,6 +199,9 @@ def measure(
         "node_hours": float(len(workload.node_cpu_milli) * scenario.duration / 3600.0),
         "job_start_delay_p99_s": _percentile(wave_delays, 99),
     }
+    series: dict[str, np.ndarray] = {}
+    for source in cluster.series_sources:
+        series.update(source())
     extra: dict[str, int | float] = {
         "online_pods": len(cluster.online_pod_node),
         "online_pods_unplaced": online_unplaced,
@@ -201,5 +218,6 @@ def measure(
         interference=s.interference,
         offline_waits_s=offline_waits,
         wave_start_delays_s=wave_delays,
+        extra_series=series,
         diagnostics=extra,
     )

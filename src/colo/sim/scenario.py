@@ -158,9 +158,30 @@ class RequestBasedPolicy(_Model):
     pass
 
 
+class ColoPolicy(_Model):
+    """The `colo` policy (so far its reclaim half; see docs/reclaim.md)."""
+
+    report_interval: Seconds = 60.0
+    """How often each node's simulated agent samples usage and reconsiders its batch figures."""
+    horizon: Seconds = 600.0
+    """How far ahead the peak estimate must hold."""
+    safety_margin: Fraction = 0.10
+    """Share of each node's capacity never handed to offline work."""
+    min_history: Seconds = 1800.0
+    """Online pods with less usage history count their full request."""
+    cpu_policy: Literal["usage", "request", "max-usage-request"] = "usage"
+    memory_policy: Literal["usage", "request", "max-usage-request"] = "usage"
+    report_threshold: Fraction = 0.05
+    """Changes smaller than this share of a node's capacity are not published."""
+    offline_cpu_weight_per_milli: Annotated[float, Field(gt=0, le=1)] = 0.002
+    """CPU weight of offline pods per requested millicore (online: 1). BestEffort pods in
+    the offline box get cpu.shares 2 against an online core's 1024."""
+
+
 class Policies(_Model):
     reserved: ReservedPolicy = ReservedPolicy()
     request_based: RequestBasedPolicy = Field(RequestBasedPolicy(), alias="request-based")
+    colo: ColoPolicy = ColoPolicy()
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 

@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 from colo.core.errors import InvalidInput
 from colo.sim.policies.base import SimPolicy
+from colo.sim.policies.colo import ColoPolicy
 from colo.sim.policies.request_based import RequestBasedPolicy
 from colo.sim.policies.reserved import ReservedPolicy
 from colo.sim.scenario import Scenario
@@ -21,9 +22,10 @@ PolicyFactory = Callable[[Scenario], SimPolicy]
 REGISTRY: dict[str, PolicyFactory] = {
     "reserved": ReservedPolicy,
     "request-based": RequestBasedPolicy,
+    "colo": ColoPolicy,
 }
 
-DEFAULT_POLICIES = ("reserved", "request-based")
+DEFAULT_POLICIES = ("reserved", "request-based", "colo")
 
 
 def make_policy(name: str, scenario: Scenario) -> SimPolicy:

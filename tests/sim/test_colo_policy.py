@@ -1,0 +1,73 @@
+"""The `colo` policy's reclaim half in the simulator, on the real traces (quick scenario)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from colo.core.resources import BATCH_CPU
+from colo.sim.cluster import Phase, SimCluster
+from colo.sim.policies.colo import ColoPolicy
+from colo.sim.reclaim_agent import SimReclaimAgents
+from colo.sim.runner import simulate
+from colo.sim.scenario import load_scenario
+from colo.sim.traces import TraceSet
+from colo.sim.workload import build_workload
+
+
+@pytest.fixture(scope="module")
+def run() -> tuple[SimReclaimAgents, SimCluster]:
+    scenario = load_scenario("default").quickened()
+    workload = build_workload(scenario, TraceSet.locate(None))
+    policy, cluster = simulate(scenario, workload, "colo", until_s=5400.0)
+    assert isinstance(policy, ColoPolicy) and policy.agents is not None
+    return policy.agents, cluster
+
+
+def test_online_requests_are_untouched_and_offline_pods_use_batch_capacity(
+    run: tuple[SimReclaimAgents, SimCluster],
+) -> None:
+    _, c = run
+    assert np.array_equal(c.requested_cpu, c.online_cpu_request.astype(np.int64))
+    running = [p for p in c.records if p.phase in (Phase.BOUND, Phase.RUNNING)]
+    assert running, "no offline pod ran on batch capacity"
+    per_node = np.bincount([p.node for p in running], weights=[p.cpu_milli for p in running],
+                           minlength=len(c.node_names))  # fmt: skip
+    assert np.array_equal(per_node.astype(np.int64), c.batch_requested_cpu)
+    view = c.pod(running[0].key)
+    assert view is not None and view.requests.get(BATCH_CPU) == running[0].cpu_milli
+    assert view.requests.cpu_milli == 0  # as colo-webhook leaves it
+
+
+def test_published_batch_capacity_follows_the_calculation_within_the_threshold(
+    run: tuple[SimReclaimAgents, SimCluster],
+) -> None:
+    agents, c = run
+    threshold = c.scenario.policies.colo.report_threshold
+    gap = np.abs(c.batch_alloc_cpu - agents.computed_cpu) / c.capacity_cpu
+    assert (gap < threshold + 1e-9).all()
+    assert agents.patches > 0
+
+
+def test_explain_agrees_with_the_vectorized_calculation(
+    run: tuple[SimReclaimAgents, SimCluster],
+) -> None:
+    agents, c = run
+    for node in range(0, len(c.node_names), 5):
+        r = agents.explain(c.node_names[node])
+        assert (r.cpu_milli, r.memory_bytes) == (
+            int(agents.computed_cpu[node]),
+            int(agents.computed_memory[node]),
+        )
+        assert [t.name for t in r.terms][-1] == "reclaimable"
+
+
+def test_the_report_series_cover_the_run(run: tuple[SimReclaimAgents, SimCluster]) -> None:
+    agents, c = run
+    series = agents.series()
+    predicted = series["predicted online peak (share of cluster cpu)"]
+    ticks = c.workload.tick_s < 5400.0
+    assert not np.isnan(predicted[ticks]).any()
+    # what the agents hold back for online pods covers what online pods use, most of the time
+    online = c.online_usage.sum(axis=0) / c.capacity_cpu.sum()
+    assert np.mean(predicted[ticks] >= online[ticks]) > 0.95
