@@ -245,25 +245,18 @@ def load_kubeconfig(
                 field=f"{field}.{plugin}",
                 expected="a token, tokenFile or client certificate",
             )
-    cert = key = None
-    if user.get("client-certificate-data"):
-        cert = _materialize(
-            str(user["client-certificate-data"]),
-            what="a PEM certificate",
-            origin=u_origin,
-            field=f"{field}.client-certificate-data",
-        )
-    elif user.get("client-certificate"):
-        cert = _relative(str(user["client-certificate"]), u_origin)
-    if user.get("client-key-data"):
-        key = _materialize(
-            str(user["client-key-data"]),
-            what="a PEM key",
-            origin=u_origin,
-            field=f"{field}.client-key-data",
-        )
-    elif user.get("client-key"):
-        key = _relative(str(user["client-key"]), u_origin)
+
+    def pem_file(name: str, what: str) -> str | None:
+        """`<name>-data` (embedded, base64) or `<name>` (a path), as a file path."""
+        if user.get(f"{name}-data"):
+            data = str(user[f"{name}-data"])
+            return _materialize(data, what=what, origin=u_origin, field=f"{field}.{name}-data")
+        if user.get(name):
+            return _relative(str(user[name]), u_origin)
+        return None
+
+    cert = pem_file("client-certificate", "a PEM certificate")
+    key = pem_file("client-key", "a PEM key")
     if (cert is None) != (key is None):
         raise InvalidInput(
             "a client certificate needs its key and the other way round",

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from colo.core.errors import ColoError
+from colo.kube.times import rfc3339
 from colo.kube.transport import Api
 from colo.ports.cluster import EventType
 
@@ -25,10 +26,6 @@ log = logging.getLogger(__name__)
 
 #: Namespace for events about cluster-scoped objects (nodes), as kubectl expects.
 CLUSTER_SCOPED_EVENT_NAMESPACE = "default"
-
-
-def _timestamp(t: datetime) -> str:
-    return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class KubeEventRecorder:
@@ -76,7 +73,7 @@ class KubeEventRecorder:
                 await self._api.request(
                     "PATCH",
                     f"/api/v1/namespaces/{ev_ns}/events/{ev_name}",
-                    body={"count": count + 1, "lastTimestamp": _timestamp(now)},
+                    body={"count": count + 1, "lastTimestamp": rfc3339(now)},
                     content_type="application/merge-patch+json",
                 )
                 self._seen[dedupe] = (ev_ns, ev_name, count + 1, first)
@@ -128,7 +125,7 @@ class KubeEventRecorder:
             "source": {"component": self.component},
             "reportingComponent": self.component,
             "reportingInstance": self.instance or self.component,
-            "firstTimestamp": _timestamp(now),
-            "lastTimestamp": _timestamp(now),
+            "firstTimestamp": rfc3339(now),
+            "lastTimestamp": rfc3339(now),
             "count": 1,
         }

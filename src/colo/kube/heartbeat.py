@@ -13,15 +13,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from colo.core.errors import Conflict, NotFound
+from colo.kube.times import micro_time
 from colo.kube.transport import Api
 
 NAMESPACE = "colo-system"
 LABEL = "colo.io/agent-heartbeat"
 PREFIX = "colo-agent-"
-
-
-def _micro_time(t: datetime) -> str:
-    return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 async def ensure_namespace(api: Api, namespace: str = NAMESPACE) -> None:
@@ -60,7 +57,7 @@ class NodeHeartbeat:
             "spec": {
                 "holderIdentity": self.node,
                 "leaseDurationSeconds": max(1, round(self._interval_s * 4)),
-                "renewTime": _micro_time(self._wall()),
+                "renewTime": micro_time(self._wall()),
             },
         }
 
@@ -69,7 +66,7 @@ class NodeHeartbeat:
 
         `annotations` ride along (the agent's latest reclaim explanation).
         """
-        patch: dict[str, Any] = {"spec": {"renewTime": _micro_time(self._wall())}}
+        patch: dict[str, Any] = {"spec": {"renewTime": micro_time(self._wall())}}
         if annotations:
             patch["metadata"] = {"annotations": dict(annotations)}
         try:

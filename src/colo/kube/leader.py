@@ -26,6 +26,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from colo.core.errors import ColoError, Conflict, InfrastructureError, NotFound
+from colo.kube.times import micro_time
 from colo.kube.transport import Api
 
 log = logging.getLogger(__name__)
@@ -33,10 +34,6 @@ log = logging.getLogger(__name__)
 
 class LeadershipLost(InfrastructureError):
     """The lease could not be renewed within the renew deadline."""
-
-
-def _micro_time(t: datetime) -> str:
-    return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 class LeaderElector:
@@ -77,7 +74,7 @@ class LeaderElector:
 
     # --- one attempt --------------------------------------------------------------
     def _spec(self, previous: dict[str, Any] | None) -> dict[str, Any]:
-        now = _micro_time(self._wall())
+        now = micro_time(self._wall())
         prev = previous or {}
         ours = prev.get("holderIdentity") == self.identity
         return {
@@ -177,7 +174,7 @@ class LeaderElector:
                 **lease["spec"],
                 "holderIdentity": None,
                 "leaseDurationSeconds": 1,
-                "renewTime": _micro_time(self._wall()),
+                "renewTime": micro_time(self._wall()),
             }
             await self._api.request("PUT", f"{self._path}/{self.name}", body=lease)
         except ColoError as e:
