@@ -1,0 +1,1 @@
+"""colo-batch's plugins, one module per thing decided."""
