@@ -15,7 +15,7 @@ STAMP_TEST := $(VENV)/.installed-test
 -include mk/cluster.mk
 -include mk/browser.mk
 
-.PHONY: help demo test lint typecheck layers unit bench venv clean
+.PHONY: help demo test lint typecheck layers unit bench venv clean proto
 
 help:
 	@echo "make demo   - install and run the default simulation, writing $(OUT)/report.html"
@@ -58,6 +58,11 @@ test: lint typecheck layers unit
 # cluster); files starting with _ are shared helpers.
 bench: $(STAMP_TEST) cluster-bins
 	@set -e; for b in bench/[!_]*.py; do echo "== $$b"; $(PY) $$b; done
+
+# Regenerate the gRPC code in src/colo/rpc from proto/ (committed; a test checks it is current).
+proto: $(STAMP_TEST)
+	$(PY) -m grpc_tools.protoc -Iproto --python_out=src --grpc_python_out=src --pyi_out=src \
+		proto/colo/rpc/coord/v1/coordinator.proto
 
 clean:
 	rm -rf $(OUT) .pytest_cache .mypy_cache .ruff_cache

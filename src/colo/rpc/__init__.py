@@ -1,0 +1,1 @@
+"""gRPC adapters. Generated code under `colo.rpc.*.v1` comes from proto/ (`make proto`)."""
