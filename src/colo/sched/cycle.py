@@ -32,6 +32,7 @@ from colo.sched.plugins.node_affinity import NodeAffinity
 from colo.sched.plugins.node_unschedulable import NodeUnschedulable
 from colo.sched.plugins.resource_fit import ResourceFit, fits
 from colo.sched.plugins.taint_toleration import TaintToleration
+from colo.sched.plugins.virtual_nodes import VirtualNodeFilter, VirtualNodePreference
 from colo.sched.queue import AgingPriorityQueue
 from colo.sched.requirements import Requirements
 from colo.sched.snapshot import Snapshot
@@ -48,11 +49,17 @@ class CycleResult:
 
 
 def default_filters() -> list[FilterPlugin]:
-    return [NodeUnschedulable(), NodeAffinity(), TaintToleration(), ResourceFit()]
+    return [
+        NodeUnschedulable(),
+        NodeAffinity(),
+        VirtualNodeFilter(),
+        TaintToleration(),
+        ResourceFit(),
+    ]
 
 
 def default_scorers() -> list[ScorePlugin]:
-    return [LeastAllocated(weight=1.0), JobSpread(weight=1.0)]
+    return [LeastAllocated(weight=1.0), JobSpread(weight=1.0), VirtualNodePreference()]
 
 
 def explain(snap: Snapshot, failures: Sequence[tuple[str, list[tuple[np.ndarray, str]]]]) -> str:

@@ -104,11 +104,13 @@ class Requirements:
     priority: int
     gang: str
     gang_min: int
+    virtual: str = "avoid"
+    """Virtual nodes: `prefer`, `require` or `avoid` (see `VirtualNodePolicy`)."""
 
     @property
     def placement_key(self) -> tuple[object, ...]:
         """Pods with the same key may go to exactly the same nodes."""
-        return (self.tolerations, self.node_selector, self.affinity)
+        return (self.tolerations, self.node_selector, self.affinity, self.virtual)
 
     @property
     def shape(self) -> tuple[object, ...]:
@@ -116,12 +118,54 @@ class Requirements:
         return (self.requests, self.placement_key, self.job)
 
 
+VIRTUAL_MODES = ("prefer", "require", "avoid")
+VIRTUAL_LABEL = "colo.io/virtual-nodes"
+VIRTUAL_FAILED_ANNOTATION = "colo.io/virtual-failed"
+VIRTUAL_TOLERATION = Toleration(key="virtual-kubelet.io/provider", operator="Exists")
+
+
+@dataclass(frozen=True)
+class VirtualNodePolicy:
+    """Which pods may use virtual nodes, first match wins:
+
+    1. annotation `colo.io/virtual-failed` (an earlier attempt failed there): `avoid`;
+    2. the pod label `colo.io/virtual-nodes` = prefer | require | avoid;
+    3. `namespaces[pod's namespace]`;
+    4. pods owned by a Job (CronJobs make Jobs): `jobs`; others: `others`.
+    """
+
+    jobs: str = "prefer"
+    others: str = "avoid"
+    namespaces: tuple[tuple[str, str], ...] = ()
+
+    def mode(self, pod: Pod) -> str:
+        obj = f"pod {pod.key}"
+        if pod.annotations.get(VIRTUAL_FAILED_ANNOTATION):
+            return "avoid"
+        label = pod.labels.get(VIRTUAL_LABEL)
+        if label is not None:
+            if label not in VIRTUAL_MODES:
+                raise InvalidInput(
+                    "unknown mode", obj=obj, field=f"metadata.labels[{VIRTUAL_LABEL}]",
+                    value=label, expected=", ".join(VIRTUAL_MODES),
+                )  # fmt: skip
+            return label
+        for ns, mode in self.namespaces:
+            if ns == pod.namespace:
+                return mode
+        return self.jobs if pod.owner_kind == "Job" else self.others
+
+
 GANG_LABEL = "colo.io/gang"
 GANG_MIN_ANNOTATION = "colo.io/gang-min-members"
 
 
-def requirements_of(pod: Pod) -> Requirements:
+def requirements_of(pod: Pod, virtual: VirtualNodePolicy | None = None) -> Requirements:
     obj = f"pod {pod.key}"
+    mode = (virtual or VirtualNodePolicy()).mode(pod)
+    tolerations = tuple(pod.tolerations)
+    if mode in ("prefer", "require") and VIRTUAL_TOLERATION not in tolerations:
+        tolerations += (VIRTUAL_TOLERATION,)
     gang = pod.labels.get(GANG_LABEL, "")
     gang_min = 0
     if gang:
@@ -142,11 +186,12 @@ def requirements_of(pod: Pod) -> Requirements:
     return Requirements(
         key=pod.key,
         requests=requests,
-        tolerations=tuple(pod.tolerations),
+        tolerations=tolerations,
         node_selector=tuple(sorted(pod.node_selector.items())),
         affinity=compile_affinity(pod.affinity, obj),
         job=f"{pod.namespace}/{pod.owner_name}" if pod.owner_name else "",
         priority=pod.priority,
         gang=f"{pod.namespace}/{gang}" if gang else "",
         gang_min=gang_min,
+        virtual=mode,
     )

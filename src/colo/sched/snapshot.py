@@ -43,7 +43,7 @@ class Snapshot:
         self.used = np.zeros((capacity, len(self.resources)), np.int64)
         self.schedulable = np.zeros(capacity, bool)
         self.live = np.zeros(capacity, bool)
-        self.generation = 0  # bumps when labels/taints/membership change
+        self.generation = 0  # bumps when labels, taints, schedulability or membership change
         self.job_pods: dict[str, dict[int, int]] = {}  # job -> node -> pods placed there
         self._mask_cache: dict[tuple[object, ...], tuple[int, object]] = {}
 
@@ -89,6 +89,8 @@ class Snapshot:
         row = self._set(row, POD_IPS, ips)
         self.alloc[i, : len(row)] = row
         self.alloc[i, len(row) :] = 0
+        if self.schedulable[i] != node.schedulable or not self.live[i]:
+            self.generation += 1  # static masks include NodeUnschedulable
         self.schedulable[i] = node.schedulable
         self.live[i] = True
         meta = NodeMeta(dict(node.labels), tuple(node.taints))
