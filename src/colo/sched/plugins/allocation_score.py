@@ -45,42 +45,41 @@ def _step(snap: Snapshot, nodes: np.ndarray, vec: np.ndarray) -> np.ndarray:
     return np.asarray(share.mean(axis=1))
 
 
-class LeastAllocated:
+class _Allocated:
+    """100 × mean used share after the pod (`MostAllocated`), or 100 minus that (`Least`)."""
+
+    name = ""
+    most = False
+
+    def __init__(self, weight: float = 1.0) -> None:
+        self.weight = weight
+
+    def score(
+        self, state: CycleState, pod: Requirements, snap: Snapshot, nodes: np.ndarray,
+        vec: np.ndarray,
+    ) -> np.ndarray:  # fmt: skip
+        used = _fractions(snap, nodes, vec).mean(axis=1)
+        return np.asarray(100.0 * (used if self.most else 1.0 - used))
+
+    def per_pod_change(
+        self, state: CycleState, pod: Requirements, snap: Snapshot, nodes: np.ndarray,
+        vec: np.ndarray,
+    ) -> np.ndarray | None:  # fmt: skip
+        step = 100.0 * _step(snap, nodes, vec)
+        return step if self.most else -step
+
+
+class LeastAllocated(_Allocated):
+    """Spread: emptier nodes score higher."""
+
     name = "LeastAllocated"
 
-    def __init__(self, weight: float = 1.0) -> None:
-        self.weight = weight
 
-    def score(
-        self, state: CycleState, pod: Requirements, snap: Snapshot, nodes: np.ndarray,
-        vec: np.ndarray,
-    ) -> np.ndarray:  # fmt: skip
-        return np.asarray(100.0 * (1.0 - _fractions(snap, nodes, vec).mean(axis=1)))
+class MostAllocated(_Allocated):
+    """Bin-pack: fuller nodes score higher."""
 
-    def per_pod_change(
-        self, state: CycleState, pod: Requirements, snap: Snapshot, nodes: np.ndarray,
-        vec: np.ndarray,
-    ) -> np.ndarray | None:  # fmt: skip
-        return -100.0 * _step(snap, nodes, vec)
-
-
-class MostAllocated:
     name = "MostAllocated"
-
-    def __init__(self, weight: float = 1.0) -> None:
-        self.weight = weight
-
-    def score(
-        self, state: CycleState, pod: Requirements, snap: Snapshot, nodes: np.ndarray,
-        vec: np.ndarray,
-    ) -> np.ndarray:  # fmt: skip
-        return np.asarray(100.0 * _fractions(snap, nodes, vec).mean(axis=1))
-
-    def per_pod_change(
-        self, state: CycleState, pod: Requirements, snap: Snapshot, nodes: np.ndarray,
-        vec: np.ndarray,
-    ) -> np.ndarray | None:  # fmt: skip
-        return 100.0 * _step(snap, nodes, vec)
+    most = True
 
 
 class BalancedAllocation:
