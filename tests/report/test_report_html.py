@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from colo.sim.reclaim_agent import PREDICTED_PEAK, RECLAIMED
 from colo.sim.report import format_metric, render_report, write_report
 from colo.sim.results import POLICY_METRICS, SimulationResult
 
@@ -413,3 +414,20 @@ def test_warnings_about_missing_work_are_shown_prominently(make_result) -> None:
     assert "3 of 10 online pods did not fit" in html
     clean = make_result()
     assert 'id="warnings"' not in render_report(clean)
+
+
+def test_the_reclaim_agents_series_get_the_reclaim_plot(make_result, parse):
+    ticks = 288
+    extra = {
+        "colo": {
+            PREDICTED_PEAK: np.linspace(0.3, 0.5, ticks),
+            RECLAIMED: np.full(ticks, 0.3),
+            "other": np.zeros(ticks),
+        },
+    }
+    tree = parse(render_report(make_result(extra=extra, ticks=ticks)))
+    figures = {f.attrs["id"]: f for f in plot_figures(tree)}
+    assert list(figures) == [*BASE_PLOTS, "plot-reclaim", "plot-extra-other"]
+    caption = figures["plot-reclaim"].find_all("figcaption")[0].text()
+    assert "predicted peak" in caption and "colo.io/batch-cpu" in caption
+    assert figures["plot-reclaim"].find_all("svg")

@@ -8,7 +8,7 @@ import pytest
 from colo.core.resources import BATCH_CPU
 from colo.sim.cluster import Phase, SimCluster
 from colo.sim.policies.colo import ColoPolicy
-from colo.sim.reclaim_agent import SimReclaimAgents
+from colo.sim.reclaim_agent import PREDICTED_PEAK, SimReclaimAgents
 from colo.sim.runner import simulate
 from colo.sim.scenario import load_scenario
 from colo.sim.traces import TraceSet
@@ -65,7 +65,7 @@ def test_explain_agrees_with_the_vectorized_calculation(
 def test_the_report_series_cover_the_run(run: tuple[SimReclaimAgents, SimCluster]) -> None:
     agents, c = run
     series = agents.series()
-    predicted = series["predicted online peak (share of cluster cpu)"]
+    predicted = series[PREDICTED_PEAK]
     ticks = c.workload.tick_s < 5400.0
     assert not np.isnan(predicted[ticks]).any()
     # what the agents hold back for online pods covers what online pods use, most of the time

@@ -35,6 +35,8 @@ from colo.sim.engine import PRIO_CONTROL, EventLoop
 from colo.sim.scenario import ColoPolicy
 
 RECENT_S = 300.0
+PREDICTED_PEAK = "predicted online peak (share of cluster cpu)"
+RECLAIMED = "reclaimed batch cpu (share of cluster cpu)"
 
 
 class SimReclaimAgents:
@@ -148,8 +150,8 @@ class SimReclaimAgents:
         """Forward-filled onto the tick grid, for the report."""
         out = {}
         for name, values in (
-            ("predicted online peak (share of cluster cpu)", self.predicted),
-            ("reclaimed batch cpu (share of cluster cpu)", self.reclaimed),
+            (PREDICTED_PEAK, self.predicted),
+            (RECLAIMED, self.reclaimed),
         ):
             filled = values.copy()
             last = np.nan

@@ -25,6 +25,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import FixedLocator, FuncFormatter, MultipleLocator, PercentFormatter
 
+from colo.sim.reclaim_agent import PREDICTED_PEAK, RECLAIMED
 from colo.sim.results import PolicyResult, SimulationResult
 
 MAX_POINTS = 1200
@@ -621,9 +622,7 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "series"
 
 
-#: The reclaim agents' series (colo.sim.reclaim_agent) get a plot of their own.
-PREDICTED_PEAK = "predicted online peak (share of cluster cpu)"
-RECLAIMED = "reclaimed batch cpu (share of cluster cpu)"
+# The reclaim agents' series (PREDICTED_PEAK, RECLAIMED) get a plot of their own.
 
 
 def _reclaim_plot(result: SimulationResult, colors: dict[str, str]) -> Plot | None:
