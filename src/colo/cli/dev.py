@@ -19,37 +19,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from colo.cli.args import positive_number, whole_number
 from colo.core.errors import InvalidInput
-
-
-def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}")
-    return value
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
-    return value
 
 
 def _add_dir(parser: argparse.ArgumentParser) -> None:
@@ -86,9 +57,14 @@ def add_parser(commands: Any) -> None:
         help="start a cluster and create fake nodes",
         description="Start a cluster in the background, create fake nodes, wait until Ready.",
     )
-    up.add_argument("--nodes", type=_count, default=10, help="standard kwok nodes (default: 10)")
     up.add_argument(
-        "--virtual-nodes", type=_count, default=0, help="virtual-kubelet-like nodes (default: 0)"
+        "--nodes", type=whole_number(0), default=10, help="standard kwok nodes (default: 10)"
+    )
+    up.add_argument(
+        "--virtual-nodes",
+        type=whole_number(0),
+        default=0,
+        help="virtual-kubelet-like nodes (default: 0)",
     )
     up.add_argument("--with-scheduler", action="store_true", help="also run kube-scheduler")
     up.add_argument(
@@ -97,19 +73,19 @@ def add_parser(commands: Any) -> None:
         help="run kube-controller-manager without its CronJob controller",
     )
     up.add_argument(
-        "--controller-qps", type=_positive_float, default=20.0,
+        "--controller-qps", type=positive_number(), default=20.0,
         help="kube-controller-manager client QPS (default: 20, the stock value)",
     )  # fmt: skip
     up.add_argument(
-        "--controller-burst", type=_positive_int, default=30,
+        "--controller-burst", type=whole_number(1), default=30,
         help="kube-controller-manager client burst (default: 30)",
     )  # fmt: skip
     up.add_argument(
-        "--scheduler-qps", type=_positive_float, default=50.0,
+        "--scheduler-qps", type=positive_number(), default=50.0,
         help="kube-scheduler client QPS (default: 50, the stock value)",
     )  # fmt: skip
     up.add_argument(
-        "--scheduler-burst", type=_positive_int, default=100,
+        "--scheduler-burst", type=whole_number(1), default=100,
         help="kube-scheduler client burst (default: 100)",
     )  # fmt: skip
     _add_dir(up)

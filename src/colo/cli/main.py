@@ -14,21 +14,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from colo import __version__
+from colo.cli.args import whole_number
 from colo.core.errors import ColoError, InvalidInput
 
 EXIT_OK = 0
 EXIT_FAULT = 1
 EXIT_USAGE = 2
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
-    return value
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -73,7 +64,7 @@ def _parser() -> argparse.ArgumentParser:
     sim.add_argument("--no-progress", action="store_true", help="no progress bar")
     sim.add_argument(
         "--jobs",
-        type=_positive_int,
+        type=whole_number(1),
         default=min(os.cpu_count() or 1, 4),
         help="policies simulated in parallel processes (default: CPUs, at most 4)",
     )

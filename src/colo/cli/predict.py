@@ -17,21 +17,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from colo.cli.args import positive_number
 from colo.core.errors import InvalidInput
 
+SECONDS = positive_number("a number of seconds")
+
 FORMATS = ("alibaba2018", "azure", "bitbrains")
-
-
-def _positive(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected a number of seconds > 0, got {text!r}"
-        ) from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds > 0, got {text!r}")
-    return value
 
 
 def add_parser(commands: Any) -> None:
@@ -46,11 +37,11 @@ def add_parser(commands: Any) -> None:
     ev.add_argument("--trace", type=Path, required=True, help="trace file or directory")
     ev.add_argument("--format", required=True, choices=FORMATS, help="trace layout")
     ev.add_argument(
-        "--horizon-s", type=_positive, default=600.0, help="prediction window (default 600)"
+        "--horizon-s", type=SECONDS, default=600.0, help="prediction window (default 600)"
     )
     ev.add_argument(
         "--warmup-s",
-        type=_positive,
+        type=SECONDS,
         default=3600.0,
         help="unscored start of each series (default 3600)",
     )

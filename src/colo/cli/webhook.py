@@ -12,6 +12,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from colo.cli.args import whole_number
+
 
 def add_parser(commands: Any) -> None:
     webhook = commands.add_parser("webhook", help="the mutating admission webhook")
@@ -23,7 +25,7 @@ def add_parser(commands: Any) -> None:
     serve.add_argument(
         "--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)"
     )
-    serve.add_argument("--port", type=int, default=9443, help="port (default: 9443)")
+    serve.add_argument("--port", type=whole_number(1), default=9443, help="port (default: 9443)")
     serve.add_argument(
         "--scheduler-name",
         default="colo-batch",
