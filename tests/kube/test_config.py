@@ -135,3 +135,22 @@ def test_in_cluster_config_from_the_service_account(tmp_path: Path) -> None:
     assert cfg is not None and cfg.server == "https://[fd00::1]:443"
     assert cfg.bearer_token() == "sa-token" and cfg.ca_file == str(tmp_path / "ca.crt")
     assert in_cluster_config({}, tmp_path) is None
+
+
+def test_the_transport_rereads_a_token_file_only_after_its_refresh_period(tmp_path: Path) -> None:
+    from colo.kube.transport import Transport
+
+    tok = tmp_path / "token"
+    tok.write_text("one")
+    doc = kubeconfig(tokenFile="token")
+    doc["clusters"][0]["cluster"] = {
+        "server": "https://127.0.0.1:6443",
+        "insecure-skip-tls-verify": True,
+    }  # type: ignore[index]
+    cfg = load_kubeconfig(write(tmp_path / "config", doc))
+    cached = Transport.from_config(cfg, token_refresh_s=3600)
+    fresh = Transport.from_config(cfg, token_refresh_s=0)
+    assert cached._headers()["Authorization"] == fresh._headers()["Authorization"] == "Bearer one"
+    tok.write_text("two")
+    assert cached._headers()["Authorization"] == "Bearer one"  # no file read per request
+    assert fresh._headers()["Authorization"] == "Bearer two"

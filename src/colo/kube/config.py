@@ -47,7 +47,7 @@ class ClientConfig:
     source: str = ""
 
     def bearer_token(self) -> str | None:
-        """The token, re-read from `token_file` on each call (projected tokens rotate)."""
+        """The token, read from `token_file` when there is one (the transport caches it)."""
         if self.token_file:
             try:
                 return Path(self.token_file).read_text().strip()

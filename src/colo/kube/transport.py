@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
+import time
 from collections.abc import AsyncIterator, Mapping
 from typing import Any, Protocol
 
@@ -96,6 +98,7 @@ class Transport:
         burst: int = 1,
         config: ClientConfig | None = None,
         user_agent: str = "colo",
+        token_refresh_s: float = 60.0,
     ) -> None:
         if config is None:
             config = ClientConfig(
@@ -108,7 +111,12 @@ class Transport:
         self.base_url = config.server.rstrip("/")
         self._ssl = config.ssl_context()
         self._timeout_s = timeout_s
-        self._user_agent = user_agent
+        self._static_headers = {"Accept": "application/json", "User-Agent": user_agent}
+        # A token file (projected service-account tokens rotate) is re-read at most this
+        # often, like client-go's cached file token source, not on every request.
+        self._token_refresh_s = token_refresh_s
+        self._token = config.token
+        self._token_read_at = -math.inf
         self._qps, self._burst = qps, max(1, burst)
         self._limiter: RateLimiter | None = None
         self._session: aiohttp.ClientSession | None = None
@@ -118,9 +126,17 @@ class Transport:
     def from_config(cls, config: ClientConfig, **kwargs: Any) -> Transport:
         return cls(config.server, config=config, **kwargs)
 
+    def _bearer(self) -> str | None:
+        if self.config.token_file:
+            now = time.monotonic()
+            if now - self._token_read_at >= self._token_refresh_s:
+                self._token = self.config.bearer_token()
+                self._token_read_at = now
+        return self._token
+
     def _headers(self) -> dict[str, str]:
-        h = {"Accept": "application/json", "User-Agent": self._user_agent}
-        token = self.config.bearer_token()
+        h = dict(self._static_headers)
+        token = self._bearer()
         if token:
             h["Authorization"] = f"Bearer {token}"
         return h
