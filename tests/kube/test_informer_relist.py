@@ -164,3 +164,26 @@ def test_retry_after_from_a_busy_server_is_honoured() -> None:
         assert slept == [7.0]
 
     asyncio.run(body())
+
+
+def test_an_object_colo_cannot_read_is_skipped_and_views_are_built_only_on_demand() -> None:
+    async def body() -> None:
+        bad = pod("bad", "2")
+        bad["spec"]["containers"][0]["resources"] = {"requests": {"cpu": "lots"}}
+        t = FakeTransport()
+        t.lists = [[page([pod("a", "1")], "1")]]
+        t.watches = [[{"type": "ADDED", "object": bad}, {"type": "ADDED", "object": pod("b", "3")}]]
+        quiet = Informer(t, "pods")
+        await quiet.relist()
+        assert quiet._views == {}  # nobody subscribed: no view was built
+        assert quiet.view("default/a") is not None and len(quiet._views) == 1
+
+        t.lists = [[page([], "1")]]
+        t.watches = [[{"type": "ADDED", "object": bad}, {"type": "ADDED", "object": pod("b", "3")}]]
+        inf = Informer(t, "pods")
+        seen = events_of(inf)
+        await run_until(inf, lambda: ("ADDED", "b") in seen)
+        assert seen == [("ADDED", "b")] and inf.bad_objects == 1
+        assert "default/bad" in inf.cached_keys() and inf.view("default/bad") is None
+
+    asyncio.run(body())

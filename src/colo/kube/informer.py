@@ -12,7 +12,7 @@ import random
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any, Literal, Protocol
 
-from colo.core.errors import Permanent, Retryable
+from colo.core.errors import InvalidInput, Permanent, Retryable
 from colo.core.objects import Node, Pod
 from colo.kube.transport import Expired, ServerBusy
 from colo.ports.cluster import ChangeKind, ClusterEvent, Unsubscribe
@@ -82,6 +82,7 @@ class Informer:
         self.relists = 0
         self.events = 0
         self.handler_errors = 0
+        self.bad_objects = 0
         self.faults = 0
 
     # --- reading -------------------------------------------------------------------
@@ -106,9 +107,20 @@ class Informer:
         hit = self._views.get(key)
         if hit is not None and hit[0] == rv:
             return hit[1]
-        v: Pod | Node = Pod.from_k8s(obj) if self.resource == "pods" else Node.from_k8s(obj)
-        self._views[key] = (rv, v)
+        v = self._build(obj)
+        if v is not None:
+            self._views[key] = (rv, v)
         return v
+
+    def _build(self, obj: Raw) -> Pod | Node | None:
+        """colo's view of a raw object; None (counted, logged) if colo cannot read it,
+        so one odd object never stops the informer or its readers."""
+        try:
+            return Pod.from_k8s(obj) if self.resource == "pods" else Node.from_k8s(obj)
+        except InvalidInput as e:
+            self.bad_objects += 1
+            log.warning("informer %s: skipping %s: %s", self._path, key_of(obj), e)
+            return None
 
     def cached_keys(self) -> list[str]:
         return list(self._cache)
@@ -149,20 +161,20 @@ class Informer:
         old = self._cache.get(key)
         if kind is ChangeKind.DELETED:
             self._cache.pop(key, None)
-            self._index(key, old, None)
-            view: Pod | Node = Pod.from_k8s(obj) if self.resource == "pods" else Node.from_k8s(obj)
             self._views.pop(key, None)
+            self._index(key, old, None)
         else:
             self._cache[key] = obj
             self._index(key, old, obj)
-            got = self.view(key)
-            assert got is not None
-            view = got
-        if isinstance(view, Pod):
-            ev = ClusterEvent(kind, pod=view)
-        else:
-            ev = ClusterEvent(kind, node=view)
         self.events += 1
+        if not self._handlers:
+            return  # views are built when someone reads them, not for every event
+        view = self._build(obj) if kind is ChangeKind.DELETED else self.view(key)
+        if view is None:
+            return  # an object colo cannot read: counted and logged in _build
+        ev = (
+            ClusterEvent(kind, pod=view) if isinstance(view, Pod) else ClusterEvent(kind, node=view)
+        )
         for h in list(self._handlers):
             try:
                 h(ev)
