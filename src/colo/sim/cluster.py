@@ -140,14 +140,16 @@ class SimCluster:
         self.offline_memory = np.zeros(n, np.float64)
         self.offline_cap: np.ndarray | None = None  # offline box quota per node (colo)
         self.offline_weight_per_milli = 1.0  # cpu.shares of offline pods per requested milli
-        # Batch mode (the colo policy): offline pods request colo.io/batch-* (as the webhook
-        # rewrites them) and fit against the batch allocatable the agent publishes, not
-        # against cpu/memory; online requests then never compete with offline ones.
+        # Where offline pods' requests are counted: against cpu/memory allocatable, shared
+        # with online pods (the baselines), or, after `use_batch_resources()` (the colo
+        # policy), against the colo.io/batch-* allocatable the agents publish.
         self.batch_mode = False
         self.batch_alloc_cpu = np.zeros(n, np.int64)
         self.batch_alloc_memory = np.zeros(n, np.int64)
         self.batch_requested_cpu = np.zeros(n, np.int64)
         self.batch_requested_memory = np.zeros(n, np.int64)
+        self._offline_alloc = (self.alloc_cpu, self.alloc_memory)
+        self._offline_used = (self.requested_cpu, self.requested_memory)
         self.series_sources: list[Callable[[], dict[str, np.ndarray]]] = []
         """Components that publish named series on the tick grid for the report."""
         self._running: list[set[int]] = [set() for _ in range(n)]
@@ -228,16 +230,18 @@ class SimCluster:
         """CPU demand (millicores) of the given online pods at tick `tick` (what cgroups show)."""
         return np.asarray(self.workload.online.usage[pods, tick], dtype=np.float64)
 
+    def use_batch_resources(self) -> None:
+        """Offline pods request colo.io/batch-* (as colo-webhook rewrites them) from now on."""
+        self.batch_mode = True
+        self._offline_alloc = (self.batch_alloc_cpu, self.batch_alloc_memory)
+        self._offline_used = (self.batch_requested_cpu, self.batch_requested_memory)
+
     def free_cpu(self) -> np.ndarray:
         """Room for the next offline pod's cpu request (batch cpu in batch mode)."""
-        if self.batch_mode:
-            return self.batch_alloc_cpu - self.batch_requested_cpu
-        return self.alloc_cpu - self.requested_cpu
+        return self._offline_alloc[0] - self._offline_used[0]
 
     def free_memory(self) -> np.ndarray:
-        if self.batch_mode:
-            return self.batch_alloc_memory - self.batch_requested_memory
-        return self.alloc_memory - self.requested_memory
+        return self._offline_alloc[1] - self._offline_used[1]
 
     def free_pods(self) -> np.ndarray:
         return self.alloc_pods - self.requested_pods
@@ -247,12 +251,8 @@ class SimCluster:
             raise Conflict(f"pod {pod.key} is already bound to {self.node_names[pod.node]}")
         pod.node = node
         pod.phase = Phase.BOUND
-        if self.batch_mode:
-            cpu_used, cpu_alloc = self.batch_requested_cpu, self.batch_alloc_cpu
-            mem_used, mem_alloc = self.batch_requested_memory, self.batch_alloc_memory
-        else:
-            cpu_used, cpu_alloc = self.requested_cpu, self.alloc_cpu
-            mem_used, mem_alloc = self.requested_memory, self.alloc_memory
+        cpu_alloc, mem_alloc = self._offline_alloc
+        cpu_used, mem_used = self._offline_used
         fits = (
             cpu_used[node] + pod.cpu_milli <= cpu_alloc[node]
             and mem_used[node] + pod.memory_bytes <= mem_alloc[node]
@@ -308,12 +308,8 @@ class SimCluster:
             self._running[node].discard(pod.index)
             self.offline_cpu[node] -= pod.cpu_milli
             self.offline_memory[node] -= pod.memory_bytes
-        if self.batch_mode:
-            self.batch_requested_cpu[node] -= pod.cpu_milli
-            self.batch_requested_memory[node] -= pod.memory_bytes
-        else:
-            self.requested_cpu[node] -= pod.cpu_milli
-            self.requested_memory[node] -= pod.memory_bytes
+        self._offline_used[0][node] -= pod.cpu_milli
+        self._offline_used[1][node] -= pod.memory_bytes
         self.requested_pods[node] -= 1
 
     def _evict_index(self, pod: SimPod, reason: str) -> None:

@@ -42,7 +42,7 @@ class ColoPolicy:
 
     def install(self, cluster: SimCluster, loop: EventLoop) -> None:
         config = self.scenario.policies.colo
-        cluster.batch_mode = True
+        cluster.use_batch_resources()
         cluster.offline_weight_per_milli = config.offline_cpu_weight_per_milli
         self.agents = install(cluster, loop, config)
         install_stock(self.scenario, cluster, loop, pool=None)
