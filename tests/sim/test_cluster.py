@@ -493,3 +493,27 @@ def test_online_pods_hold_their_requests_on_their_nodes_from_the_start() -> None
     assert c.requested_pods.tolist() == [1, 1]
     assert c.free_memory().tolist() == [6 * GiB, 7 * GiB]
     assert np.array_equal(c.free_cpu(), [2000, 3500])
+
+
+def test_in_batch_mode_offline_pods_fit_and_score_against_batch_allocatable() -> None:
+    from colo.sim.controlplane import StockScheduler
+
+    loop, c = make(
+        (Job(0.0, 5000, GiB, 600.0), Job(10.0, 1000, GiB, 600.0)), nodes=2, node_cpu=4000
+    )
+    c.use_batch_resources()
+    for name, cpu in (("node-0000", 2000), ("node-0001", 8000)):
+        complete(c.patch_extended_resources(
+            name, capacity={}, allocatable={"colo.io/batch-cpu": cpu, "colo.io/batch-memory": 4 * GiB}
+        ))  # fmt: skip
+    StockScheduler(c, loop, qps=100, burst=100, round_s=1.0)
+    StockJobController(c, loop, qps=100, burst=100, requests_per_job=1, pool=None).start()
+    loop.run(20.0)
+    big, small = c.records
+    assert big.node == 1  # 5000m of batch cpu fits only there, though plain cpu is 4000m
+    # least allocated over the batch resources: node-0000 is empty, node-0001 has 3000 of
+    # 8000 batch millicores free; scored over plain cpu (2000 vs 3000 of 4000 free) the
+    # pod would have gone to node-0001
+    assert small.node == 0
+    assert c.batch_requested_cpu.tolist() == [1000, 5000]
+    assert c.requested_cpu.tolist() == [0, 0]  # plain cpu untouched by offline pods

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from colo.core.errors import InvalidInput, NotFound
+from colo.core.resources import BATCH_CPU, BATCH_MEMORY
 
 
 def add_parser(commands: Any) -> None:
@@ -84,6 +85,7 @@ def _parse_at(text: str | None) -> float | None:
 
 
 def _explain_sim(args: argparse.Namespace) -> int:
+    from colo.sim.cluster import node_names
     from colo.sim.reclaim_agent import SimReclaimAgents
     from colo.sim.runner import simulate
     from colo.sim.scenario import load_scenario
@@ -97,7 +99,7 @@ def _explain_sim(args: argparse.Namespace) -> int:
         scenario = scenario.quickened()
     at = _parse_at(args.at)
     workload = build_workload(scenario, TraceSet.locate(args.traces))
-    names = [f"node-{i:04d}" for i in range(len(workload.node_cpu_milli))]
+    names = node_names(len(workload.node_cpu_milli))
     if args.name not in names:
         raise InvalidInput(
             "no such node in the simulated cluster",
@@ -111,16 +113,15 @@ def _explain_sim(args: argparse.Namespace) -> int:
     agents = getattr(policy, "agents", None)
     assert isinstance(agents, SimReclaimAgents)
     reclaim = agents.explain(args.name)
-    node = names.index(args.name)
-    published = cluster.extended[node]
+    published = cluster.extended[names.index(args.name)]
     when = agents.last_at or 0.0
     render(
         reclaim,
         title=f"{args.name} in scenario {scenario.name} (seed {scenario.seed}), "
         f"simulated {when / 3600:.2f} h after the start",
         notes=[
-            f"published: colo.io/batch-cpu {published.get('colo.io/batch-cpu', 0)}m, "
-            f"colo.io/batch-memory {published.get('colo.io/batch-memory', 0)} B "
+            f"published: {BATCH_CPU} {published.get(BATCH_CPU, 0)}m, "
+            f"{BATCH_MEMORY} {published.get(BATCH_MEMORY, 0)} B "
             "(the reporter skips changes under its threshold, so it may lag the computation)",
         ],
     )
@@ -145,8 +146,8 @@ async def _explain_cluster(args: argparse.Namespace) -> int:
         lease = await read_heartbeat(t, args.name)
     alloc = node.get("status", {}).get("allocatable", {})
     notes = [
-        f"published allocatable: colo.io/batch-cpu {alloc.get('colo.io/batch-cpu', 'none')}, "
-        f"colo.io/batch-memory {alloc.get('colo.io/batch-memory', 'none')}"
+        f"published allocatable: {BATCH_CPU} {alloc.get(BATCH_CPU, 'none')}, "
+        f"{BATCH_MEMORY} {alloc.get(BATCH_MEMORY, 'none')}"
     ]
     if lease is None:
         print(f"{args.name}: no colo-agent heartbeat (Lease colo-system/colo-agent-{args.name}).")

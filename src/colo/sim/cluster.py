@@ -81,6 +81,11 @@ class SimPod:
         return f"{OFFLINE_NAMESPACE}/{self.name}"
 
 
+def node_names(n: int) -> list[str]:
+    """The names of a simulated cluster's nodes."""
+    return [f"node-{i:04d}" for i in range(n)]
+
+
 @dataclass
 class Series:
     """Per-tick measurements (filled in place)."""
@@ -108,7 +113,7 @@ class SimCluster:
         self.scenario = scenario
         self.workload = workload
         n = len(workload.node_cpu_milli)
-        self.node_names = [f"node-{i:04d}" for i in range(n)]
+        self.node_names = node_names(n)
         self._node_index = {name: i for i, name in enumerate(self.node_names)}
         self.node_pools: list[str | None] = list(node_pools) if node_pools else [None] * n
         reserved = scenario.cluster
@@ -235,6 +240,10 @@ class SimCluster:
         self.batch_mode = True
         self._offline_alloc = (self.batch_alloc_cpu, self.batch_alloc_memory)
         self._offline_used = (self.batch_requested_cpu, self.batch_requested_memory)
+
+    def offline_allocatable(self) -> tuple[np.ndarray, np.ndarray]:
+        """(cpu, memory) allocatable that offline requests count against."""
+        return self._offline_alloc
 
     def free_cpu(self) -> np.ndarray:
         """Room for the next offline pod's cpu request (batch cpu in batch mode)."""
@@ -402,6 +411,9 @@ class SimCluster:
     # ---- ClusterReader ----------------------------------------------------------------
     def nodes(self) -> Sequence[Node]:
         return [self._node_view(i) for i in range(len(self.node_names))]
+
+    def node_index(self, name: str) -> int | None:
+        return self._node_index.get(name)
 
     def node(self, name: str) -> Node | None:
         index = self._node_index.get(name)

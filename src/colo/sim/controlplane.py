@@ -237,9 +237,11 @@ class StockScheduler:
         feasible = self._pool_masks[p] & (free_cpu >= cpu) & (free_mem >= mem) & (free_pods > 0)
         if not feasible.any():
             return -1
-        c = self.cluster
-        score = np.where(feasible, free_cpu / c.alloc_cpu + free_mem / c.alloc_memory, -np.inf)
-        return int(np.argmax(score))
+        # LeastAllocated over the resources offline pods request (batch ones in batch mode)
+        alloc_cpu, alloc_mem = self.cluster.offline_allocatable()
+        share = np.divide(free_cpu, alloc_cpu, out=np.zeros(len(free_cpu)), where=alloc_cpu > 0)
+        share += np.divide(free_mem, alloc_mem, out=np.zeros(len(free_mem)), where=alloc_mem > 0)
+        return int(np.argmax(np.where(feasible, share, -np.inf)))
 
     def _assume(self, pod: SimPod, node: int, now: float) -> None:
         """Hold the pod on its node until its binding goes out with the next free token."""

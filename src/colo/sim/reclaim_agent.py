@@ -87,6 +87,10 @@ class SimReclaimAgents:
         self.started_s: float | None = None
         self.last_at: float | None = None
         self.peak_cpu = np.zeros(len(self.pods), np.int64)
+        # inputs of the calculator that do not change from report to report
+        self._no_lse = np.zeros(len(self.pods), bool)
+        self._history = np.zeros(len(self.pods))
+        self._metrics_at = np.zeros(len(cluster.capacity_cpu))
         self.patches = 0
         self.computed_cpu = np.zeros(len(cluster.capacity_cpu), np.int64)  # at the last report
         self.computed_memory = np.zeros(len(cluster.capacity_cpu), np.int64)
@@ -112,20 +116,22 @@ class SimReclaimAgents:
         est = self.bank.update(usage / 1000.0, now)
         self.peak_cpu = np.ceil(est * 1000.0).astype(np.int64)
         self.last_at = now
+        self._history.fill(now - self.started_s)
+        self._metrics_at.fill(now)
         cpu, mem, on_cpu, _ = compute_nodes(
             capacity_cpu=c.capacity_cpu,
             capacity_memory=c.capacity_memory,
             allocatable_cpu=c.alloc_cpu,
             allocatable_memory=c.alloc_memory,
             pod_node=self.pod_node,
-            pod_lse=np.zeros(len(self.pods), bool),
+            pod_lse=self._no_lse,
             request_cpu=self.request_cpu,
             request_memory=self.request_memory,
             peak_cpu=self.peak_cpu,
             peak_memory=self.memory_use,
-            history_s=np.full(len(self.pods), now - self.started_s),
+            history_s=self._history,
             has_peak=self.bank.warm,  # a margin not yet learned is no prediction
-            metrics_at_s=np.full(len(c.capacity_cpu), now),
+            metrics_at_s=self._metrics_at,
             now_s=now,
             opts=self.options,
         )
@@ -148,25 +154,17 @@ class SimReclaimAgents:
 
     def series(self) -> dict[str, np.ndarray]:
         """Forward-filled onto the tick grid, for the report."""
-        out = {}
-        for name, values in (
-            (PREDICTED_PEAK, self.predicted),
-            (RECLAIMED, self.reclaimed),
-        ):
-            filled = values.copy()
-            last = np.nan
-            for i, v in enumerate(filled):
-                if np.isnan(v):
-                    filled[i] = last
-                else:
-                    last = v
-            out[name] = filled
-        return out
+        return {
+            PREDICTED_PEAK: _forward_fill(self.predicted),
+            RECLAIMED: _forward_fill(self.reclaimed),
+        }
 
     def explain(self, node_name: str) -> Reclaim:
         """`compute`'s term-by-term explanation of one node at the last report."""
         c = self.cluster
-        node = c.node_names.index(node_name)
+        node = c.node_index(node_name)
+        if node is None:
+            raise KeyError(node_name)
         now = self.last_at if self.last_at is not None else self.loop.now()
         history = now - (self.started_s if self.started_s is not None else now)
         warm = self.bank.warm
@@ -198,6 +196,12 @@ class SimReclaimAgents:
             metrics_at_s=self.last_at,
         )
         return compute(usage, now, self.options)
+
+
+def _forward_fill(values: np.ndarray) -> np.ndarray:
+    """Each NaN takes the last value before it (leading NaNs stay NaN)."""
+    seen = np.where(np.isnan(values), 0, np.arange(len(values)))
+    return values[np.maximum.accumulate(seen)]
 
 
 def install(cluster: SimCluster, loop: EventLoop, config: ColoPolicy) -> SimReclaimAgents:

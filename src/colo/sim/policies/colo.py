@@ -11,34 +11,22 @@ the coordinator land: kube-controller-manager's job controllers and kube-schedul
 
 from __future__ import annotations
 
-import numpy as np
-
 from colo.sim.cluster import SimCluster
-from colo.sim.controlplane import place_online
 from colo.sim.engine import EventLoop
-from colo.sim.policies.base import allocatable
+from colo.sim.policies.request_based import RequestBasedPolicy
 from colo.sim.policies.stock import install_stock
 from colo.sim.reclaim_agent import SimReclaimAgents, install
 from colo.sim.scenario import Scenario
-from colo.sim.workload import Workload
 
 
-class ColoPolicy:
+class ColoPolicy(RequestBasedPolicy):
+    """Nodes shared and online pods placed as under `request-based`; offline work differs."""
+
     name = "colo"
 
     def __init__(self, scenario: Scenario) -> None:
-        self.scenario = scenario
+        super().__init__(scenario)
         self.agents: SimReclaimAgents | None = None
-
-    def node_pools(self, workload: Workload) -> list[str | None]:
-        return [None] * len(workload.node_cpu_milli)
-
-    def place_online(self, workload: Workload, pools: list[str | None]) -> np.ndarray:
-        cpu, mem = allocatable(self.scenario, workload)
-        online = workload.online
-        return place_online(
-            online.cpu_milli, online.memory_bytes, cpu, mem, np.ones(len(cpu), bool)
-        )
 
     def install(self, cluster: SimCluster, loop: EventLoop) -> None:
         config = self.scenario.policies.colo
