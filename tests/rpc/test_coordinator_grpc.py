@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from colo.coord.ledger import Item, Ledger
+from colo.coord.ledger import InProcessCoordinator, Item, Ledger
 from colo.core.errors import Retryable
-from colo.rpc.coordinator import CoordinatorClient, CoordinatorService, InProcessCoordinator, serve
+from colo.rpc.coordinator import CoordinatorClient, CoordinatorService, serve
 
 ROOT = Path(__file__).resolve().parents[2]
 CPU = "colo.io/batch-cpu"
@@ -80,3 +80,23 @@ def test_the_committed_generated_code_matches_the_proto(tmp_path: Path) -> None:
         fresh = (tmp_path / "colo/rpc/coord/v1" / name).read_text()
         committed = (ROOT / "src/colo/rpc/coord/v1" / name).read_text()
         assert fresh == committed, f"{name} is stale: run make proto"
+
+
+def test_a_server_without_the_coordinator_service_is_a_permanent_error() -> None:
+    import grpc
+
+    from colo.core.errors import Permanent
+
+    async def body() -> None:
+        server = grpc.aio.server()  # no services: every method is UNIMPLEMENTED
+        port = server.add_insecure_port("127.0.0.1:0")
+        await server.start()
+        client = CoordinatorClient(f"127.0.0.1:{port}", scheduler="x")
+        try:
+            with pytest.raises(Permanent, match="coordinator unreserve failed: UNIMPLEMENTED"):
+                await client.unreserve(["p"])
+        finally:
+            await client.close()
+            await server.stop(None)
+
+    asyncio.run(body())

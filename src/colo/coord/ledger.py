@@ -25,7 +25,7 @@ Pure: time is a parameter.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 Amounts = dict[str, int]
@@ -217,3 +217,21 @@ class Ledger:
     def free(self, node: str) -> Amounts:
         entry = self.nodes[node]
         return {k: v - entry.used.get(k, 0) for k, v in entry.allocatable.items()}
+
+
+class InProcessCoordinator:
+    """The calls of `colo.rpc.coordinator.CoordinatorClient`, straight into a ledger (for
+    the simulator and single-process setups); `clock` gives the ledger its time."""
+
+    def __init__(self, ledger: Ledger, clock: Callable[[], float]) -> None:
+        self.ledger = ledger
+        self._clock = clock
+
+    async def reserve(self, items: Sequence[Item]) -> list[Reply]:
+        return self.ledger.reserve(items, self._clock())
+
+    async def unreserve(self, pods: Sequence[str]) -> int:
+        return self.ledger.unreserve(pods)
+
+    async def pod_bound(self, pod: str, node: str, resources: Mapping[str, int]) -> None:
+        self.ledger.pod_bound(pod, node, resources)

@@ -15,8 +15,10 @@ over aiohttp. This is the subset colo supports, with errors that name the file a
 
 from __future__ import annotations
 
+import atexit
 import base64
 import binascii
+import contextlib
 import os
 import ssl
 import tempfile
@@ -118,33 +120,34 @@ def _read_doc(path: Path) -> dict[str, Any]:
     return doc
 
 
-def _materialize(data: str, *, what: str, origin: str, field: str) -> str:
-    """Write base64 `data` to a private temp file (ssl wants files) and return its path."""
+def _b64(data: str, *, origin: str, field: str, what: str) -> bytes:
     try:
-        raw = base64.b64decode(data, validate=True)
+        return base64.b64decode(data, validate=True)
     except (binascii.Error, ValueError) as e:
         raise InvalidInput(
             "not valid base64", obj=f"kubeconfig {origin}", field=field, expected=what
         ) from e
+
+
+def _materialize(data: str, *, what: str, origin: str, field: str) -> str:
+    """Write base64 `data` to a private temp file (ssl wants files), removed at exit."""
+    raw = _b64(data, origin=origin, field=field, what=what)
     fd, name = tempfile.mkstemp(prefix="colo-kube-", suffix=".pem")
     with os.fdopen(fd, "wb") as f:
         f.write(raw)
+    atexit.register(_remove, name)
     return name
+
+
+def _remove(path: str) -> None:
+    with contextlib.suppress(OSError):
+        os.unlink(path)
 
 
 def _relative(value: str, origin: str) -> str:
     """Paths in a kubeconfig are relative to the file that holds them."""
     p = Path(value).expanduser()
     return str(p if p.is_absolute() else Path(origin).parent / p)
-
-
-def _decode_ca(data: str, origin: str, field: str) -> bytes:
-    try:
-        return base64.b64decode(data, validate=True)
-    except (binascii.Error, ValueError) as e:
-        raise InvalidInput(
-            "not valid base64", obj=f"kubeconfig {origin}", field=field, expected="a PEM bundle"
-        ) from e
 
 
 def kubeconfig_paths(explicit: str | os.PathLike[str] | None = None) -> list[Path]:
@@ -216,10 +219,11 @@ def load_kubeconfig(
         )
     ca_file = ca_data = None
     if cluster.get("certificate-authority-data"):
-        ca_data = _decode_ca(
+        ca_data = _b64(
             str(cluster["certificate-authority-data"]),
-            c_origin,
-            f"clusters[name={cluster_name}].cluster.certificate-authority-data",
+            origin=c_origin,
+            field=f"clusters[name={cluster_name}].cluster.certificate-authority-data",
+            what="a PEM bundle",
         )
     elif cluster.get("certificate-authority"):
         ca_file = _relative(str(cluster["certificate-authority"]), c_origin)

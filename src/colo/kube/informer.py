@@ -74,7 +74,7 @@ class Informer:
         self._rng = rng or random.Random(0)
         self._sleep = sleep
         self._cache: dict[str, Raw] = {}
-        self._views: dict[str, tuple[str, Pod | Node]] = {}
+        self._views: dict[str, tuple[str, Pod | Node | None]] = {}  # None: unreadable
         self._by_node: dict[str, set[str]] = {}
         self._handlers: list[Callable[[ClusterEvent], None]] = []
         self._synced = asyncio.Event()
@@ -96,9 +96,6 @@ class Informer:
     def raw(self) -> dict[str, Raw]:
         return dict(self._cache)
 
-    def get_raw(self, key: str) -> Raw | None:
-        return self._cache.get(key)
-
     def view(self, key: str) -> Pod | Node | None:
         obj = self._cache.get(key)
         if obj is None:
@@ -108,8 +105,7 @@ class Informer:
         if hit is not None and hit[0] == rv:
             return hit[1]
         v = self._build(obj)
-        if v is not None:
-            self._views[key] = (rv, v)
+        self._views[key] = (rv, v)  # failures too: one warning per resourceVersion
         return v
 
     def _build(self, obj: Raw) -> Pod | Node | None:

@@ -215,12 +215,6 @@ class Transport:
         }[kind]
         return await self.request("PATCH", path, body=body, content_type=ct)
 
-    async def delete(self, path: str, params: Mapping[str, str] | None = None) -> Any:
-        return await self.request("DELETE", path, params=params)
-
-    async def put(self, path: str, body: Any) -> Any:
-        return await self.request("PUT", path, body=body)
-
     async def stream(
         self,
         path: str,

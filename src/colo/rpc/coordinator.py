@@ -1,4 +1,5 @@
-"""The coordinator over gRPC (grpcio asyncio), and its in-process twin for the simulator.
+"""The coordinator over gRPC (grpcio asyncio); `colo.coord.ledger.InProcessCoordinator`
+is the same calls without a network.
 
 The server wraps one `colo.coord.ledger.Ledger`. Handlers never await while they touch
 the ledger, so on the event loop every status update that arrived (PodBound calls, the
@@ -10,12 +11,13 @@ conflict; nothing is locked across nodes.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import TypeVar
 
 import grpc
 
 from colo.coord.ledger import Item, Ledger, Reply
-from colo.core.errors import Retryable
+from colo.core.errors import Permanent, Retryable
 from colo.rpc.coord.v1 import coordinator_pb2 as pb
 from colo.rpc.coord.v1 import coordinator_pb2_grpc as pb_grpc
 
@@ -64,6 +66,20 @@ async def serve(
     return server, port
 
 
+#: gRPC codes that retrying will not fix.
+PERMANENT_CODES = frozenset(
+    {
+        grpc.StatusCode.INVALID_ARGUMENT,
+        grpc.StatusCode.UNIMPLEMENTED,
+        grpc.StatusCode.PERMISSION_DENIED,
+        grpc.StatusCode.UNAUTHENTICATED,
+        grpc.StatusCode.FAILED_PRECONDITION,
+    }
+)
+
+Reply_ = TypeVar("Reply_")
+
+
 class CoordinatorClient:
     """Batches reservations to a remote coordinator; gRPC faults become colo errors."""
 
@@ -76,6 +92,15 @@ class CoordinatorClient:
     async def close(self) -> None:
         await self._channel.close()
 
+    async def _call(self, what: str, call: Awaitable[Reply_]) -> Reply_:
+        try:
+            return await call
+        except grpc.aio.AioRpcError as e:
+            message = f"coordinator {what} failed: {e.code().name}: {e.details()}"
+            if e.code() in PERMANENT_CODES:
+                raise Permanent(message) from e
+            raise Retryable(message) from e
+
     async def reserve(self, items: Sequence[Item]) -> list[Reply]:
         request = pb.ReserveRequest(
             scheduler=self.scheduler,
@@ -86,43 +111,14 @@ class CoordinatorClient:
                 for i in items
             ],
         )
-        try:
-            got = await self._stub.Reserve(request, timeout=self._timeout_s)
-        except grpc.aio.AioRpcError as e:
-            raise Retryable(f"coordinator reserve failed: {e.code().name}: {e.details()}") from e
+        got = await self._call("reserve", self._stub.Reserve(request, timeout=self._timeout_s))
         return [Reply(r.pod, r.node, r.ok, r.reason) for r in got.replies]
 
     async def unreserve(self, pods: Sequence[str]) -> int:
-        try:
-            got = await self._stub.Unreserve(
-                pb.UnreserveRequest(pods=list(pods)), timeout=self._timeout_s
-            )
-        except grpc.aio.AioRpcError as e:
-            raise Retryable(f"coordinator unreserve failed: {e.code().name}: {e.details()}") from e
+        request = pb.UnreserveRequest(pods=list(pods))
+        got = await self._call("unreserve", self._stub.Unreserve(request, timeout=self._timeout_s))
         return int(got.released)
 
     async def pod_bound(self, pod: str, node: str, resources: Mapping[str, int]) -> None:
-        try:
-            await self._stub.PodBound(
-                pb.PodBoundRequest(pod=pod, node=node, resources=dict(resources)),
-                timeout=self._timeout_s,
-            )
-        except grpc.aio.AioRpcError as e:
-            raise Retryable(f"coordinator pod-bound failed: {e.code().name}: {e.details()}") from e
-
-
-class InProcessCoordinator:
-    """The same calls as `CoordinatorClient`, straight into a ledger (for the simulator)."""
-
-    def __init__(self, ledger: Ledger, clock: Callable[[], float]) -> None:
-        self.ledger = ledger
-        self._clock = clock
-
-    async def reserve(self, items: Sequence[Item]) -> list[Reply]:
-        return self.ledger.reserve(items, self._clock())
-
-    async def unreserve(self, pods: Sequence[str]) -> int:
-        return self.ledger.unreserve(pods)
-
-    async def pod_bound(self, pod: str, node: str, resources: Mapping[str, int]) -> None:
-        self.ledger.pod_bound(pod, node, resources)
+        request = pb.PodBoundRequest(pod=pod, node=node, resources=dict(resources))
+        await self._call("pod-bound", self._stub.PodBound(request, timeout=self._timeout_s))
