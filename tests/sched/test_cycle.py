@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 
+import numpy as np
 import pytest
 from schedkit import node, pod, snapshot
 
@@ -46,11 +48,9 @@ def test_too_many_pods_and_pod_ip_limits() -> None:
 
 
 def test_cordoned_nodes_and_tolerations() -> None:
-    snap = snapshot(node("a", taints=[("k", "v")]))
-    snap.upsert_node(node("b"))
-    import dataclasses
-
-    snap.upsert_node(dataclasses.replace(node("b"), unschedulable=True))
+    snap = snapshot(
+        node("a", taints=[("k", "v")]), dataclasses.replace(node("b"), unschedulable=True)
+    )
     tolerant = pod("t", spec={"tolerations": [{"key": "k", "operator": "Exists"}]})
     plain = pod("p")
     got = BatchCycle(snap).run([tolerant, plain], 0.0)
@@ -97,6 +97,7 @@ def test_match_fields_and_node_selector() -> None:
     assert got.unschedulable["ns/x"].message == (
         "0/3 nodes are available: 3 node(s) didn't match Pod's node affinity/selector."
     )
+    assert got.unschedulable["ns/x"].code is Code.UNRESOLVABLE  # only a label change helps
 
 
 def test_malformed_affinity_is_an_error_naming_the_field() -> None:
@@ -106,16 +107,28 @@ def test_malformed_affinity_is_an_error_naming_the_field() -> None:
         pod("bad", spec=_affinity({"key": "gen", "operator": "Gt", "values": ["two"]}))
 
 
-def test_least_allocated_spreads_most_allocated_packs_balanced_rescoring_works() -> None:
+def test_least_allocated_spreads_and_most_allocated_packs() -> None:
     pods = [pod(f"p{i}", cpu="1") for i in range(4)]
     spread = placements(BatchCycle(snapshot(node("a"), node("b"))), pods)
     assert Counter(spread.values()) == {"a": 2, "b": 2}
     packed = placements(BatchCycle(snapshot(node("a"), node("b")), scorers=[MostAllocated()]), pods)
     assert len(set(packed.values())) == 1
-    balanced = placements(
-        BatchCycle(snapshot(node("a"), node("b")), scorers=[BalancedAllocation()]), pods
-    )
-    assert len(balanced) == 4
+
+
+def test_balanced_allocation_scores_one_minus_the_spread_of_the_shares() -> None:
+    # a pod of 1 cpu and 1 GiB: on "even" both shares become 1/8 (spread 0); on "roomy"
+    # cpu 1/8 and memory 1/64 (std 7/128). Least allocated prefers roomy, balanced even.
+    nodes = (node("even", cpu="8", mem="8Gi"), node("roomy", cpu="8", mem="64Gi"))
+    p = pod("p", cpu="1", spec={"containers": [{"name": "c", "image": "x", "resources": {
+        "requests": {"cpu": "1", "memory": "1Gi"}}}]})  # fmt: skip
+    snap = snapshot(*nodes)
+    vec = snap.request_vector(p.requests)
+    scores = BalancedAllocation().score(CycleState(0.0), p, snap, np.array([0, 1]), vec)
+    assert scores.tolist() == pytest.approx([100.0, 100.0 * (1 - 7 / 128)])
+    assert placements(BatchCycle(snapshot(*nodes), scorers=[BalancedAllocation()]), [p]) == {
+        "p": "even"
+    }
+    assert placements(BatchCycle(snapshot(*nodes)), [p]) == {"p": "roomy"}
 
 
 def test_a_jobs_pods_spread_over_equal_nodes() -> None:

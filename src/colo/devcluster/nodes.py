@@ -21,12 +21,13 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from colo.core.virtual import VIRTUAL_NODE_LABEL_KEY, VIRTUAL_NODE_LABEL_VALUE, VIRTUAL_TAINT_KEY
 from colo.devcluster.apiclient import ApiClient, ApiError
 from colo.devcluster.errors import NodesFailed
 
 KWOK_ANNOTATION = "kwok.x-k8s.io/node"
 KWOK_TAINT = {"key": "kwok.x-k8s.io/node", "value": "fake", "effect": "NoSchedule"}
-VIRTUAL_TAINT = {"key": "virtual-kubelet.io/provider", "value": "colo", "effect": "NoSchedule"}
+VIRTUAL_TAINT = {"key": VIRTUAL_TAINT_KEY, "value": "colo", "effect": "NoSchedule"}
 NOT_READY_TAINT_KEY = "node.kubernetes.io/not-ready"
 
 STANDARD_PREFIX = "node-"
@@ -91,7 +92,7 @@ def virtual_node(index: int) -> dict[str, Any]:
     resources = {"cpu": str(VIRTUAL_CORES), "memory": f"{VIRTUAL_GIB}Gi", "pods": str(VIRTUAL_PODS)}
     return _node(
         node_name(VIRTUAL_PREFIX, index),
-        labels={"type": "virtual-kubelet"},
+        labels={VIRTUAL_NODE_LABEL_KEY: VIRTUAL_NODE_LABEL_VALUE},
         taints=[dict(VIRTUAL_TAINT), dict(KWOK_TAINT)],
         capacity=dict(resources),
         allocatable=dict(resources),

@@ -25,7 +25,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from colo.sched.framework import CycleState, FilterPlugin, ReservePlugin, ScorePlugin
+from colo.sched.framework import (
+    CycleState,
+    FilterPlugin,
+    QueueSortPlugin,
+    ReservePlugin,
+    ScorePlugin,
+)
 from colo.sched.plugins.allocation_score import LeastAllocated
 from colo.sched.plugins.job_spread import JobSpread
 from colo.sched.plugins.node_affinity import NodeAffinity
@@ -89,13 +95,13 @@ class BatchCycle:
         filters: Sequence[FilterPlugin] | None = None,
         scorers: Sequence[ScorePlugin] | None = None,
         reserve: ReservePlugin | None = None,
-        queue: AgingPriorityQueue | None = None,
+        queue: QueueSortPlugin | None = None,
     ) -> None:
         self.snap = snapshot
         self.filters = list(filters) if filters is not None else default_filters()
         self.scorers = list(scorers) if scorers is not None else default_scorers()
         self.reserve = reserve
-        self.queue = queue or AgingPriorityQueue()
+        self.queue: QueueSortPlugin = queue or AgingPriorityQueue()
 
     # --- filtering -----------------------------------------------------------------
     def _static_mask(self, state: CycleState, pod: Requirements, vec: np.ndarray) -> np.ndarray:
@@ -181,8 +187,11 @@ class BatchCycle:
                 gangs.setdefault(pod.gang, []).append((pod, node, vec))
         if len(placed) < len(members):
             why = self._why(state, members[len(placed)], vec)
+            # no node passes the label/taint filters: only a node change can help
+            static_only = not self._static_mask(state, first, vec).any()
+            code = Code.UNRESOLVABLE if static_only else Code.UNSCHEDULABLE
             for rest in members[len(placed) :]:
-                result.unschedulable[rest.key] = Status(Code.UNSCHEDULABLE, why, "filter")
+                result.unschedulable[rest.key] = Status(code, why, "filter")
 
     def _reserved(self, state: CycleState, pod: Requirements, node: int) -> bool:
         if self.reserve is None:

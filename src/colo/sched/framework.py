@@ -10,7 +10,7 @@ the pod's placement key and the nodes' labels/taints, so their masks are cached.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
@@ -25,10 +25,9 @@ Failures = list[tuple[np.ndarray, str]]
 
 @dataclass
 class CycleState:
-    """Scratch space of one cycle, shared by the plugins (e.g. per-job placement counts)."""
+    """What one cycle's plugins share: the cycle's time (plugins never read a clock)."""
 
     now_s: float
-    data: dict[str, object] = field(default_factory=dict)
 
 
 class QueueSortPlugin(Protocol):

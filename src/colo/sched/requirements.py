@@ -16,6 +16,7 @@ from typing import Any
 
 from colo.core.errors import InvalidInput
 from colo.core.objects import Pod, Toleration
+from colo.core.virtual import VIRTUAL_TAINT_KEY
 
 OPERATORS = ("In", "NotIn", "Exists", "DoesNotExist", "Gt", "Lt")
 
@@ -121,7 +122,7 @@ class Requirements:
 VIRTUAL_MODES = ("prefer", "require", "avoid")
 VIRTUAL_LABEL = "colo.io/virtual-nodes"
 VIRTUAL_FAILED_ANNOTATION = "colo.io/virtual-failed"
-VIRTUAL_TOLERATION = Toleration(key="virtual-kubelet.io/provider", operator="Exists")
+VIRTUAL_TOLERATION = Toleration(key=VIRTUAL_TAINT_KEY, operator="Exists")
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,8 @@ class Code(enum.IntEnum):
     WAIT = 3
     """Not yet: e.g. a gang waiting for its other members."""
     ERROR = 4
-    """The pod itself is invalid; report it and drop it from the queue."""
+    """The pod itself is invalid (`requirements_of` raised); the caller reports it and
+    drops it from the queue."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +28,3 @@ class Status:
     @property
     def ok(self) -> bool:
         return self.code is Code.SUCCESS
-
-
-SUCCESS = Status()

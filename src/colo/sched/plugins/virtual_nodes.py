@@ -15,19 +15,18 @@ from __future__ import annotations
 
 import numpy as np
 
+from colo.core.virtual import VIRTUAL_NODE_LABEL_KEY, VIRTUAL_NODE_LABEL_VALUE
 from colo.sched.framework import CycleState, Failures
 from colo.sched.requirements import Requirements
 from colo.sched.snapshot import Snapshot
 
-VIRTUAL_LABEL = ("type", "virtual-kubelet")
-VIRTUAL_TAINT_KEY = "virtual-kubelet.io/provider"
-
 
 def virtual_mask(snap: Snapshot) -> np.ndarray:
-    key, value = VIRTUAL_LABEL
-
     def build() -> np.ndarray:
-        return np.array([m.labels.get(key) == value for m in snap.meta], dtype=bool)
+        return np.array(
+            [m.labels.get(VIRTUAL_NODE_LABEL_KEY) == VIRTUAL_NODE_LABEL_VALUE for m in snap.meta],
+            dtype=bool,
+        )
 
     got = snap.cached_mask(("virtual", snap.n), build)
     assert isinstance(got, np.ndarray)
