@@ -107,5 +107,8 @@ def test_sweeper_zeroes_only_silent_nodes_offering_batch() -> None:
         clock[0] = 31.0
         assert await sweeper.tick() == ["a"]  # c offers nothing, b beat at 20
         assert patcher.calls == [("a", {BATCH_CPU: 0, BATCH_MEMORY: 0})]
+        nodes.pop(0)  # node a is deleted: the monitor forgets it
+        await sweeper.tick()
+        assert len(sweeper.monitor) == 1
 
     asyncio.run(body())

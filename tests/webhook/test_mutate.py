@@ -110,3 +110,12 @@ def test_review_answers_with_a_base64_json_patch_or_a_denial() -> None:
     assert "patch" not in review(request(be_pod(), op="UPDATE"), OPTS)["response"]
     with pytest.raises(InvalidInput, match="AdmissionReview"):
         review({"kind": "Pod"}, OPTS)
+
+
+def test_a_pod_with_only_generate_name_is_named_by_its_prefix_in_denials() -> None:
+    pod = be_pod()
+    del pod["metadata"]["name"]
+    pod["metadata"]["generateName"] = "job-1-"
+    pod["metadata"]["labels"]["colo.io/qos"] = "nope"
+    with pytest.raises(InvalidInput, match=r"pod batch/job-1-…"):
+        mutate_pod(pod, OPTS)

@@ -14,6 +14,7 @@ node whose agent died offers nothing rather than its last, stale number.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from colo.core.errors import InvalidInput
@@ -141,8 +142,14 @@ class HeartbeatMonitor:
         if prev is None or prev[0] != marker:
             self._seen[node] = (marker, now_s)
 
-    def forget(self, node: str) -> None:
-        self._seen.pop(node, None)
+    def retain(self, nodes: Iterable[str]) -> None:
+        """Forget nodes not in `nodes` (deleted from the cluster)."""
+        keep = set(nodes)
+        for gone in [n for n in self._seen if n not in keep]:
+            del self._seen[gone]
+
+    def __len__(self) -> int:
+        return len(self._seen)
 
     def silent(self, nodes_with_batch: list[str], now_s: float, *, started_s: float) -> list[str]:
         """Nodes offering batch resources whose heartbeat is older than the timeout.

@@ -132,7 +132,9 @@ class SilentNodeSweeper:
         now = self._clock()
         for node, marker in beats.items():
             self.monitor.observe(node, marker, now)
-        offering = [n.name for n in await self._nodes() if offers_batch(n)]
+        nodes = await self._nodes()
+        self.monitor.retain(n.name for n in nodes)
+        offering = [n.name for n in nodes if offers_batch(n)]
         silent = self.monitor.silent(offering, now, started_s=self._started)
         zero = dict.fromkeys(BATCH_RESOURCES, 0)
         for name in silent:

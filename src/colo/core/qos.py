@@ -157,11 +157,15 @@ def resolve_tier(
 
 
 def pod_display_name(metadata: Mapping[str, Any]) -> str:
-    """`pod ns/name` for error messages; tolerant of a malformed metadata object."""
+    """`pod ns/name` for error messages; tolerant of a malformed metadata object. A pod
+    created with only `generateName` (as admission sees it) shows as `ns/prefix…`."""
     namespace = metadata.get("namespace")
     name = metadata.get("name")
     ns = namespace if isinstance(namespace, str) and namespace else "default"
-    return f"pod {ns}/{name if isinstance(name, str) and name else '(unnamed)'}"
+    if not (isinstance(name, str) and name):
+        prefix = metadata.get("generateName")
+        name = f"{prefix}…" if isinstance(prefix, str) and prefix else "(unnamed)"
+    return f"pod {ns}/{name}"
 
 
 def status_qos_class(status: Mapping[str, Any] | None, obj: str) -> KubernetesQoSClass | None:

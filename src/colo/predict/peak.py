@@ -25,6 +25,17 @@ from colo.predict.bank import HistogramBank
 from colo.predict.options import HistogramOptions
 
 
+def release(
+    previous: np.ndarray, target: np.ndarray, last_s: np.ndarray, now_s: float, half_life_s: float
+) -> np.ndarray:
+    """The asymmetric step: rise to `target` at once; above it, the excess of `previous`
+    halves every `half_life_s` since each series' last sample (`last_s`; NaN: first)."""
+    fresh = np.isnan(last_s)
+    age = now_s - np.where(fresh, now_s, last_s)
+    decay = np.where(fresh, 0.0, 2.0 ** (-age / half_life_s))
+    return np.asarray(target + np.maximum(0.0, previous - target) * decay)
+
+
 class PeakEstimatorBank:
     """K asymmetric peak estimators (one per node or pod); see module docstring."""
 
@@ -77,15 +88,9 @@ class PeakEstimatorBank:
         target = self._ring[rows].max(axis=1)
         if self.percentile is not None:
             target = np.maximum(target, self.histograms.percentiles(self.percentile)[rows])
-        last = self._last[rows]
-        fresh = np.isnan(last)
-        decay = np.where(
-            fresh,
-            0.0,
-            2.0 ** (-(time_s - np.where(fresh, time_s, last)) / self.release_half_life_s),
+        self._estimate[rows] = release(
+            self._estimate[rows], target, self._last[rows], time_s, self.release_half_life_s
         )
-        prev = self._estimate[rows]
-        self._estimate[rows] = target + np.maximum(0.0, prev - target) * decay
         self._last[rows] = time_s
         self._last_time_s = time_s
         return self._estimate.copy()
@@ -180,7 +185,7 @@ class RisePeakEstimatorBank:
     def margins(self) -> np.ndarray:
         """Current learned margin per series (``cold_margin`` until enough rises)."""
         m = self.rises.percentiles(self.q)
-        return np.where(self._seen >= self.min_rises, m, self.cold_margin)
+        return np.where(self.warm, m, self.cold_margin)
 
     def update(
         self, values: np.ndarray, time_s: float, mask: np.ndarray | None = None
@@ -222,15 +227,11 @@ class RisePeakEstimatorBank:
         self._hpos[rows] = (hp + 1) % self._level.shape[1]
         # 5. target and asymmetric release
         target = level + self.margins()[rows]
-        last = self._last[rows]
-        fresh = np.isnan(last)
-        age = time_s - np.where(fresh, time_s, last)
-        decay = np.where(fresh, 0.0, 2.0 ** (-age / self.release_half_life_s))
-        prev = self._estimate[rows]
-        self._estimate[rows] = target + np.maximum(0.0, prev - target) * decay
+        self._estimate[rows] = release(
+            self._estimate[rows], target, self._last[rows], time_s, self.release_half_life_s
+        )
         # judged once this slot's horizon has passed (only warm estimates count)
-        warm = self._seen[rows] >= self.min_rises
-        self._said[rows, hp] = np.where(warm, self._estimate[rows], np.nan)
+        self._said[rows, hp] = np.where(self.warm[rows], self._estimate[rows], np.nan)
         self._last[rows] = time_s
         self._last_time_s = time_s
         return self._estimate.copy()

@@ -228,18 +228,19 @@ def compute(node: NodeUsage, now_s: float, opts: ReclaimOptions) -> Reclaim:
         return result
     cap_cpu = sum(n.cpu_milli for n in node.numa_capacity) or 1
     shares = [n.cpu_milli / cap_cpu for n in node.numa_capacity]
+    for pod in online:
+        if pod.numa is not None and not 0 <= pod.numa < len(shares):
+            raise InvalidInput(
+                "NUMA node out of range",
+                obj=f"pod {pod.key} on node {node.name}",
+                field="numa",
+                value=pod.numa,
+                expected=f"0..{len(shares) - 1}",
+            )
     per_numa: list[Reclaim] = []
     for i, (numa_cap, share) in enumerate(zip(node.numa_capacity, shares, strict=True)):
         oc = om = 0
         for pod, term in zip(online, contributions, strict=True):
-            if pod.numa is not None and not 0 <= pod.numa < len(shares):
-                raise InvalidInput(
-                    "NUMA node out of range",
-                    obj=f"pod {pod.key} on node {node.name}",
-                    field="numa",
-                    value=pod.numa,
-                    expected=f"0..{len(shares) - 1}",
-                )
             s = (1.0 if pod.numa == i else 0.0) if pod.numa is not None else share
             oc += round(term.cpu_milli * s)
             om += round(term.memory_bytes * s)

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from colo.core.errors import InvalidInput
-from colo.core.qos import QOS_LABEL, QoSTier, tier_of
+from colo.core.qos import QOS_LABEL, QoSTier, pod_display_name, tier_of
 from colo.core.quantity import cpu_milli, to_bytes
 from colo.core.resources import BATCH_CPU, BATCH_MEMORY
 
@@ -73,10 +73,24 @@ def _batch_values(
     return out[0], out[1]
 
 
+Parts = dict[str, dict[str, Any]]
+
+
+def _split_cpu_memory(resources: Mapping[str, Any]) -> tuple[Parts, Parts]:
+    """(everything but cpu/memory, only cpu/memory), per requests and limits."""
+    kept: Parts = {}
+    moved: Parts = {}
+    for part in ("requests", "limits"):
+        section = resources.get(part) or {}
+        kept[part] = {k: v for k, v in section.items() if k not in ("cpu", "memory")}
+        moved[part] = {k: v for k, v in section.items() if k in ("cpu", "memory")}
+    return kept, moved
+
+
 def mutate_pod(pod: Mapping[str, Any], options: WebhookOptions) -> list[dict[str, Any]]:
     """The JSON Patch (RFC 6902) for `pod`; empty when nothing changes. Raises InvalidInput."""
     meta = pod.get("metadata") or {}
-    obj = f"pod {meta.get('namespace', '')}/{meta.get('name') or meta.get('generateName', '')}"
+    obj = pod_display_name(meta)
     _check_colo_keys(meta, obj)
     tier = tier_of(pod)
     spec = pod.get("spec") or {}
@@ -103,10 +117,7 @@ def mutate_pod(pod: Mapping[str, Any], options: WebhookOptions) -> list[dict[str
             cpu, mem = _batch_values(res, obj, field)
             if cpu is None and mem is None:
                 continue
-            kept = {
-                part: {k: v for k, v in (res.get(part) or {}).items() if k not in ("cpu", "memory")}
-                for part in ("requests", "limits")
-            }
+            kept, original[c.get("name", str(i))] = _split_cpu_memory(res)
             batch: dict[str, str] = {}
             if cpu is not None:
                 batch[BATCH_CPU] = str(cpu)
@@ -118,10 +129,6 @@ def mutate_pod(pod: Mapping[str, Any], options: WebhookOptions) -> list[dict[str
                 "limits": {**kept["limits"], **batch},
             }
             ops.append({"op": "add", "path": f"/spec/{group}/{i}/resources", "value": new_res})
-            original[c.get("name", str(i))] = {
-                part: {k: v for k, v in (res.get(part) or {}).items() if k in ("cpu", "memory")}
-                for part in ("requests", "limits")
-            }
     if original:
         annotations = dict(meta.get("annotations") or {})
         annotations[ORIGINAL_ANNOTATION] = json.dumps(original, sort_keys=True)
