@@ -99,6 +99,7 @@ def test_extended_resources_patched_into_status_show_in_allocatable_and_schedule
 
     async def body() -> None:
         async with transport(dev_cluster) as t:
+            before = (await t.get(f"/api/v1/nodes/{node}"))["status"]["allocatable"]
             patcher = KubeNodeStatusPatcher(t)
             await patcher.patch_extended_resources(
                 node,
@@ -108,7 +109,8 @@ def test_extended_resources_patched_into_status_show_in_allocatable_and_schedule
             got = await t.get(f"/api/v1/nodes/{node}")
             assert got["status"]["allocatable"]["colo.io/batch-cpu"] == "6500"
             assert got["status"]["capacity"]["colo.io/batch-memory"] == str(16 * 2**30)
-            assert got["status"]["allocatable"]["cpu"]  # the node's own resources untouched
+            for own in ("cpu", "memory", "pods"):  # the node's own resources untouched
+                assert got["status"]["allocatable"][own] == before[own]
             await asyncio.sleep(3)  # kwok keeps updating node status; ours must stay
             got = await t.get(f"/api/v1/nodes/{node}")
             assert got["status"]["allocatable"]["colo.io/batch-cpu"] == "6500"

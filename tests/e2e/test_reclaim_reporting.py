@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from collections.abc import Callable
 
 import pytest
 from e2ekit import Colo, transport
@@ -19,7 +18,7 @@ from colo.devcluster import ClusterState
 from colo.kube.heartbeat import NodeHeartbeat, list_heartbeats
 from colo.kube.nodestatus import KubeNodeStatusPatcher
 from colo.kube.transport import Transport
-from colo.predict.reclaim import NodeUsage, PodUsage, ReclaimOptions, compute
+from colo.predict.reclaim import NodeUsage, PodUsage, ReclaimOptions
 
 pytestmark = pytest.mark.e2e
 
@@ -35,9 +34,7 @@ async def batch_of(t: Transport, name: str) -> tuple[str | None, str | None]:
     return alloc.get(BATCH_CPU), alloc.get(BATCH_MEMORY)
 
 
-def agent(
-    t: Transport, node: Node, peak: list[int]
-) -> tuple[ReportingLoop, KubeNodeStatusPatcher, Callable[[], NodeUsage]]:
+def agent(t: Transport, node: Node, peak: list[int]) -> tuple[ReportingLoop, KubeNodeStatusPatcher]:
     def source() -> NodeUsage:
         pod = PodUsage(
             "prod/web",
@@ -54,7 +51,7 @@ def agent(
     patcher = KubeNodeStatusPatcher(t)
     beat = NodeHeartbeat(t, node.name, interval_s=OPTS.heartbeat_interval_s)
     loop = ReportingLoop(node.name, source, patcher, beat, reporter, reclaim_options=RECLAIM)
-    return loop, patcher, source
+    return loop, patcher
 
 
 def test_the_agent_publishes_batch_resources_and_a_silent_agent_is_zeroed(
@@ -65,14 +62,27 @@ def test_the_agent_publishes_batch_resources_and_a_silent_agent_is_zeroed(
             a = Node.from_k8s(await t.get("/api/v1/nodes/node-0030"))
             b = Node.from_k8s(await t.get("/api/v1/nodes/node-0031"))
             peak_a, peak_b = [4000], [2000]
-            loop_a, patcher_a, source_a = agent(t, a, peak_a)
-            loop_b, _, _ = agent(t, b, peak_b)
+            loop_a, patcher_a = agent(t, a, peak_a)
+            loop_b, _ = agent(t, b, peak_b)
             try:
                 d = await loop_a.tick()
                 assert d.reason == "first report"
-                want = compute(source_a(), time.monotonic(), RECLAIM)
-                assert await batch_of(t, a.name) == (str(want.cpu_milli), str(want.memory_bytes))
-                assert want.cpu_milli > 0
+                # by hand: capacity − 10 % − (capacity − allocatable) − the pod's peak
+                cap, alloc = a.capacity, a.allocatable
+                batch_cpu = (
+                    cap.cpu_milli
+                    - round(0.1 * cap.cpu_milli)
+                    - (cap.cpu_milli - alloc.cpu_milli)
+                    - 4000
+                )
+                mem = (
+                    cap.memory_bytes
+                    - round(0.1 * cap.memory_bytes)
+                    - (cap.memory_bytes - alloc.memory_bytes)
+                    - 8 * 2**30
+                )
+                assert batch_cpu > 0
+                assert await batch_of(t, a.name) == (str(batch_cpu), str(mem))
 
                 patches = patcher_a.patches
                 peak_a[0] += a.capacity.cpu_milli // 100  # +1 % of capacity: below the threshold
@@ -82,8 +92,8 @@ def test_the_agent_publishes_batch_resources_and_a_silent_agent_is_zeroed(
                 peak_a[0] += a.capacity.cpu_milli // 4  # online peak rises by 25 %: batch drops now
                 d = await loop_a.tick()
                 assert d.reason == "dropped past the threshold"
-                cpu, _ = await batch_of(t, a.name)
-                assert loop_a.last is not None and cpu == str(loop_a.last.cpu_milli)
+                dropped = batch_cpu - a.capacity.cpu_milli // 100 - a.capacity.cpu_milli // 4
+                assert (await batch_of(t, a.name))[0] == str(dropped)
 
                 await loop_b.tick()
                 heartbeats = await list_heartbeats(t)
@@ -126,7 +136,7 @@ def test_explain_node_reads_what_the_agent_published(dev_cluster: ClusterState, 
     async def publish() -> int:
         async with transport(dev_cluster) as t:
             node = Node.from_k8s(await t.get("/api/v1/nodes/node-0032"))
-            loop, _, _ = agent(t, node, [3000])
+            loop, _ = agent(t, node, [3000])
             await loop.tick()
             assert loop.last is not None
             return loop.last.cpu_milli

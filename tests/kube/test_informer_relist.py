@@ -141,10 +141,12 @@ def test_repeated_410_backs_off_instead_of_relisting_in_a_loop() -> None:
         async def sleep(d: float) -> None:
             slept.append(d)
 
-        inf = Informer(t, "pods", backoff_cap_s=4.0, sleep=sleep)
+        inf = Informer(t, "pods", backoff_cap_s=4.0, sleep=sleep, rng=random.Random(5))
         await run_until(inf, lambda: inf.relists == 4)
-        # the first 410 relists at once; the two that follow each wait first
-        assert len(slept) == 2 and inf.relists == 4
+        # the first 410 relists at once; the two that follow each wait first, with full
+        # jitter under a bound that doubles: (0, 0.2] s, then (0, 0.4] s
+        assert len(slept) == 2
+        assert 0 < slept[0] <= 0.2 and 0 < slept[1] <= 0.4
 
     asyncio.run(body())
 

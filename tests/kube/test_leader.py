@@ -83,15 +83,20 @@ def test_run_does_the_work_while_leading_and_releases_at_the_end() -> None:
         a = elector(api, "a", clock)
         seen: list[bool] = []
 
+        def puts() -> list[dict[str, object]]:
+            return [body for method, _, body in api.calls if method == "PUT"]
+
         async def work() -> None:
             seen.append(a.is_leader)
-            await asyncio.sleep(0.05)  # long enough for a few renewals
+            while len(puts()) < 3:  # lead until the lease was renewed three times
+                await asyncio.sleep(0.001)
 
-        await a.run(work)
+        await asyncio.wait_for(a.run(work), 5)
         assert seen == [True]
+        holders = [b["spec"]["holderIdentity"] for b in puts()]  # type: ignore[index]
+        # at least three renewals (one more may land before the work's check), then release
+        assert holders[-1] is None and len(holders) >= 4 and set(holders[:-1]) == {"a"}
         assert api.objects[LEASE]["spec"]["holderIdentity"] is None
-        puts = [c for c in api.calls if c[0] == "PUT"]
-        assert len(puts) >= 2  # renewals, then the release
 
     asyncio.run(body())
 

@@ -12,13 +12,13 @@ from colo.cli.main import main
 from colo.sim.traces.bitbrains import COLUMNS
 
 
-def bitbrains_dir(root: Path) -> Path:
+def bitbrains_dir(root: Path, constant: float | None = None) -> Path:
     root.mkdir()
     t = 1_376_314_846 + 300 * np.arange(3 * 288)  # three days, 5 min
     for vm in range(3):
         lines = [";\t".join(COLUMNS)]
         for i, ts in enumerate(t):
-            pct = 20 + 15 * ((i // 12 + vm) % 4 == 0)
+            pct = constant if constant is not None else 20 + 15 * ((i // 12 + vm) % 4 == 0)
             cells = [ts, 2, 5000.0, 0.0, pct, 1000, 500, 0, 0, 0, 0]
             lines.append(";\t".join(str(c) for c in cells))
         (root / f"{vm}.csv").write_text("\n".join(lines) + "\n")
@@ -40,6 +40,24 @@ def test_json_and_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
         assert 0.0 <= fig["violation_rate"] <= 1.0 and fig["reclaim_efficiency"] > 0
     assert (out / "predict-evaluate.png").read_bytes()[:4] == b"\x89PNG"
     assert json.loads((out / "predict-evaluate.json").read_text()) == got
+
+
+def test_known_figures_on_a_flat_trace(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    trace = bitbrains_dir(tmp_path / "flat", constant=30.0)
+    code = main(["predict", "evaluate", "--trace", str(trace), "--format", "bitbrains", "--json"])
+    assert code == 0
+    got = json.loads(capsys.readouterr().out)["estimators"]
+    # usage 0.3 all the time: 0.7 idle; Koordinator-style predicts 0.3 + 0.35, Katalyst-style
+    # 0.3 × 1.25; nobody is ever exceeded
+    assert got["koordinator"] == {
+        "violation_rate": 0.0,
+        "reclaim_efficiency": pytest.approx(0.35 / 0.7),
+    }
+    assert got["katalyst"] == {
+        "violation_rate": 0.0,
+        "reclaim_efficiency": pytest.approx(0.625 / 0.7),
+    }
+    assert got["colo"]["violation_rate"] == 0.0
 
 
 @pytest.mark.parametrize(

@@ -503,9 +503,8 @@ def test_in_batch_mode_offline_pods_fit_and_score_against_batch_allocatable() ->
     )
     c.use_batch_resources()
     for name, cpu in (("node-0000", 2000), ("node-0001", 8000)):
-        complete(c.patch_extended_resources(
-            name, capacity={}, allocatable={"colo.io/batch-cpu": cpu, "colo.io/batch-memory": 4 * GiB}
-        ))  # fmt: skip
+        batch = {"colo.io/batch-cpu": cpu, "colo.io/batch-memory": 4 * GiB}
+        complete(c.patch_extended_resources(name, capacity={}, allocatable=batch))
     StockScheduler(c, loop, qps=100, burst=100, round_s=1.0)
     StockJobController(c, loop, qps=100, burst=100, requests_per_job=1, pool=None).start()
     loop.run(20.0)
