@@ -164,10 +164,11 @@ def http_probe(
     TLS is not verified: the probe only asks whether the component serves yet.
     """
 
+    context = ssl._create_unverified_context() if tls else None  # once, not per poll
+
     def probe() -> bool:
         conn: http.client.HTTPConnection
-        if tls:
-            context = ssl._create_unverified_context()
+        if context is not None:
             conn = http.client.HTTPSConnection(HOST, port, timeout=timeout_s, context=context)
         else:
             conn = http.client.HTTPConnection(HOST, port, timeout=timeout_s)

@@ -28,11 +28,16 @@ def new_token() -> str:
     return secrets.token_hex(16)
 
 
+def _openssl(purpose: str) -> str:
+    found = shutil.which("openssl")
+    if found is None:
+        raise InfrastructureError(f"openssl not found in PATH; it makes {purpose}")
+    return found
+
+
 def write_service_account_keys(private_key: Path, public_key: Path) -> None:
     """RSA-2048 key pair in PEM: `private_key` (PKCS#8) and `public_key` (SubjectPublicKeyInfo)."""
-    openssl = shutil.which("openssl")
-    if openssl is None:
-        raise InfrastructureError("openssl not found in PATH; it makes the service-account keys")
+    openssl = _openssl("the service-account keys")
     for argv in (
         [openssl, "genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048",
          "-out", str(private_key)],
@@ -92,9 +97,7 @@ def write_serving_cert(
     cert: Path, key: Path, *, ips: tuple[str, ...] = ("127.0.0.1",), days: int = 30
 ) -> None:
     """A self-signed ECDSA serving certificate for `ips` (its own CA bundle), for local webhooks."""
-    openssl = shutil.which("openssl")
-    if openssl is None:
-        raise InfrastructureError("openssl not found in PATH; it makes the serving certificate")
+    openssl = _openssl("the serving certificate")
     san = ",".join([f"IP:{ip}" for ip in ips] + ["DNS:localhost"])
     argv = [
         openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",

@@ -31,7 +31,20 @@ options:
   nodeLeaseParallelism: {parallelism}
 """
 
-_STAGES = r"""
+# The status both node stages write: every condition healthy, heartbeat now.
+_NODE_CONDITIONS = r"""      {{ $now := Now }}
+      {{ $since := or .metadata.creationTimestamp $now }}
+      conditions:
+      {{ range NodeConditions }}
+      - type: {{ .type | Quote }}
+        status: {{ .status | Quote }}
+        reason: {{ .reason | Quote }}
+        message: {{ .message | Quote }}
+        lastHeartbeatTime: {{ $now | Quote }}
+        lastTransitionTime: {{ $since | Quote }}
+      {{ end }}"""
+
+_STAGES_TEMPLATE = r"""
 ---
 apiVersion: kwok.x-k8s.io/v1alpha1
 kind: Stage
@@ -46,17 +59,7 @@ spec:
       values: ['True']
   next:
     statusTemplate: |
-      {{ $now := Now }}
-      {{ $since := or .metadata.creationTimestamp $now }}
-      conditions:
-      {{ range NodeConditions }}
-      - type: {{ .type | Quote }}
-        status: {{ .status | Quote }}
-        reason: {{ .reason | Quote }}
-        message: {{ .message | Quote }}
-        lastHeartbeatTime: {{ $now | Quote }}
-        lastTransitionTime: {{ $since | Quote }}
-      {{ end }}
+@NODE_CONDITIONS@
       addresses:
       {{ with NodeIP }}
       - type: InternalIP
@@ -99,17 +102,7 @@ spec:
     jitterDurationMilliseconds: 610000
   next:
     statusTemplate: |
-      {{ $now := Now }}
-      {{ $since := or .metadata.creationTimestamp $now }}
-      conditions:
-      {{ range NodeConditions }}
-      - type: {{ .type | Quote }}
-        status: {{ .status | Quote }}
-        reason: {{ .reason | Quote }}
-        message: {{ .message | Quote }}
-        lastHeartbeatTime: {{ $now | Quote }}
-        lastTransitionTime: {{ $since | Quote }}
-      {{ end }}
+@NODE_CONDITIONS@
 ---
 apiVersion: kwok.x-k8s.io/v1alpha1
 kind: Stage
@@ -212,7 +205,7 @@ spec:
   delay:
     durationMilliseconds: 0
     durationFrom:
-      expressionFrom: '.metadata.annotations["pod-complete.stage.kwok.x-k8s.io/delay"]'
+      expressionFrom: '.metadata.annotations["@JOB_POD_RUN_DURATION@"]'
   next:
     statusTemplate: |
       {{ $now := Now }}
@@ -251,6 +244,11 @@ spec:
   next:
     delete: true
 """
+
+
+_STAGES = _STAGES_TEMPLATE.replace("@NODE_CONDITIONS@", _NODE_CONDITIONS).replace(
+    "@JOB_POD_RUN_DURATION@", JOB_POD_RUN_DURATION_ANNOTATION
+)
 
 
 def render_kwok_config(*, parallelism: int = 16) -> str:
