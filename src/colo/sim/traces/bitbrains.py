@@ -8,18 +8,28 @@ Network transmitted throughput [KB/s]`. Despite its label the timestamp is in se
 The VM's id is the file name without extension.
 
 Used: the timestamp and `CPU usage [%]` (→ fraction 0..1); `Memory usage [KB]` ÷
-`Memory capacity provisioned [KB]` when both are there. Bad rows are skipped and counted
-(wrong cell count, not a number, negative time, CPU outside 0..100 %); a file without
-the header, or a directory without any `.csv`, is an error naming it.
+`Memory capacity provisioned [KB]` when both are there. Rows go through the loaders'
+common reader and checks (`colo.sim.traces.common`): bad rows are skipped and counted
+with the same reasons as every other trace; an unrecognised header, a corrupt gzip file
+or a directory without any `.csv` is an error naming the file.
 """
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 
 from colo.core.errors import InvalidInput
-from colo.sim.traces.common import LoadReport, PathArg, UsageSeries, build_series, open_text
+from colo.sim.traces.common import (
+    Checks,
+    Layout,
+    LoadReport,
+    PathArg,
+    UsageSeries,
+    build_series,
+    iter_rows,
+)
 
 COLUMNS = (
     "Timestamp [ms]",
@@ -34,65 +44,48 @@ COLUMNS = (
     "Network received throughput [KB/s]",
     "Network transmitted throughput [KB/s]",
 )
-_T, _CPU_PCT, _MEM_CAP, _MEM_USED = 0, 4, 5, 6
+VM_FILE = Layout(
+    what="Bitbrains GWA-T-12 VM (`;`-separated)",
+    columns=tuple(" ".join(c.split()).lower() for c in COLUMNS),
+    used=(
+        "timestamp [ms]",
+        "cpu usage [%]",
+        "memory capacity provisioned [kb]",
+        "memory usage [kb]",
+    ),
+    sep=";",
+)
 
 
-def _norm(cell: str) -> str:
-    return " ".join(cell.split()).lower()
+def _fraction(used: str, capacity: str) -> float:
+    """Memory in use as a fraction 0..1, NaN when the cells do not say."""
+    try:
+        u, c = float(used), float(capacity)
+    except ValueError:
+        return math.nan
+    return min(max(u / c, 0.0), 1.0) if c > 0 and math.isfinite(u / c) else math.nan
 
 
 def load_vm_file(path: PathArg, report: LoadReport) -> UsageSeries | None:
     """One VM's series, or None if the file has no valid row (counted in `report`)."""
-    name = os.fspath(path)
-    with open_text(path) as handle:
-        header = next((line for line in handle if line.strip()), None)
-        if header is None:
-            report.note("empty files")
-            return None
-        cells = [_norm(c) for c in header.rstrip("\r\n").split(";")]
-        if cells[: len(COLUMNS)] != [_norm(c) for c in COLUMNS]:
-            raise InvalidInput(
-                "unrecognised header",
-                obj=name,
-                expected="the GWA-T-12 layout: " + "; ".join(COLUMNS),
-                value=header.strip()[:120],
-            )
-        ts: list[float] = []
-        cpu: list[float] = []
-        mem: list[float] = []
-        for line in handle:
-            report.rows_read += 1
-            if not line.strip():
-                report.skip("blank line")
-                continue
-            row = line.rstrip("\r\n").split(";")
-            if len(row) != len(COLUMNS):
-                report.skip("wrong column count")
-                continue
-            try:
-                t = float(row[_T])
-                pct = float(row[_CPU_PCT])
-            except ValueError:
-                report.skip("not a number")
-                continue
-            if not (t >= 0 and t == t):
-                report.skip("negative or missing time")
-                continue
-            if not 0.0 <= pct <= 100.0:
-                report.skip("cpu percent out of range")
-                continue
-            try:
-                cap, used = float(row[_MEM_CAP]), float(row[_MEM_USED])
-                m = used / cap if cap > 0 else float("nan")
-            except ValueError:
-                m = float("nan")
-            ts.append(t)
-            cpu.append(pct / 100.0)
-            mem.append(min(max(m, 0.0), 1.0) if m == m else float("nan"))
+    check = Checks(report)
+    ts: list[float] = []
+    cpu: list[float] = []
+    mem: list[float] = []
+    for t_cell, cpu_cell, cap_cell, used_cell in iter_rows(path, VM_FILE, report):
+        t = check.time(t_cell, "timestamp")
+        if t is None:
+            continue
+        pct = check.number(cpu_cell, "cpu usage", lo=0.0, hi=100.0)
+        if pct is None:
+            continue
+        ts.append(t)
+        cpu.append(pct / 100.0)
+        mem.append(_fraction(used_cell, cap_cell))
     if not ts:
         report.note("files without a valid row")
         return None
-    return build_series(Path(name).stem, ts, cpu, report, mem=mem)
+    return build_series(Path(os.fspath(path)).stem, ts, cpu, report, mem=mem)
 
 
 def load_bitbrains(path: PathArg) -> tuple[dict[str, UsageSeries], LoadReport]:

@@ -109,6 +109,8 @@ class Layout:
     used: tuple[str, ...]
     headerless_widths: tuple[int, ...] = ()
     """Column counts accepted without a header (default: exactly `len(columns)`)."""
+    sep: str = ","
+    """Cell separator; other than "," cells are split plainly (no quoting)."""
 
     def __post_init__(self) -> None:
         assert len(self.used) >= 2, "itemgetter returns a tuple only for two or more"
@@ -151,15 +153,15 @@ def _is_number(text: str) -> bool:
     return True
 
 
-def _split(line: str) -> list[str] | None:
+def _split(line: str, sep: str = ",") -> list[str] | None:
     """One physical line as CSV cells; None if the line is malformed CSV.
 
     Every line is one record: a stray quote damages its own line only, never the rest of
     the file (these traces have no multi-line fields).
     """
     text = line.rstrip("\r\n")
-    if '"' not in text:
-        return text.split(",")
+    if '"' not in text or sep != ",":
+        return text.split(sep)
     try:
         rows = list(csv.reader([text], skipinitialspace=True))
     except csv.Error:
@@ -185,7 +187,7 @@ def iter_rows(path: PathArg, layout: Layout, report: LoadReport) -> Iterator[tup
             get, widths, first = start
             for line in itertools.chain(first, lines):
                 read += 1
-                row = _split(line)
+                row = _split(line, layout.sep)
                 if row is None:
                     report.skip("malformed csv line")
                 elif len(row) in widths:
@@ -214,7 +216,7 @@ def _start(
     for line in lines:
         if not line.strip():
             continue
-        row = _split(line)
+        row = _split(line, layout.sep)
         if row is None:
             report.rows_read += 1
             report.skip("malformed csv line")
