@@ -81,6 +81,12 @@ class SimPod:
         return f"{OFFLINE_NAMESPACE}/{self.name}"
 
 
+def _inverse(values: np.ndarray) -> np.ndarray:
+    out = np.zeros(len(values))
+    np.divide(1.0, values, out=out, where=values > 0)
+    return out
+
+
 def node_names(n: int) -> list[str]:
     """The names of a simulated cluster's nodes."""
     return [f"node-{i:04d}" for i in range(n)]
@@ -155,6 +161,7 @@ class SimCluster:
         self.batch_requested_memory = np.zeros(n, np.int64)
         self._offline_alloc = (self.alloc_cpu, self.alloc_memory)
         self._offline_used = (self.requested_cpu, self.requested_memory)
+        self._offline_inverse = (_inverse(self.alloc_cpu), _inverse(self.alloc_memory))
         self.series_sources: list[Callable[[], dict[str, np.ndarray]]] = []
         """Components that publish named series on the tick grid for the report."""
         self._running: list[set[int]] = [set() for _ in range(n)]
@@ -240,10 +247,15 @@ class SimCluster:
         self.batch_mode = True
         self._offline_alloc = (self.batch_alloc_cpu, self.batch_alloc_memory)
         self._offline_used = (self.batch_requested_cpu, self.batch_requested_memory)
+        self._offline_inverse = (
+            _inverse(self.batch_alloc_cpu),
+            _inverse(self.batch_alloc_memory),
+        )
 
-    def offline_allocatable(self) -> tuple[np.ndarray, np.ndarray]:
-        """(cpu, memory) allocatable that offline requests count against."""
-        return self._offline_alloc
+    def offline_inverse(self) -> tuple[np.ndarray, np.ndarray]:
+        """1 / the (cpu, memory) allocatable offline requests count against (0 where none):
+        kept up to date so a scheduler's score per pod is a multiply, not a division."""
+        return self._offline_inverse
 
     def free_cpu(self) -> np.ndarray:
         """Room for the next offline pod's cpu request (batch cpu in batch mode)."""
@@ -540,6 +552,9 @@ class SimCluster:
         if BATCH_MEMORY in allocatable:
             grew |= allocatable[BATCH_MEMORY] > self.batch_alloc_memory[node]
             self.batch_alloc_memory[node] = allocatable[BATCH_MEMORY]
+        if self.batch_mode:
+            for inverse, alloc in zip(self._offline_inverse, self._offline_alloc, strict=True):
+                inverse[node] = 1.0 / alloc[node] if alloc[node] > 0 else 0.0
         if grew and self.batch_mode:
             for callback in self._on_freed:  # pending offline pods may fit now
                 callback(node)

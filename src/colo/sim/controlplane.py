@@ -186,7 +186,7 @@ class StockScheduler:
         queue.mark_unschedulable(fresh[~fits].tolist())
         fresh_list = fresh[fits].tolist()
         heads = [
-            (queue.groups[key][0], key)
+            (queue.head(key), key)
             for key in queue.groups_fitting(changed, free_cpu, free_mem, free_pods)
         ]
         heapq.heapify(heads)
@@ -205,11 +205,13 @@ class StockScheduler:
                     continue
             elif heads:
                 _, key = heapq.heappop(heads)
+                # A cheap look at the few changed nodes first: only they can have gained
+                # room, so the full scan below runs only for a shape that will be placed.
                 if not queue.shape_fits_any(key, changed, free_cpu, free_mem, free_pods):
                     continue  # the freed room went to pods ahead of it
                 i = queue.pop_head(key)
                 if key in queue.groups:
-                    heapq.heappush(heads, (queue.groups[key][0], key))
+                    heapq.heappush(heads, (queue.head(key), key))
                 node = self._choose(key, free_cpu, free_mem, free_pods)
             else:
                 break
@@ -238,9 +240,8 @@ class StockScheduler:
         if not feasible.any():
             return -1
         # LeastAllocated over the resources offline pods request (batch ones in batch mode)
-        alloc_cpu, alloc_mem = self.cluster.offline_allocatable()
-        share = np.divide(free_cpu, alloc_cpu, out=np.zeros(len(free_cpu)), where=alloc_cpu > 0)
-        share += np.divide(free_mem, alloc_mem, out=np.zeros(len(free_mem)), where=alloc_mem > 0)
+        inv_cpu, inv_mem = self.cluster.offline_inverse()
+        share = free_cpu * inv_cpu + free_mem * inv_mem
         return int(np.argmax(np.where(feasible, share, -np.inf)))
 
     def _assume(self, pod: SimPod, node: int, now: float) -> None:

@@ -34,7 +34,9 @@ class PendingQueue:
         self.mem = np.zeros(_GROW, np.int64)
         self.pool = np.zeros(_GROW, np.int64)
         self.fresh: list[int] = []
-        self.groups: dict[Shape, list[int]] = {}  # shape -> positions, ascending
+        # shape -> negated positions, ascending: the head (lowest position) is last, so
+        # taking it is O(1) however many pods of one shape wait
+        self.groups: dict[Shape, list[int]] = {}
         self._shapes: list[Shape] = []
         self._shape_arrays: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
         self.waiting = 0
@@ -77,15 +79,19 @@ class PendingQueue:
             key = self.shape(int(i))
             group = self.groups.get(key)
             if group is None:
-                self.groups[key] = [int(i)]
+                self.groups[key] = [-int(i)]
                 self._shape_arrays = None
             else:
-                bisect.insort(group, int(i))
+                bisect.insort(group, -int(i))
+
+    def head(self, key: Shape) -> int:
+        """The first (lowest) position of a group."""
+        return -self.groups[key][-1]
 
     def pop_head(self, key: Shape) -> int:
         """Take the first position of a group out of the unschedulable set."""
         group = self.groups[key]
-        i = group.pop(0)
+        i = -group.pop()
         if not group:
             del self.groups[key]
             self._shape_arrays = None
