@@ -106,3 +106,19 @@ def test_never_overcommitted_under_random_traffic() -> None:
             assert entry.used.get(CPU, 0) <= entry.allocatable[CPU], name
             held = sum(r.get(CPU, 0) for r, _ in entry.reserved.values())
             assert entry.used.get(CPU, 0) == held + sum(b.get(CPU, 0) for b in entry.bound.values())
+
+
+def test_check_answers_like_reserve_but_holds_nothing() -> None:
+    led = ledger(a=4000, b=1000)
+    led.reserve([item("x", "a", 3000)], 0.0)
+    assert led.check("p", "a", {CPU: 1000}, 1.0) == ""
+    assert (
+        led.check("p", "a", {CPU: 1001}, 1.0)
+        == "insufficient colo.io/batch-cpu: 1001 wanted, 1000 free"
+    )
+    assert led.check("p", "zz", {CPU: 1}, 1.0) == "node zz is not known"
+    assert led.check("x", "a", {CPU: 3000}, 1.0) == ""  # its own reservation holds the room
+    assert led.check("x", "b", {CPU: 1}, 1.0) == "pod is already reserved on a"
+    assert led.free("a")[CPU] == 1000 and led.free("b")[CPU] == 1000  # nothing held
+    # an expired reservation no longer takes room
+    assert led.check("p", "a", {CPU: 4000}, 1000.0) == ""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -40,6 +41,32 @@ def test_two_clients_racing_over_grpc_get_one_grant_and_updates_apply_first() ->
         finally:
             await one.close()
             await two.close()
+            await server.stop(None)
+
+    asyncio.run(body())
+
+
+def test_filter_over_grpc_names_the_nodes_that_fit_and_why_the_others_do_not() -> None:
+    async def body() -> None:
+        ledger = Ledger(ttl_s=30)
+        for name in ("a", "b", "c"):
+            ledger.update_node(name, {CPU: 2000, "pods": 110})
+        ledger.reserve([Item("x/held", "b", {CPU: 1500, "pods": 1})], time.monotonic())
+        server, port = await serve(CoordinatorService(ledger))
+        client = CoordinatorClient(f"127.0.0.1:{port}", scheduler="extender")
+        in_process = InProcessCoordinator(ledger, clock=time.monotonic)
+        try:
+            want = {CPU: 1000, "pods": 1}
+            for coord in (client, in_process):
+                ok, failed = await coord.filter("y/p", want, ["c", "b", "a", "zz"])
+                assert ok == ["c", "a"]
+                assert failed == {
+                    "b": "insufficient colo.io/batch-cpu: 1000 wanted, 500 free",
+                    "zz": "node zz is not known",
+                }
+            assert ledger.free("a")[CPU] == 2000  # filtering holds nothing
+        finally:
+            await client.close()
             await server.stop(None)
 
     asyncio.run(body())

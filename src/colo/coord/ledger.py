@@ -62,6 +62,15 @@ def _add(into: Amounts, res: Mapping[str, int], sign: int) -> None:
         into[k] = into.get(k, 0) + sign * v
 
 
+def _shortfall(entry: NodeEntry, resources: Mapping[str, int]) -> str:
+    """The light fit: "" if bound + reserved + `resources` stay within allocatable."""
+    for name, want in resources.items():
+        if want and entry.used.get(name, 0) + want > entry.allocatable.get(name, 0):
+            free = entry.allocatable.get(name, 0) - entry.used.get(name, 0)
+            return f"insufficient {name}: {want} wanted, {free} free"
+    return ""
+
+
 class Ledger:
     def __init__(self, *, ttl_s: float = 30.0) -> None:
         if ttl_s <= 0:
@@ -188,13 +197,10 @@ class Ledger:
             entry.reserved[item.pod] = (res, expires)
             heapq.heappush(self._expiry, (expires, item.pod, item.node))
             return Reply(item.pod, item.node, True, "refreshed")
-        for name, want in item.resources.items():
-            if want and entry.used.get(name, 0) + want > entry.allocatable.get(name, 0):
-                self.conflicts += 1
-                free = entry.allocatable.get(name, 0) - entry.used.get(name, 0)
-                return Reply(
-                    item.pod, item.node, False, f"insufficient {name}: {want} wanted, {free} free"
-                )
+        short = _shortfall(entry, item.resources)
+        if short:
+            self.conflicts += 1
+            return Reply(item.pod, item.node, False, short)
         res = {k: v for k, v in item.resources.items() if v}
         expires = now_s + self.ttl_s
         entry.reserved[item.pod] = (res, expires)
@@ -203,6 +209,18 @@ class Ledger:
         heapq.heappush(self._expiry, (expires, item.pod, item.node))
         self.granted += 1
         return Reply(item.pod, item.node, True)
+
+    def check(self, pod: str, node: str, resources: Mapping[str, int], now_s: float) -> str:
+        """Why `pod` could not be reserved on `node` now ("" if it could); holds nothing."""
+        self.expire(now_s)
+        entry = self.nodes.get(node)
+        if entry is None:
+            return f"node {node} is not known"
+        where = self._where.get(pod)
+        if where is not None:
+            what = "bound" if where[1] else "reserved"
+            return "" if where[0] == node else f"pod is already {what} on {where[0]}"
+        return _shortfall(entry, resources)
 
     def unreserve(self, pods: Iterable[str]) -> int:
         """Release reservations (bound pods are left alone); returns how many were released."""
@@ -235,3 +253,23 @@ class InProcessCoordinator:
 
     async def pod_bound(self, pod: str, node: str, resources: Mapping[str, int]) -> None:
         self.ledger.pod_bound(pod, node, resources)
+
+    async def filter(
+        self, pod: str, resources: Mapping[str, int], nodes: Sequence[str]
+    ) -> tuple[list[str], dict[str, str]]:
+        return filter_nodes(self.ledger, pod, resources, nodes, self._clock())
+
+
+def filter_nodes(
+    ledger: Ledger, pod: str, resources: Mapping[str, int], nodes: Sequence[str], now_s: float
+) -> tuple[list[str], dict[str, str]]:
+    """(nodes that could take `pod` now, in the order given; node -> why not for the rest)."""
+    ok: list[str] = []
+    failed: dict[str, str] = {}
+    for node in nodes:
+        why = ledger.check(pod, node, resources, now_s)
+        if why:
+            failed[node] = why
+        else:
+            ok.append(node)
+    return ok, failed

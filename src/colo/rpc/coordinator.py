@@ -16,7 +16,7 @@ from typing import TypeVar
 
 import grpc
 
-from colo.coord.ledger import Item, Ledger, Reply
+from colo.coord.ledger import Item, Ledger, Reply, filter_nodes
 from colo.core.errors import Permanent, Retryable
 from colo.rpc.coord.v1 import coordinator_pb2 as pb
 from colo.rpc.coord.v1 import coordinator_pb2_grpc as pb_grpc
@@ -51,6 +51,14 @@ class CoordinatorService(pb_grpc.CoordinatorServicer):
     ) -> pb.PodBoundResponse:
         self.ledger.pod_bound(request.pod, request.node, dict(request.resources))
         return pb.PodBoundResponse()
+
+    async def Filter(
+        self, request: pb.FilterRequest, context: grpc.aio.ServicerContext
+    ) -> pb.FilterResponse:
+        ok, failed = filter_nodes(
+            self.ledger, request.pod, dict(request.resources), list(request.nodes), self._clock()
+        )
+        return pb.FilterResponse(nodes=ok, failed=failed)
 
 
 async def serve(
@@ -122,3 +130,11 @@ class CoordinatorClient:
     async def pod_bound(self, pod: str, node: str, resources: Mapping[str, int]) -> None:
         request = pb.PodBoundRequest(pod=pod, node=node, resources=dict(resources))
         await self._call("pod-bound", self._stub.PodBound(request, timeout=self._timeout_s))
+
+    async def filter(
+        self, pod: str, resources: Mapping[str, int], nodes: Sequence[str]
+    ) -> tuple[list[str], dict[str, str]]:
+        """Which of `nodes` could take `pod` now; the rest with the reason."""
+        request = pb.FilterRequest(pod=pod, resources=dict(resources), nodes=list(nodes))
+        got = await self._call("filter", self._stub.Filter(request, timeout=self._timeout_s))
+        return list(got.nodes), dict(got.failed)

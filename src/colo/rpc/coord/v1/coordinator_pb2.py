@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#colo/rpc/coord/v1/coordinator.proto\x12\x11\x63olo.rpc.coord.v1\"\xae\x01\n\x0bReserveItem\x12\x0b\n\x03pod\x18\x01 \x01(\t\x12\x0c\n\x04node\x18\x02 \x01(\t\x12@\n\tresources\x18\x03 \x03(\x0b\x32-.colo.rpc.coord.v1.ReserveItem.ResourcesEntry\x12\x10\n\x08priority\x18\x04 \x01(\x05\x1a\x30\n\x0eResourcesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x03:\x02\x38\x01\"R\n\x0eReserveRequest\x12\x11\n\tscheduler\x18\x01 \x01(\t\x12-\n\x05items\x18\x02 \x03(\x0b\x32\x1e.colo.rpc.coord.v1.ReserveItem\"E\n\x0cReserveReply\x12\x0b\n\x03pod\x18\x01 \x01(\t\x12\x0c\n\x04node\x18\x02 \x01(\t\x12\n\n\x02ok\x18\x03 \x01(\x08\x12\x0e\n\x06reason\x18\x04 \x01(\t\"C\n\x0fReserveResponse\x12\x30\n\x07replies\x18\x01 \x03(\x0b\x32\x1f.colo.rpc.coord.v1.ReserveReply\" \n\x10UnreserveRequest\x12\x0c\n\x04pods\x18\x01 \x03(\t\"%\n\x11UnreserveResponse\x12\x10\n\x08released\x18\x01 \x01(\x05\"\xa4\x01\n\x0fPodBoundRequest\x12\x0b\n\x03pod\x18\x01 \x01(\t\x12\x0c\n\x04node\x18\x02 \x01(\t\x12\x44\n\tresources\x18\x03 \x03(\x0b\x32\x31.colo.rpc.coord.v1.PodBoundRequest.ResourcesEntry\x1a\x30\n\x0eResourcesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x03:\x02\x38\x01\"\x12\n\x10PodBoundResponse2\x8c\x02\n\x0b\x43oordinator\x12P\n\x07Reserve\x12!.colo.rpc.coord.v1.ReserveRequest\x1a\".colo.rpc.coord.v1.ReserveResponse\x12V\n\tUnreserve\x12#.colo.rpc.coord.v1.UnreserveRequest\x1a$.colo.rpc.coord.v1.UnreserveResponse\x12S\n\x08PodBound\x12\".colo.rpc.coord.v1.PodBoundRequest\x1a#.colo.rpc.coord.v1.PodBoundResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#colo/rpc/coord/v1/coordinator.proto\x12\x11\x63olo.rpc.coord.v1\"\xae\x01\n\x0bReserveItem\x12\x0b\n\x03pod\x18\x01 \x01(\t\x12\x0c\n\x04node\x18\x02 \x01(\t\x12@\n\tresources\x18\x03 \x03(\x0b\x32-.colo.rpc.coord.v1.ReserveItem.ResourcesEntry\x12\x10\n\x08priority\x18\x04 \x01(\x05\x1a\x30\n\x0eResourcesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x03:\x02\x38\x01\"R\n\x0eReserveRequest\x12\x11\n\tscheduler\x18\x01 \x01(\t\x12-\n\x05items\x18\x02 \x03(\x0b\x32\x1e.colo.rpc.coord.v1.ReserveItem\"E\n\x0cReserveReply\x12\x0b\n\x03pod\x18\x01 \x01(\t\x12\x0c\n\x04node\x18\x02 \x01(\t\x12\n\n\x02ok\x18\x03 \x01(\x08\x12\x0e\n\x06reason\x18\x04 \x01(\t\"C\n\x0fReserveResponse\x12\x30\n\x07replies\x18\x01 \x03(\x0b\x32\x1f.colo.rpc.coord.v1.ReserveReply\" \n\x10UnreserveRequest\x12\x0c\n\x04pods\x18\x01 \x03(\t\"%\n\x11UnreserveResponse\x12\x10\n\x08released\x18\x01 \x01(\x05\"\xa4\x01\n\x0fPodBoundRequest\x12\x0b\n\x03pod\x18\x01 \x01(\t\x12\x0c\n\x04node\x18\x02 \x01(\t\x12\x44\n\tresources\x18\x03 \x03(\x0b\x32\x31.colo.rpc.coord.v1.PodBoundRequest.ResourcesEntry\x1a\x30\n\x0eResourcesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x03:\x02\x38\x01\"\x12\n\x10PodBoundResponse\"\xa1\x01\n\rFilterRequest\x12\x0b\n\x03pod\x18\x01 \x01(\t\x12\x42\n\tresources\x18\x02 \x03(\x0b\x32/.colo.rpc.coord.v1.FilterRequest.ResourcesEntry\x12\r\n\x05nodes\x18\x03 \x03(\t\x1a\x30\n\x0eResourcesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x03:\x02\x38\x01\"\x8d\x01\n\x0e\x46ilterResponse\x12\r\n\x05nodes\x18\x01 \x03(\t\x12=\n\x06\x66\x61iled\x18\x02 \x03(\x0b\x32-.colo.rpc.coord.v1.FilterResponse.FailedEntry\x1a-\n\x0b\x46\x61iledEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x32\xdb\x02\n\x0b\x43oordinator\x12P\n\x07Reserve\x12!.colo.rpc.coord.v1.ReserveRequest\x1a\".colo.rpc.coord.v1.ReserveResponse\x12V\n\tUnreserve\x12#.colo.rpc.coord.v1.UnreserveRequest\x1a$.colo.rpc.coord.v1.UnreserveResponse\x12S\n\x08PodBound\x12\".colo.rpc.coord.v1.PodBoundRequest\x1a#.colo.rpc.coord.v1.PodBoundResponse\x12M\n\x06\x46ilter\x12 .colo.rpc.coord.v1.FilterRequest\x1a!.colo.rpc.coord.v1.FilterResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,6 +35,10 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_RESERVEITEM_RESOURCESENTRY']._serialized_options = b'8\001'
   _globals['_PODBOUNDREQUEST_RESOURCESENTRY']._loaded_options = None
   _globals['_PODBOUNDREQUEST_RESOURCESENTRY']._serialized_options = b'8\001'
+  _globals['_FILTERREQUEST_RESOURCESENTRY']._loaded_options = None
+  _globals['_FILTERREQUEST_RESOURCESENTRY']._serialized_options = b'8\001'
+  _globals['_FILTERRESPONSE_FAILEDENTRY']._loaded_options = None
+  _globals['_FILTERRESPONSE_FAILEDENTRY']._serialized_options = b'8\001'
   _globals['_RESERVEITEM']._serialized_start=59
   _globals['_RESERVEITEM']._serialized_end=233
   _globals['_RESERVEITEM_RESOURCESENTRY']._serialized_start=185
@@ -55,6 +59,14 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_PODBOUNDREQUEST_RESOURCESENTRY']._serialized_end=233
   _globals['_PODBOUNDRESPONSE']._serialized_start=699
   _globals['_PODBOUNDRESPONSE']._serialized_end=717
-  _globals['_COORDINATOR']._serialized_start=720
-  _globals['_COORDINATOR']._serialized_end=988
+  _globals['_FILTERREQUEST']._serialized_start=720
+  _globals['_FILTERREQUEST']._serialized_end=881
+  _globals['_FILTERREQUEST_RESOURCESENTRY']._serialized_start=185
+  _globals['_FILTERREQUEST_RESOURCESENTRY']._serialized_end=233
+  _globals['_FILTERRESPONSE']._serialized_start=884
+  _globals['_FILTERRESPONSE']._serialized_end=1025
+  _globals['_FILTERRESPONSE_FAILEDENTRY']._serialized_start=980
+  _globals['_FILTERRESPONSE_FAILEDENTRY']._serialized_end=1025
+  _globals['_COORDINATOR']._serialized_start=1028
+  _globals['_COORDINATOR']._serialized_end=1375
 # @@protoc_insertion_point(module_scope)

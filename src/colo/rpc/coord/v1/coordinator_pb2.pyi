@@ -83,3 +83,35 @@ class PodBoundRequest(_message.Message):
 class PodBoundResponse(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
+
+class FilterRequest(_message.Message):
+    __slots__ = ("pod", "resources", "nodes")
+    class ResourcesEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
+    POD_FIELD_NUMBER: _ClassVar[int]
+    RESOURCES_FIELD_NUMBER: _ClassVar[int]
+    NODES_FIELD_NUMBER: _ClassVar[int]
+    pod: str
+    resources: _containers.ScalarMap[str, int]
+    nodes: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, pod: _Optional[str] = ..., resources: _Optional[_Mapping[str, int]] = ..., nodes: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class FilterResponse(_message.Message):
+    __slots__ = ("nodes", "failed")
+    class FailedEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    NODES_FIELD_NUMBER: _ClassVar[int]
+    FAILED_FIELD_NUMBER: _ClassVar[int]
+    nodes: _containers.RepeatedScalarFieldContainer[str]
+    failed: _containers.ScalarMap[str, str]
+    def __init__(self, nodes: _Optional[_Iterable[str]] = ..., failed: _Optional[_Mapping[str, str]] = ...) -> None: ...

@@ -49,6 +49,11 @@ class CoordinatorStub:
                 request_serializer=colo_dot_rpc_dot_coord_dot_v1_dot_coordinator__pb2.PodBoundRequest.SerializeToString,
                 response_deserializer=colo_dot_rpc_dot_coord_dot_v1_dot_coordinator__pb2.PodBoundResponse.FromString,
                 _registered_method=True)
+        self.Filter = channel.unary_unary(
+                '/colo.rpc.coord.v1.Coordinator/Filter',
+                request_serializer=colo_dot_rpc_dot_coord_dot_v1_dot_coordinator__pb2.FilterRequest.SerializeToString,
+                response_deserializer=colo_dot_rpc_dot_coord_dot_v1_dot_coordinator__pb2.FilterResponse.FromString,
+                _registered_method=True)
 
 
 class CoordinatorServicer:
@@ -75,6 +80,15 @@ class CoordinatorServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Filter(self, request, context):
+        """Which of the given nodes could take the pod now (the same light fit, nothing held):
+        lets a scheduler skip nodes another scheduler has just reserved (e.g. an extender's
+        filter verb).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_CoordinatorServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -92,6 +106,11 @@ def add_CoordinatorServicer_to_server(servicer, server):
                     servicer.PodBound,
                     request_deserializer=colo_dot_rpc_dot_coord_dot_v1_dot_coordinator__pb2.PodBoundRequest.FromString,
                     response_serializer=colo_dot_rpc_dot_coord_dot_v1_dot_coordinator__pb2.PodBoundResponse.SerializeToString,
+            ),
+            'Filter': grpc.unary_unary_rpc_method_handler(
+                    servicer.Filter,
+                    request_deserializer=colo_dot_rpc_dot_coord_dot_v1_dot_coordinator__pb2.FilterRequest.FromString,
+                    response_serializer=colo_dot_rpc_dot_coord_dot_v1_dot_coordinator__pb2.FilterResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -175,6 +194,33 @@ class Coordinator:
             '/colo.rpc.coord.v1.Coordinator/PodBound',
             colo_dot_rpc_dot_coord_dot_v1_dot_coordinator__pb2.PodBoundRequest.SerializeToString,
             colo_dot_rpc_dot_coord_dot_v1_dot_coordinator__pb2.PodBoundResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Filter(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/colo.rpc.coord.v1.Coordinator/Filter',
+            colo_dot_rpc_dot_coord_dot_v1_dot_coordinator__pb2.FilterRequest.SerializeToString,
+            colo_dot_rpc_dot_coord_dot_v1_dot_coordinator__pb2.FilterResponse.FromString,
             options,
             channel_credentials,
             insecure,
