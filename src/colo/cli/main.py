@@ -80,6 +80,12 @@ def _parser() -> argparse.ArgumentParser:
     from colo.cli.explain import add_parser as add_explain_parser
 
     add_explain_parser(commands)
+    from colo.cli.batch import add_parser as add_batch_parser
+
+    add_batch_parser(commands)
+    from colo.cli.coord import add_parser as add_coord_parser
+
+    add_coord_parser(commands)
     return parser
 
 
@@ -102,6 +108,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             from colo.cli.predict import run_predict
 
             return run_predict(args)
+        if args.command == "batch":
+            from colo.cli.batch import run_batch
+
+            return run_batch(args)
+        if args.command == "coord":
+            from colo.cli.coord import run_coord
+
+            return run_coord(args)
         if args.command == "webhook":
             from colo.cli.webhook import run_webhook
 

@@ -16,6 +16,7 @@ from colo.ports.cluster import (
     EventType,
     Evictor,
     NodeStatusPatcher,
+    PodConditionWriter,
     PodRef,
     Unsubscribe,
 )
@@ -30,6 +31,7 @@ __all__ = [
     "EventType",
     "Evictor",
     "NodeStatusPatcher",
+    "PodConditionWriter",
     "PodRef",
     "Unsubscribe",
 ]

@@ -94,6 +94,14 @@ class NodeStatusPatcher(Protocol):
         ...
 
 
+class PodConditionWriter(Protocol):
+    async def set_condition(
+        self, pod: PodRef, *, type: str, status: str, reason: str, message: str
+    ) -> None:
+        """Set one condition in the pod's status (others are kept), e.g. PodScheduled=False."""
+        ...
+
+
 class Evictor(Protocol):
     async def evict(self, pod: PodRef, *, reason: str) -> None:
         """Evict through `policy/v1` Eviction (honours PodDisruptionBudgets on a real cluster)."""

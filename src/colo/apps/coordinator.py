@@ -1,0 +1,94 @@
+"""colo-coordinator: the shared ledger served over gRPC, kept in step with the API server.
+
+On start it lists nodes and pods, rebuilds the ledger from them (so it never grants what
+is already bound, also after a restart), then applies every watched change as it comes.
+Watch events and gRPC calls run on one event loop and the service never awaits while it
+touches the ledger, so every status update that has arrived is applied before the next
+batch of reservations is answered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+
+import grpc
+
+from colo.coord.feed import LedgerFeed
+from colo.coord.ledger import Ledger
+from colo.kube.informer import Informer, WatchTransport
+from colo.kube.reader import KubeClusterReader
+from colo.ports.cluster import ChangeKind, ClusterEvent
+from colo.rpc.coordinator import CoordinatorService, serve
+
+log = logging.getLogger(__name__)
+
+
+class CoordinatorApp:
+    def __init__(
+        self,
+        transport: WatchTransport,
+        *,
+        listen: str = "127.0.0.1:0",
+        ttl_s: float = 30.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.ledger = Ledger(ttl_s=ttl_s)
+        self.feed = LedgerFeed(self.ledger)
+        self.service = CoordinatorService(self.ledger, clock=clock)
+        self.reader = KubeClusterReader(
+            pods=Informer(transport, "pods"), nodes=Informer(transport, "nodes")
+        )
+        self._listen = listen
+        self._informers: asyncio.Task[None] | None = None
+        self._server: grpc.aio.Server | None = None
+        self.port = 0
+
+    async def start(self) -> int:
+        """Sync with the API server, rebuild, then serve; returns the gRPC port."""
+        self._informers = asyncio.ensure_future(self.reader.run())
+        synced = asyncio.ensure_future(self.reader.wait_synced())
+        done, _ = await asyncio.wait({synced, self._informers}, return_when=asyncio.FIRST_COMPLETED)
+        if self._informers in done:
+            synced.cancel()
+            self._informers.result()  # an informer gave up (Permanent): raise it here
+        # No await between the rebuild and the subscription: no change falls in between.
+        self.feed.rebuild(self.reader.nodes(), self.reader.pods())
+        self.reader.subscribe(self._on_event)
+        self._server, self.port = await serve(self.service, self._listen)
+        log.info(
+            "colo-coordinator serving on port %d: %d nodes, %d bound pods",
+            self.port,
+            len(self.ledger.nodes),
+            sum(len(n.bound) for n in self.ledger.nodes.values()),
+        )
+        return self.port
+
+    def _on_event(self, ev: ClusterEvent) -> None:
+        gone = ev.kind is ChangeKind.DELETED
+        if ev.node is not None:
+            if gone:
+                self.feed.node_removed(ev.node.name)
+            else:
+                self.feed.node_changed(ev.node)
+        elif ev.pod is not None:
+            if gone:
+                self.feed.pod_removed(ev.pod.key)
+            else:
+                self.feed.pod_changed(ev.pod)
+
+    async def wait(self) -> None:
+        """Until the informers fail for good (they retry transient faults themselves)."""
+        if self._informers is not None:
+            await self._informers
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            await self._server.stop(1.0)
+        if self._informers is not None:
+            self._informers.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._informers

@@ -1,0 +1,256 @@
+"""colo-batch and colo-coordinator as processes (`colo batch serve`, `colo coord serve`)
+against the real API server with kwok nodes."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from e2ekit import STANDARD_NODES, VIRTUAL_NODES, new_namespace, pod_body, transport
+
+from colo.apps.coordinator import CoordinatorApp
+from colo.coord.ledger import Item
+from colo.devcluster import ClusterState
+from colo.devcluster.processes import free_ports
+from colo.kube.transport import Transport
+
+SCHEDULER = "colo-batch-e2e"
+NODES = STANDARD_NODES + VIRTUAL_NODES
+
+
+def _start(args: list[str], log: Path) -> subprocess.Popen[bytes]:
+    with open(log, "wb") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "colo.cli.main", *args], stdout=out, stderr=subprocess.STDOUT
+        )
+
+
+def _stop(proc: subprocess.Popen[bytes], log: Path) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    assert "Traceback" not in log.read_text(errors="replace"), log.read_text()[-3000:]
+
+
+@pytest.fixture(scope="module")
+def colo_batch(
+    dev_cluster: ClusterState, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[int]:
+    """colo-coordinator and colo-batch running against the session cluster; yields the
+    coordinator's port."""
+    logs = tmp_path_factory.mktemp("colo-batch")
+    (port,) = free_ports(1)
+    kube = ["--kubeconfig", dev_cluster.kubeconfig]
+    coord = _start(["coord", "serve", *kube, "--listen", f"127.0.0.1:{port}"], logs / "coord.log")
+    batch = _start(
+        ["batch", "serve", *kube, "--coordinator", f"127.0.0.1:{port}", "--no-leader-elect",
+         "--scheduler-name", SCHEDULER, "--qps", "200", "--burst", "200"],
+        logs / "batch.log",
+    )  # fmt: skip
+    try:
+        yield port
+    finally:
+        _stop(batch, logs / "batch.log")
+        _stop(coord, logs / "coord.log")
+
+
+async def _pods(t: Transport, ns: str) -> dict[str, dict[str, Any]]:
+    page = await t.get(f"/api/v1/namespaces/{ns}/pods")
+    return {o["metadata"]["name"]: o for o in page["items"]}
+
+
+def _requests(cpu: str) -> dict[str, Any]:
+    return {"resources": {"requests": {"cpu": cpu, "memory": "64Mi"}}}
+
+
+def _pod(name: str, cpu: str = "100m", **spec: Any) -> dict[str, Any]:
+    body = pod_body(name, scheduler=SCHEDULER, **spec)
+    body["spec"]["containers"][0].update(_requests(cpu))
+    return body
+
+
+async def _wait(check: Any, *, what: str, timeout_s: float = 60.0) -> Any:
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    last = None
+    while asyncio.get_running_loop().time() < deadline:
+        last = await check()
+        if last:
+            return last
+        await asyncio.sleep(0.2)
+    pytest.fail(f"timed out after {timeout_s:g} s waiting for {what} (last: {last!r})")
+
+
+def test_a_wave_of_pods_is_bound_through_the_coordinator_and_runs(
+    dev_cluster: ClusterState, colo_batch: int
+) -> None:
+    async def body() -> None:
+        async with transport(dev_cluster) as t:
+            ns = await new_namespace(t)
+            path = f"/api/v1/namespaces/{ns}/pods"
+            await asyncio.gather(*(t.post(path, _pod(f"w{i}")) for i in range(300)))
+
+            async def all_running() -> bool:
+                pods = await _pods(t, ns)
+                return len(pods) == 300 and all(
+                    p["status"].get("phase") == "Running" for p in pods.values()
+                )
+
+            await _wait(all_running, what="300 pods Running", timeout_s=90)
+            pods = await _pods(t, ns)
+            nodes = {p["spec"]["nodeName"] for p in pods.values()}
+            # plain pods avoid virtual nodes and spread (least allocated) over many nodes
+            assert not any(n.startswith("virtual-") for n in nodes)
+            assert len(nodes) >= 25
+
+    asyncio.run(body())
+
+
+def test_an_unschedulable_pod_gets_the_condition_and_event_in_kube_scheduler_words(
+    dev_cluster: ClusterState, colo_batch: int
+) -> None:
+    async def body() -> None:
+        async with transport(dev_cluster) as t:
+            ns = await new_namespace(t)
+            await t.post(f"/api/v1/namespaces/{ns}/pods", _pod("huge", cpu="5000"))
+
+            async def condition() -> dict[str, Any] | None:
+                pod = (await _pods(t, ns))["huge"]
+                for c in pod["status"].get("conditions") or []:
+                    if c["type"] == "PodScheduled" and c["status"] == "False":
+                        return dict(c)
+                return None
+
+            c = await _wait(condition, what="PodScheduled=False")
+            assert c["reason"] == "Unschedulable"
+            # 50 standard nodes have too little cpu; the virtual nodes are avoided (the
+            # reasons sorted as strings, as kube-scheduler sorts them: "5 n" < "50 ")
+            assert c["message"] == (
+                f"0/{NODES} nodes are available: {VIRTUAL_NODES} node(s) were virtual nodes "
+                f"the pod avoids, {STANDARD_NODES} Insufficient cpu."
+            )
+            events = await t.get(
+                f"/api/v1/namespaces/{ns}/events",
+                {"fieldSelector": "involvedObject.name=huge,reason=FailedScheduling"},
+            )
+            (ev,) = events["items"]
+            assert ev["type"] == "Warning" and ev["message"] == c["message"]
+            assert ev["source"]["component"] == SCHEDULER
+
+    asyncio.run(body())
+
+
+def test_a_pod_colo_cannot_read_is_reported_and_others_still_schedule(
+    dev_cluster: ClusterState, colo_batch: int
+) -> None:
+    async def body() -> None:
+        async with transport(dev_cluster) as t:
+            ns = await new_namespace(t)
+            path = f"/api/v1/namespaces/{ns}/pods"
+            bad = _pod("bad")
+            bad["metadata"]["labels"]["colo.io/gang"] = "g"
+            bad["metadata"]["annotations"] = {"colo.io/gang-min-members": "many"}
+            await t.post(path, bad)
+            await t.post(path, _pod("good"))
+
+            async def reported() -> str:
+                pods = await _pods(t, ns)
+                if not pods["good"]["spec"].get("nodeName"):
+                    return ""
+                for c in pods["bad"]["status"].get("conditions") or []:
+                    if c["type"] == "PodScheduled" and c["status"] == "False":
+                        return str(c["message"])
+                return ""
+
+            message = await _wait(reported, what="bad reported, good bound")
+            assert "metadata.annotations[colo.io/gang-min-members]" in message
+            assert "many" in message
+
+    asyncio.run(body())
+
+
+def _job(name: str, *, pods: int) -> dict[str, Any]:
+    template = _pod("unused")
+    del template["metadata"]["name"]
+    template["spec"]["restartPolicy"] = "Never"
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {"name": name},
+        "spec": {
+            "parallelism": pods,
+            "completions": pods,
+            "backoffLimit": 3,
+            "template": template,
+        },
+    }
+
+
+def test_job_pods_prefer_virtual_nodes_and_fall_back_when_one_fails_there(
+    dev_cluster: ClusterState, colo_batch: int
+) -> None:
+    async def body() -> None:
+        async with transport(dev_cluster) as t:
+            ns = await new_namespace(t)
+            await t.post(f"/apis/batch/v1/namespaces/{ns}/jobs", _job("j", pods=1))
+
+            async def first_bound() -> dict[str, Any] | None:
+                pods = [p for p in (await _pods(t, ns)).values() if p["spec"].get("nodeName")]
+                return pods[0] if pods else None
+
+            first = await _wait(first_bound, what="the job's pod bound")
+            assert first["spec"]["nodeName"].startswith("virtual-node-")
+            # the virtual node reports that the pod failed to start
+            name = first["metadata"]["name"]
+            await t.patch(
+                f"/api/v1/namespaces/{ns}/pods/{name}/status",
+                {"status": {"phase": "Failed", "reason": "ProviderFailed"}},
+            )
+
+            async def replacement() -> dict[str, Any] | None:
+                for p in (await _pods(t, ns)).values():
+                    if p["metadata"]["name"] != name and p["spec"].get("nodeName"):
+                        return p
+                return None
+
+            second = await _wait(replacement, what="the Job's replacement pod bound")
+            assert not second["spec"]["nodeName"].startswith("virtual-node-")
+
+    asyncio.run(body())
+
+
+def test_a_restarted_coordinator_rebuilds_from_the_api_server_and_never_grants_what_is_bound(
+    dev_cluster: ClusterState, colo_batch: int
+) -> None:
+    async def body() -> None:
+        async with transport(dev_cluster) as t:
+            ns = await new_namespace(t)
+            pin = {"nodeSelector": {"kubernetes.io/hostname": "node-0001"}}
+            await t.post(f"/api/v1/namespaces/{ns}/pods", _pod("pinned", cpu="2", **pin))
+
+            async def bound() -> bool:
+                return bool((await _pods(t, ns))["pinned"]["spec"].get("nodeName"))
+
+            await _wait(bound, what="the pinned pod bound")
+            app = CoordinatorApp(t)  # a fresh coordinator: nothing but the API server to go on
+            await app.start()
+            try:
+                entry = app.ledger.nodes["node-0001"]
+                assert entry.bound[f"{ns}/pinned"]["cpu"] == 2000
+                free = app.ledger.free("node-0001")["cpu"]
+                too_much = Item("x/y", "node-0001", {"cpu": free + 1})
+                just_right = Item("x/z", "node-0001", {"cpu": free})
+                replies = app.ledger.reserve([too_much, just_right], time.monotonic())
+                assert [r.ok for r in replies] == [False, True]
+            finally:
+                await app.stop()
+
+    asyncio.run(body())
