@@ -27,6 +27,7 @@ async def _test_list_paginates_and_syncs() -> None:
     assert inf.has_synced and inf.resource_version == "9"
     assert sorted(inf.cached_keys()) == ["default/a", "default/b"]
     assert t.list_calls[1]["continue"] == "c1"
+    assert "resourceVersion" not in t.list_calls[1]  # a continued page carries its own
     assert seen == [("ADDED", "a"), ("ADDED", "b")]
 
 
@@ -48,6 +49,9 @@ async def _test_expired_watch_relists_and_emits_the_differences() -> None:
     assert inf.resource_version == "20"
     assert t.watch_calls[1]["resourceVersion"] == "20"
     assert inf.pods_on_node("n1") == ["default/b"]
+    # the first list is served from the watch cache; the one after a 410 is consistent
+    assert t.list_calls[0]["resourceVersion"] == "0"
+    assert "resourceVersion" not in t.list_calls[1]
 
 
 def test_watch_applies_events_bookmarks_and_resumes_after_disconnect() -> None:

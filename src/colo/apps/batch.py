@@ -45,7 +45,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from colo.coord.ledger import Item
+from colo.apps.coordinator import CoordinatorApp
+from colo.coord.ledger import InProcessCoordinator, Item
 from colo.core.errors import ColoError, Conflict, InvalidInput, NotFound, Retryable
 from colo.core.objects import Node, Pod
 from colo.core.virtual import VIRTUAL_NODE_LABEL_KEY, VIRTUAL_NODE_LABEL_VALUE
@@ -162,6 +163,9 @@ class BatchScheduler:
         self._wake = asyncio.Event()
         self.stats = BatchStats()
 
+    def use_coordinator(self, coordinator: Coordinator) -> None:
+        self._coordinator = coordinator
+
     # --- following the cluster -------------------------------------------------------
     def on_event(self, ev: ClusterEvent) -> None:
         """The reader's changes (it calls this on its loop, in order)."""
@@ -271,6 +275,11 @@ class BatchScheduler:
         result = self.cycle.run(reqs, now, waited)
         self.stats.cycles += 1
         self.stats.last_cycle_s = time.perf_counter() - started
+        log.info(
+            "cycle %d: %d pods, %d placed, %d not (%.3f s)",
+            *(self.stats.cycles, len(reqs), len(result.assignments), len(result.unschedulable)),
+            self.stats.last_cycle_s,
+        )
         # Count the placements as held before anything awaits: the reader's changes
         # that arrive meanwhile then see them.
         placed: list[tuple[Requirements, str, Pod]] = []
@@ -429,6 +438,7 @@ class BatchOptions:
 
     scheduler_name: str = DEFAULT_SCHEDULER_NAME
     coordinator: str | None = None  # host:port of colo-coordinator; None: bind unreserved
+    coordinator_listen: str | None = None  # host:port: host the coordinator in this process
     qps: float = 500.0
     burst: int = 1000
     bind_concurrency: int = 64
@@ -465,21 +475,34 @@ async def serve(config: ClientConfig, options: BatchOptions) -> None:
         )
         reader = KubeClusterReader(pods=Informer(t, "pods"), nodes=Informer(t, "nodes"))
 
+        hosted = (
+            CoordinatorApp(reader=reader, listen=options.coordinator_listen)
+            if options.coordinator_listen
+            else None
+        )
+        if hosted is not None:
+            sched.use_coordinator(InProcessCoordinator(hosted.ledger, time.monotonic))
+
         async def lead() -> None:
+            # Subscribed before the informers start: the first listing is taken in as
+            # its pages arrive, while the API server encodes the next one.
+            reader.subscribe(sched.on_event)
             informers = asyncio.ensure_future(reader.run())
             try:
+                began = time.perf_counter()
+                if hosted is not None:
+                    port = await hosted.start()
+                    log.info("hosting colo-coordinator on port %d", port)
                 await reader.wait_synced()
-                for n in reader.nodes():
-                    sched.on_event(ClusterEvent(ChangeKind.ADDED, node=n))
-                for p in reader.pods():
-                    sched.on_event(ClusterEvent(ChangeKind.ADDED, pod=p))
-                reader.subscribe(sched.on_event)
-                log.info("colo-batch %s scheduling: %d nodes, %d pending pods",
-                         options.identity, sched.snap.n, len(sched.pending))  # fmt: skip
+                log.info("colo-batch %s synced in %.2f s: %d nodes, %d pending pods",
+                         options.identity, time.perf_counter() - began, sched.snap.n,
+                         len(sched.pending))  # fmt: skip
                 await asyncio.gather(informers, sched.run())
             finally:
                 informers.cancel()
                 await sched.close()
+                if hosted is not None:
+                    await hosted.stop()
 
         try:
             if options.leader_elect:

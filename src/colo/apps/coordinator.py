@@ -30,18 +30,28 @@ log = logging.getLogger(__name__)
 class CoordinatorApp:
     def __init__(
         self,
-        transport: WatchTransport,
+        transport: WatchTransport | None = None,
         *,
+        reader: KubeClusterReader | None = None,
         listen: str = "127.0.0.1:0",
         ttl_s: float = 30.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        """Give a `transport` (the app runs its own informers) or a `reader` that its
+        owner runs (colo-batch shares its informers with a coordinator it hosts)."""
         self.ledger = Ledger(ttl_s=ttl_s)
         self.feed = LedgerFeed(self.ledger)
         self.service = CoordinatorService(self.ledger, clock=clock)
-        self.reader = KubeClusterReader(
-            pods=Informer(transport, "pods"), nodes=Informer(transport, "nodes")
-        )
+        if reader is None:
+            if transport is None:
+                raise ValueError("CoordinatorApp needs a transport or a reader")
+            reader = KubeClusterReader(
+                pods=Informer(transport, "pods"), nodes=Informer(transport, "nodes")
+            )
+            self._owns_reader = True
+        else:
+            self._owns_reader = False
+        self.reader = reader
         self._listen = listen
         self._informers: asyncio.Task[None] | None = None
         self._server: grpc.aio.Server | None = None
@@ -49,12 +59,17 @@ class CoordinatorApp:
 
     async def start(self) -> int:
         """Sync with the API server, rebuild, then serve; returns the gRPC port."""
-        self._informers = asyncio.ensure_future(self.reader.run())
-        synced = asyncio.ensure_future(self.reader.wait_synced())
-        done, _ = await asyncio.wait({synced, self._informers}, return_when=asyncio.FIRST_COMPLETED)
-        if self._informers in done:
-            synced.cancel()
-            self._informers.result()  # an informer gave up (Permanent): raise it here
+        if self._owns_reader:
+            self._informers = asyncio.ensure_future(self.reader.run())
+            synced = asyncio.ensure_future(self.reader.wait_synced())
+            done, _ = await asyncio.wait(
+                {synced, self._informers}, return_when=asyncio.FIRST_COMPLETED
+            )
+            if self._informers in done:
+                synced.cancel()
+                self._informers.result()  # an informer gave up (Permanent): raise it here
+        else:
+            await self.reader.wait_synced()
         # No await between the rebuild and the subscription: no change falls in between.
         self.feed.rebuild(self.reader.nodes(), self.reader.pods())
         self.reader.subscribe(self._on_event)

@@ -1,6 +1,7 @@
 """`colo batch serve`: run colo-batch (the composition root of that process).
 
-colo batch serve [--kubeconfig PATH] [--context NAME] [--coordinator HOST:PORT]
+colo batch serve [--kubeconfig PATH] [--context NAME]
+                 [--coordinator HOST:PORT | --coordinator-listen HOST:PORT]
                  [--scheduler-name colo-batch] [--qps 500] [--burst 1000]
                  [--bind-concurrency 64] [--batch-delay 0.05] [--no-leader-elect]
                  [--lease-namespace kube-system] [--jobs-on-virtual-nodes prefer]
@@ -34,6 +35,13 @@ def add_parser(commands: Any) -> None:
         help="colo-coordinator to reserve at before binding (default: none; only safe when "
         "no other scheduler places pods on the same nodes)",
     )
+    serve.add_argument(
+        "--coordinator-listen",
+        default=None,
+        metavar="HOST:PORT",
+        help="host colo-coordinator in this process (sharing its informers) and serve it "
+        "to other schedulers on this gRPC address; colo-batch then reserves in-process",
+    )
     serve.add_argument("--scheduler-name", default="colo-batch", help="default: colo-batch")
     serve.add_argument(
         "--qps", type=positive_number("requests per second"), default=500.0,
@@ -62,6 +70,7 @@ def add_parser(commands: Any) -> None:
 
 def run_batch(args: argparse.Namespace) -> int:
     from colo.apps.batch import BatchOptions, default_identity, serve
+    from colo.core.errors import InvalidInput
     from colo.kube.config import load_config
     from colo.sched.requirements import VirtualNodePolicy
 
@@ -69,10 +78,17 @@ def run_batch(args: argparse.Namespace) -> int:
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if args.coordinator and args.coordinator_listen:
+        raise InvalidInput(
+            "give one of --coordinator (use a coordinator elsewhere) and --coordinator-listen "
+            "(host one here)",
+            field="--coordinator",
+        )
     config = load_config(args.kubeconfig, context=args.context)
     options = BatchOptions(
         scheduler_name=args.scheduler_name,
         coordinator=args.coordinator,
+        coordinator_listen=args.coordinator_listen,
         qps=args.qps,
         burst=args.burst,
         bind_concurrency=args.bind_concurrency,

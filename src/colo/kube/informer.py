@@ -199,12 +199,20 @@ class Informer:
             p["labelSelector"] = self._selector
         return p
 
-    async def list_all(self) -> tuple[list[Raw], str]:
-        """All objects (paginated) and the list's resourceVersion."""
+    async def list_all(self, *, from_cache: bool = False) -> tuple[list[Raw], str]:
+        """All objects (paginated) and the list's resourceVersion.
+
+        `from_cache`: resourceVersion=0, served from the API server's watch cache (no
+        etcd read; what client-go's reflector does for its first list). It may be
+        slightly stale, which the watch from its resourceVersion then makes good. After
+        a 410 the list is a consistent one instead, so the cache never goes backwards.
+        """
         items: list[Raw] = []
         cont = ""
         while True:
             params = self._params(limit=str(self._page_size))
+            if from_cache and not cont:
+                params["resourceVersion"] = "0"
             if cont:
                 params["continue"] = cont
             page = await self._t.get(self._path, params)
@@ -215,7 +223,7 @@ class Informer:
                 return items, str(meta.get("resourceVersion", ""))
 
     async def relist(self) -> None:
-        items, rv = await self.list_all()
+        items, rv = await self.list_all(from_cache=not self.resource_version)
         self._replace(items)
         self.resource_version = rv
         self.relists += 1

@@ -1,0 +1,232 @@
+"""Benchmark: time to bind a wave of pods, colo-batch vs. kube-scheduler, same cluster.
+
+One dev cluster with `--nodes` kwok nodes (1,000) and no default scheduler. Each run
+creates `--pods` pending pods (5,000; 10m cpu, 64Mi) for one scheduler, then starts
+that scheduler as its own process and times from its start until the last pod is seen
+bound (a watch on the namespace). Both get the same client rate limit (`--qps`, burst
+equal), so neither wins by being allowed more API requests:
+
+- kube-scheduler (the cluster's version, stock profile; QPS/burst raised to `--qps`);
+- colo-batch (`colo batch serve`) reserving every placement at colo-coordinator before
+  binding; the coordinator is hosted in colo-batch's process (`--coordinator-listen`:
+  it shares colo-batch's informers and still serves gRPC to other schedulers), which
+  spares the API server a second list and watch of every pod.
+
+kube-scheduler runs first; colo-batch's run then also lists and watches the first run's
+pods, which only makes its job harder. Everything shares the machine's cores with the
+API server, etcd and kwok.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from _cluster import dev_cluster, namespace, transport
+from _common import emit, parser
+from colo.devcluster import ClusterState
+from colo.devcluster.processes import free_ports
+from colo.devcluster.scheduler import start_scheduler
+from colo.kube.informer import Informer
+from colo.ports.cluster import ClusterEvent
+
+
+def pod(name: str, scheduler: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name, "labels": {"app": "colo-bench"}},
+        "spec": {
+            "schedulerName": scheduler,
+            "containers": [
+                {
+                    "name": "c",
+                    "image": "busybox",
+                    "resources": {"requests": {"cpu": "10m", "memory": "64Mi"}},
+                }
+            ],
+            "tolerations": [{"key": "kwok.x-k8s.io/node", "operator": "Exists"}],
+        },
+    }
+
+
+async def create(state: ClusterState, ns: str, count: int, scheduler: str) -> None:
+    async with transport(state) as t:
+        sem = asyncio.Semaphore(64)
+
+        async def one(i: int) -> None:
+            async with sem:
+                await t.post(f"/api/v1/namespaces/{ns}/pods", pod(f"p{i:05d}", scheduler))
+
+        await asyncio.gather(*(one(i) for i in range(count)))
+
+
+def cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a live process (0 if it is gone)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return 0.0
+    fields = stat[stat.rindex(")") + 2 :].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cluster_cpu_s(state: ClusterState) -> dict[str, float]:
+    return {p.name: cpu_s(p.pid) for p in state.processes}
+
+
+async def time_to_bind(
+    state: ClusterState,
+    ns: str,
+    count: int,
+    start: Callable[[], None],
+    timeout_s: float,
+    scheduler_cpu_s: Callable[[], float],
+) -> tuple[float, float, dict[str, float]]:
+    """Start the scheduler with `start()`; seconds until the first and the last pod of
+    `ns` is seen bound, and the CPU seconds each process used meanwhile."""
+    async with transport(state) as t:
+        informer = Informer(t, "pods", namespace=ns)
+        bound: dict[str, float] = {}
+
+        def seen(ev: ClusterEvent) -> None:
+            if ev.pod is not None and ev.pod.node_name and ev.pod.key not in bound:
+                bound[ev.pod.key] = time.monotonic()
+
+        informer.subscribe(seen)
+        watching = asyncio.ensure_future(informer.run())
+        try:
+            await informer.wait_synced()
+            if bound:
+                raise SystemExit(f"{len(bound)} pods of {ns} were bound before the scheduler ran")
+            before = cluster_cpu_s(state)
+            t0 = time.monotonic()
+            await asyncio.get_running_loop().run_in_executor(None, start)
+            while len(bound) < count:
+                if time.monotonic() - t0 > timeout_s:
+                    raise SystemExit(f"only {len(bound)}/{count} pods bound after {timeout_s} s")
+                await asyncio.sleep(0.1)
+            times = sorted(bound.values())
+            after = cluster_cpu_s(state)
+            cpu = {k: round(after[k] - before.get(k, 0.0), 1) for k in after}
+            cpu["scheduler"] = round(scheduler_cpu_s(), 1)
+            return times[0] - t0, times[-1] - t0, cpu
+        finally:
+            watching.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watching
+
+
+@contextlib.contextmanager
+def colo_process(args: list[str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "colo.cli.main", *args], stdout=out, stderr=subprocess.STDOUT
+        )
+    try:
+        yield proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def run_kube_scheduler(
+    state: ClusterState, pods: int, qps: float, timeout_s: float
+) -> tuple[float, float, dict[str, float]]:
+    ns = asyncio.run(_namespace(state, "kube"))
+    asyncio.run(create(state, ns, pods, "bench-kube-scheduler"))
+    handle: list[Any] = []
+
+    def start() -> None:
+        tail = "profiles:\n- schedulerName: bench-kube-scheduler\n"
+        handle.append(
+            start_scheduler(
+                state, name="bench-kube-scheduler", config_tail=tail, qps=qps, burst=int(qps)
+            )
+        )
+
+    try:
+        return asyncio.run(
+            time_to_bind(state, ns, pods, start, timeout_s, lambda: cpu_s(handle[0].record.pid))
+        )
+    finally:
+        for h in handle:
+            h.stop()
+
+
+def run_colo_batch(
+    state: ClusterState, pods: int, qps: float, timeout_s: float, logs: Path
+) -> tuple[float, float, dict[str, float]]:
+    ns = asyncio.run(_namespace(state, "colo"))
+    asyncio.run(create(state, ns, pods, "bench-colo-batch"))
+    (port,) = free_ports(1)
+    args = ["batch", "serve", "--kubeconfig", state.kubeconfig, "--no-leader-elect",
+            "--coordinator-listen", f"127.0.0.1:{port}", "--scheduler-name", "bench-colo-batch",
+            "--qps", str(qps), "--burst", str(int(qps))]  # fmt: skip
+    with contextlib.ExitStack() as stack:
+        batch: list[subprocess.Popen[bytes]] = []
+
+        def start() -> None:
+            batch.append(stack.enter_context(colo_process(args, logs / "colo-batch.log")))
+
+        return asyncio.run(
+            time_to_bind(state, ns, pods, start, timeout_s, lambda: cpu_s(batch[0].pid))
+        )
+
+
+async def _namespace(state: ClusterState, prefix: str) -> str:
+    async with transport(state) as t:
+        return await namespace(t, f"sched-{prefix}")
+
+
+def main() -> None:
+    p = parser(__doc__ or "")
+    p.add_argument("--nodes", type=int, default=1000)
+    p.add_argument("--pods", type=int, default=5000)
+    p.add_argument("--qps", type=float, default=1000.0, help="client QPS (and burst) of both")
+    p.add_argument("--timeout", type=float, default=900.0, help="seconds per run before giving up")
+    args = p.parse_args()
+    with tempfile.TemporaryDirectory(prefix="colo-sched-e2e-") as tmp:
+        logs = Path(tmp)
+        with dev_cluster(args.nodes, quiet=args.json) as state:
+            kube_first, kube_s, kube_cpu = run_kube_scheduler(
+                state, args.pods, args.qps, args.timeout
+            )
+            colo_first, colo_s, colo_cpu = run_colo_batch(
+                state, args.pods, args.qps, args.timeout, logs
+            )
+    figures = {
+        "colo_s": round(colo_s, 2),
+        "kube_scheduler_s": round(kube_s, 2),
+        "ratio": round(kube_s / colo_s, 2),
+        "colo_first_bound_s": round(colo_first, 2),
+        "kube_scheduler_first_bound_s": round(kube_first, 2),
+        "colo_pods_per_s": round(args.pods / colo_s, 1),
+        "kube_scheduler_pods_per_s": round(args.pods / kube_s, 1),
+    }
+    for run, cpu in (("kube_scheduler", kube_cpu), ("colo", colo_cpu)):
+        for name, seconds in cpu.items():
+            figures[f"{run}_cpu_s_{name}"] = seconds
+    emit(
+        f"{args.pods} pods onto {args.nodes} kwok nodes, client QPS {args.qps:g} for both",
+        figures,
+        as_json=args.json,
+        notes=f"{os.cpu_count()} cores shared with the control plane; from scheduler start to "
+        "the last pod seen bound",
+    )
+
+
+if __name__ == "__main__":
+    main()
