@@ -128,6 +128,10 @@ async def time_to_bind(
 @contextlib.contextmanager
 def colo_process(args: list[str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
     with open(log, "wb") as out:
+        out.write(
+            f"# started {time.strftime('%H:%M:%S')}.{int(time.time() * 1000) % 1000:03d}\n".encode()
+        )
+        out.flush()
         proc = subprocess.Popen(
             [sys.executable, "-m", "colo.cli.main", *args], stdout=out, stderr=subprocess.STDOUT
         )
@@ -197,9 +201,11 @@ def main() -> None:
     p.add_argument("--pods", type=int, default=5000)
     p.add_argument("--qps", type=float, default=1000.0, help="client QPS (and burst) of both")
     p.add_argument("--timeout", type=float, default=900.0, help="seconds per run before giving up")
+    p.add_argument("--logs", type=Path, default=None, help="keep colo-batch's log here")
     args = p.parse_args()
     with tempfile.TemporaryDirectory(prefix="colo-sched-e2e-") as tmp:
-        logs = Path(tmp)
+        logs = args.logs or Path(tmp)
+        logs.mkdir(parents=True, exist_ok=True)
         with dev_cluster(args.nodes, quiet=args.json) as state:
             kube_first, kube_s, kube_cpu = run_kube_scheduler(
                 state, args.pods, args.qps, args.timeout
