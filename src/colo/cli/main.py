@@ -86,6 +86,9 @@ def _parser() -> argparse.ArgumentParser:
     from colo.cli.coord import add_parser as add_coord_parser
 
     add_coord_parser(commands)
+    from colo.cli.extender import add_parser as add_extender_parser
+
+    add_extender_parser(commands)
     return parser
 
 
@@ -116,6 +119,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from colo.cli.coord import run_coord
 
             return run_coord(args)
+        if args.command == "extender":
+            from colo.cli.extender import run_extender
+
+            return run_extender(args)
         if args.command == "webhook":
             from colo.cli.webhook import run_webhook
 

@@ -1,0 +1,66 @@
+"""`colo extender serve`: run colo-extender (the composition root of that process).
+
+colo extender serve --coordinator HOST:PORT [--host 127.0.0.1] [--port 8888]
+                    [--kubeconfig PATH] [--context NAME] [--qps 200] [--burst 400]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from typing import Any
+
+from colo.cli.args import positive_number, whole_number
+
+
+def add_parser(commands: Any) -> None:
+    ext = commands.add_parser(
+        "extender", help="the kube-scheduler extender (joins the coordinator)"
+    )
+    sub = ext.add_subparsers(dest="extender_command", metavar="COMMAND")
+    sub.required = True
+    serve = sub.add_parser("serve", help="serve kube-scheduler's filter and bind verbs over HTTP")
+    serve.add_argument("--coordinator", required=True, metavar="HOST:PORT", help="colo-coordinator")
+    serve.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)"
+    )
+    serve.add_argument("--port", type=whole_number(0), default=8888, help="port (default: 8888)")
+    serve.add_argument("--kubeconfig", default=None, help="kubeconfig file (default: kubectl's)")
+    serve.add_argument("--context", default=None, help="kubeconfig context")
+    serve.add_argument(
+        "--qps", type=positive_number("requests per second"), default=200.0,
+        help="client-side API request rate for bindings (default: 200)",
+    )  # fmt: skip
+    serve.add_argument("--burst", type=whole_number(1), default=400, help="default: 400")
+
+
+def run_extender(args: argparse.Namespace) -> int:
+    from colo.apps.extender import Extender, start
+    from colo.kube.binder import KubeBinder
+    from colo.kube.config import load_config
+    from colo.kube.transport import Transport
+    from colo.rpc.coordinator import CoordinatorClient
+
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    config = load_config(args.kubeconfig, context=args.context)
+
+    async def serve() -> None:
+        async with Transport.from_config(
+            config, qps=args.qps, burst=args.burst, user_agent="colo-extender"
+        ) as t:
+            coordinator = CoordinatorClient(args.coordinator, scheduler="kube-scheduler")
+            extender = Extender(coordinator, KubeBinder(t), t)
+            runner, port = await start(extender, args.host, args.port)
+            print(f"colo-extender serving http://{args.host}:{port}", file=sys.stderr, flush=True)
+            try:
+                await asyncio.Event().wait()
+            finally:
+                await runner.cleanup()
+                await coordinator.close()
+
+    asyncio.run(serve())
+    return 0
