@@ -338,6 +338,8 @@ class BatchScheduler:
         if back:
             await self._unreserve(back)
         if len(granted) < len(placed):
+            log.info("coordinator refused %d of %d reservations; retrying them",
+                     len(placed) - len(granted), len(placed))  # fmt: skip
             self._wake.set()  # retry the refused ones against the fresher view
         return granted
 
