@@ -26,14 +26,14 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from _cluster import dev_cluster, namespace, transport
 from _common import emit, parser
 from colo.devcluster import ClusterState
-from colo.devcluster.processes import free_ports
+from colo.devcluster.processes import background, free_ports
 from colo.devcluster.scheduler import start_scheduler
 from colo.kube.informer import Informer
 from colo.ports.cluster import ClusterEvent
@@ -125,25 +125,10 @@ async def time_to_bind(
                 await watching
 
 
-@contextlib.contextmanager
-def colo_process(args: list[str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    with open(log, "wb") as out:
-        out.write(
-            f"# started {time.strftime('%H:%M:%S')}.{int(time.time() * 1000) % 1000:03d}\n".encode()
-        )
-        out.flush()
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "colo.cli.main", *args], stdout=out, stderr=subprocess.STDOUT
-        )
-    try:
-        yield proc
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+def colo_process(
+    args: list[str], log: Path
+) -> contextlib.AbstractContextManager[subprocess.Popen[bytes]]:
+    return background([sys.executable, "-m", "colo.cli.main", *args], log)
 
 
 def run_kube_scheduler(

@@ -4,11 +4,9 @@ against the real API server with kwok nodes."""
 from __future__ import annotations
 
 import asyncio
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,28 +15,11 @@ from e2ekit import STANDARD_NODES, VIRTUAL_NODES, new_namespace, pod_body, trans
 from colo.apps.coordinator import CoordinatorApp
 from colo.coord.ledger import Item
 from colo.devcluster import ClusterState
-from colo.devcluster.processes import free_ports
+from colo.devcluster.processes import background, free_ports
 from colo.kube.transport import Transport
 
 SCHEDULER = "colo-batch-e2e"
 NODES = STANDARD_NODES + VIRTUAL_NODES
-
-
-def _start(args: list[str], log: Path) -> subprocess.Popen[bytes]:
-    with open(log, "wb") as out:
-        return subprocess.Popen(
-            [sys.executable, "-m", "colo.cli.main", *args], stdout=out, stderr=subprocess.STDOUT
-        )
-
-
-def _stop(proc: subprocess.Popen[bytes], log: Path) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-    assert "Traceback" not in log.read_text(errors="replace"), log.read_text()[-3000:]
 
 
 @pytest.fixture(scope="module")
@@ -50,17 +31,19 @@ def colo_batch(
     logs = tmp_path_factory.mktemp("colo-batch")
     (port,) = free_ports(1)
     kube = ["--kubeconfig", dev_cluster.kubeconfig]
-    coord = _start(["coord", "serve", *kube, "--listen", f"127.0.0.1:{port}"], logs / "coord.log")
-    batch = _start(
-        ["batch", "serve", *kube, "--coordinator", f"127.0.0.1:{port}", "--no-leader-elect",
-         "--scheduler-name", SCHEDULER, "--qps", "200", "--burst", "200"],
-        logs / "batch.log",
-    )  # fmt: skip
-    try:
+    colo = [sys.executable, "-m", "colo.cli.main"]
+    coord_args = [*colo, "coord", "serve", *kube, "--listen", f"127.0.0.1:{port}"]
+    batch_args = [*colo, "batch", "serve", *kube, "--coordinator", f"127.0.0.1:{port}",
+                  "--no-leader-elect", "--scheduler-name", SCHEDULER, "--qps", "200",
+                  "--burst", "200"]  # fmt: skip
+    with (
+        background(coord_args, logs / "coord.log"),
+        background(batch_args, logs / "batch.log"),
+    ):
         yield port
-    finally:
-        _stop(batch, logs / "batch.log")
-        _stop(coord, logs / "coord.log")
+    for log in ("coord.log", "batch.log"):
+        text = (logs / log).read_text(errors="replace")
+        assert "Traceback" not in text, text[-3000:]
 
 
 async def _pods(t: Transport, ns: str) -> dict[str, dict[str, Any]]:

@@ -19,15 +19,13 @@ import contextlib
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from e2ekit import new_namespace, pod_body, transport
 
 from colo.core.objects import Pod
 from colo.devcluster import ClusterState
-from colo.devcluster.processes import free_ports
+from colo.devcluster.processes import background, free_ports, wait_listening
 from colo.devcluster.scheduler import start_scheduler
 from colo.kube.informer import Informer
 from colo.kube.transport import Transport
@@ -36,35 +34,8 @@ from colo.ports.cluster import ChangeKind, ClusterEvent
 POD_CPU_MILLI = 4000
 
 
-@contextlib.contextmanager
-def colo(args: list[str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "colo.cli.main", *args], stdout=out, stderr=subprocess.STDOUT
-        )
-    try:
-        yield proc
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        assert "Traceback" not in log.read_text(errors="replace"), log.read_text()[-3000:]
-
-
-def wait_port(port: int, proc: subprocess.Popen[bytes], log: Path) -> None:
-    import socket
-
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, log.read_text()[-3000:]
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.1)
-    pytest.fail(f"nothing listening on {port}: {log.read_text()[-3000:]}")
+def colo(args: list[str], log: Path) -> contextlib.AbstractContextManager[subprocess.Popen[bytes]]:
+    return background([sys.executable, "-m", "colo.cli.main", *args], log)
 
 
 class Watch:
@@ -152,13 +123,13 @@ async def _run_schedulers(
             coord = stack.enter_context(
                 colo(["coord", "serve", *kube, "--listen", f"127.0.0.1:{coord_port}"], coord_log)
             )
-            wait_port(coord_port, coord, coord_log)
+            wait_listening(coord_port, coord, coord_log)
             ext_log = logs / "extender.log"
             # kube-scheduler hands its bindings to the extender: slow them there
             ext = stack.enter_context(colo(
                 ["extender", "serve", *kube, "--coordinator", f"127.0.0.1:{coord_port}",
                  "--port", str(ext_port), "--qps", "2", "--burst", "1"], ext_log))  # fmt: skip
-            wait_port(ext_port, ext, ext_log)
+            wait_listening(ext_port, ext, ext_log)
             batch_args += ["--coordinator", f"127.0.0.1:{coord_port}"]
             tail += (
                 "extenders:\n"
@@ -183,6 +154,9 @@ async def _run_schedulers(
             elif time.monotonic() - quiet_since > 8:
                 break
             await asyncio.sleep(0.2)
+    for log in logs.glob("*.log"):
+        text = log.read_text(errors="replace")
+        assert "Traceback" not in text, f"{log}: {text[-3000:]}"
 
 
 def test_with_the_coordinator_no_node_is_ever_over_committed(

@@ -19,7 +19,7 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -254,3 +254,43 @@ def stop(
         names = ", ".join(f"{r.name} (pid {r.pid})" for r in left)
         raise InfrastructureError(f"still running after SIGKILL: {names}")
     return live
+
+
+@contextlib.contextmanager
+def background(argv: Sequence[str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """Run `argv` (stdout and stderr to `log`) for the `with` block; SIGTERM it after,
+    SIGKILL if it has not exited 10 s later. For tests and benchmarks that run colo's
+    own processes beside a dev cluster."""
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(list(argv), stdout=out, stderr=subprocess.STDOUT)
+    try:
+        yield proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def wait_listening(
+    port: int, proc: subprocess.Popen[bytes], log: Path, *, timeout_s: float = 30.0
+) -> None:
+    """Until something accepts connections on 127.0.0.1:`port`; `ComponentFailed` with
+    the log tail if `proc` exits first or nothing listens within `timeout_s`."""
+    started = time.monotonic()
+    while True:
+        code = proc.poll()
+        if code is not None:
+            raise ComponentFailed(
+                str(log.stem), f"{describe_exit(code)} before it listened on {port}",
+                log=log, log_tail=log_tail(log),
+            )  # fmt: skip
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        if time.monotonic() - started > timeout_s:
+            raise ComponentFailed(str(log.stem), f"did not listen on {port} within {timeout_s:g} s",
+                                  log=log, log_tail=log_tail(log))  # fmt: skip
+        time.sleep(0.1)
