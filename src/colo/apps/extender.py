@@ -6,17 +6,21 @@
 
 The bodies are k8s.io/kube-scheduler/extender/v1 types, which carry no JSON tags, so
 their keys are the Go field names (`Pod`, `NodeNames`, `FailedNodes`, `PodUID`, ...).
-Configure kube-scheduler with `nodeCacheCapable: true` (only node names travel) and
-both verbs (docs/extender.md).
+Configure kube-scheduler with both verbs, `nodeCacheCapable: true` (only node names
+travel) and never `ignorable: true` (kube-scheduler would then bind a pod the
+coordinator refused with its own binder); see docs/extender.md.
 
 - filter: the nodes whose room the coordinator has not already given away (its light
   fit, holding nothing); the others come back in `FailedNodes` with the coordinator's
-  reason, which kube-scheduler puts in the pod's unschedulable message.
+  reason, which kube-scheduler puts in the pod's unschedulable message. Without
+  `nodeCacheCapable` the nodes come and go as a `NodeList` in `Nodes`.
 - bind: reserve (pod, node, requests, priority) at the coordinator; only if granted,
   bind through the API server (uid precondition). A refusal or a coordinator fault is
   an `Error` in the result: kube-scheduler then forgets its assumption and retries the
-  pod, so nothing is ever bound without a reservation. A binding that fails after a
-  grant is unreserved.
+  pod after a backoff, so nothing is ever bound without a reservation. A binding that
+  fails after a grant is unreserved.
+- bind only names the pod; its requests come from what filter saw (remembered by uid,
+  the most recent `remember` pods), else from a GET of the pod.
 
 A body that is not what the protocol says gets HTTP 400 naming the field.
 """
@@ -27,7 +31,7 @@ import contextlib
 import json
 import logging
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 from aiohttp import web
@@ -40,6 +44,9 @@ from colo.ports.coordinator import Coordinator
 
 log = logging.getLogger(__name__)
 
+#: The error prefix kube-scheduler shows when the coordinator could not be asked.
+COORDINATOR = "colo-coordinator"
+
 
 class PodBinder(Protocol):
     async def bind(self, pod: PodRef, node_name: str) -> None: ...
@@ -50,7 +57,12 @@ class PodGetter(Protocol):
 
 
 class Extender:
-    """The two verbs, over the ports; `make_app` serves them."""
+    """The two verbs over the ports; `make_app` serves them.
+
+    `stats` counts: requests (every POST), bad_requests (answered 400), filters, binds
+    (bind requests), bound (bindings made), conflicts (reservations refused), errors
+    (coordinator or API server faults answered as `Error`).
+    """
 
     def __init__(
         self,
@@ -60,24 +72,24 @@ class Extender:
         *,
         remember: int = 20_000,
     ) -> None:
+        if remember < 1:
+            raise ValueError(f"the extender must remember at least 1 pod, got {remember}")
         self._coordinator = coordinator
         self._binder = binder
         self._api = api
         self._remember = remember
         # uid -> the pod as filter saw it: bind only gets names, but needs the requests
         self._pods: OrderedDict[str, Pod] = OrderedDict()
-        self.stats = {"filters": 0, "binds": 0, "bound": 0, "conflicts": 0, "errors": 0}
+        self.stats = dict.fromkeys(
+            ("requests", "bad_requests", "filters", "binds", "bound", "conflicts", "errors"), 0
+        )
 
     # --- filter --------------------------------------------------------------------
     async def filter(self, args: Mapping[str, Any]) -> dict[str, Any]:
-        self.stats["filters"] += 1
+        """ExtenderArgs -> ExtenderFilterResult. Raises `InvalidInput` for a bad body."""
         pod = _pod(args.get("Pod"))
-        names = args.get("NodeNames")
-        if names is None and isinstance(args.get("Nodes"), Mapping):
-            names = [n.get("metadata", {}).get("name") for n in args["Nodes"].get("items") or []]
-        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
-            raise InvalidInput("must be a list of node names", obj="ExtenderArgs",
-                               field="NodeNames")  # fmt: skip
+        names, node_objects = _candidates(args)
+        self.stats["filters"] += 1
         if pod.uid:
             self._pods[pod.uid] = pod
             self._pods.move_to_end(pod.uid)
@@ -87,35 +99,54 @@ class Extender:
             ok, failed = await self._coordinator.filter(pod.key, dict(pod.requests.items()), names)
         except ColoError as e:
             self.stats["errors"] += 1
-            return {"NodeNames": None, "FailedNodes": {}, "Error": f"colo-coordinator: {e}"}
-        return {"NodeNames": ok, "FailedNodes": failed, "Error": ""}
+            return {"FailedNodes": {}, "FailedAndUnresolvableNodes": {},
+                    "Error": f"{COORDINATOR}: {e}"}  # fmt: skip
+        out: dict[str, Any] = {"FailedNodes": failed, "FailedAndUnresolvableNodes": {}, "Error": ""}
+        if node_objects is None:
+            out["NodeNames"] = ok
+        else:
+            keep = set(ok)
+            items = [n for n, name in zip(node_objects, names, strict=True) if name in keep]
+            out["Nodes"] = {"apiVersion": "v1", "kind": "NodeList", "metadata": {}, "items": items}
+        return out
 
     # --- bind ----------------------------------------------------------------------
     async def bind(self, args: Mapping[str, Any]) -> dict[str, Any]:
-        self.stats["binds"] += 1
+        """ExtenderBindingArgs -> ExtenderBindingResult. Raises `InvalidInput` for a bad body."""
         fields = {}
         for name in ("PodName", "PodNamespace", "Node"):
             value = args.get(name)
             if not isinstance(value, str) or not value:
                 raise InvalidInput("missing", obj="ExtenderBindingArgs", field=name,
-                                   expected="a non-empty string")  # fmt: skip
+                                   expected="a non-empty string", value=value)  # fmt: skip
             fields[name] = value
-        uid = args.get("PodUID") or ""
+        uid = args.get("PodUID")
+        if uid is None:
+            uid = ""
         if not isinstance(uid, str):
-            raise InvalidInput("must be a string", obj="ExtenderBindingArgs", field="PodUID")
+            raise InvalidInput("must be a string", obj="ExtenderBindingArgs", field="PodUID",
+                               value=uid)  # fmt: skip
+        self.stats["binds"] += 1
         ref = PodRef(fields["PodNamespace"], fields["PodName"], uid)
         node = fields["Node"]
+        pod = self._pods.pop(uid, None) if uid else None
+        if pod is None:
+            try:
+                pod = await self._fetch(ref)
+            except ColoError as e:  # the API server's fault, or a pod colo cannot read
+                self.stats["errors"] += 1
+                return {"Error": f"colo-extender: reading pod {ref.key}: {e}"}
         try:
-            pod = self._pods.pop(uid, None) or await self._fetch(ref)
-            (reply,) = await self._coordinator.reserve(
+            replies = await self._coordinator.reserve(
                 [Item(ref.key, node, dict(pod.requests.items()), pod.priority)]
             )
         except ColoError as e:
             self.stats["errors"] += 1
-            return {"Error": f"colo-coordinator: {e}"}
+            return {"Error": f"{COORDINATOR}: {e}"}
+        reply = replies[0]
         if not reply.ok:
             self.stats["conflicts"] += 1
-            return {"Error": f"colo-coordinator refused {node}: {reply.reason}"}
+            return {"Error": f"{COORDINATOR} refused {node} for {ref.key}: {reply.reason}"}
         try:
             await self._binder.bind(ref, node)
         except ColoError as e:
@@ -137,35 +168,64 @@ def _pod(raw: object) -> Pod:
     return Pod.from_k8s(raw)
 
 
+def _candidates(args: Mapping[str, Any]) -> tuple[list[str], list[Any] | None]:
+    """The candidate node names, and the Node objects when they came as `Nodes` (a
+    kube-scheduler without `nodeCacheCapable`), which the answer must then echo."""
+    names = args.get("NodeNames")
+    if names is not None:
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            raise InvalidInput("must be a list of node names", obj="ExtenderArgs",
+                               field="NodeNames")  # fmt: skip
+        return names, None
+    nodes = args.get("Nodes")
+    if nodes is None:
+        raise InvalidInput("missing", obj="ExtenderArgs", field="NodeNames",
+                           expected="NodeNames (nodeCacheCapable: true) or Nodes")  # fmt: skip
+    items = nodes.get("items") if isinstance(nodes, Mapping) else None
+    if not isinstance(items, list):
+        raise InvalidInput("must be a NodeList", obj="ExtenderArgs", field="Nodes.items",
+                           expected="a list of Node objects")  # fmt: skip
+    out = []
+    for i, node in enumerate(items):
+        meta = node.get("metadata") if isinstance(node, Mapping) else None
+        name = meta.get("name") if isinstance(meta, Mapping) else None
+        if not isinstance(name, str) or not name:
+            raise InvalidInput("missing", obj="ExtenderArgs",
+                               field=f"Nodes.items[{i}].metadata.name")  # fmt: skip
+        out.append(name)
+    return out, items
+
+
 EXTENDER_KEY = web.AppKey("extender", Extender)
 
+Verb = Callable[[Extender, Mapping[str, Any]], Awaitable[dict[str, Any]]]
 
-async def _body(request: web.Request) -> Mapping[str, Any]:
+
+def _serve(verb: Verb, what: str) -> Callable[[web.Request], Awaitable[web.Response]]:
+    async def handle(request: web.Request) -> web.Response:
+        extender = request.app[EXTENDER_KEY]
+        extender.stats["requests"] += 1
+        try:
+            out = await verb(extender, await _body(request, what))
+        except InvalidInput as e:
+            extender.stats["bad_requests"] += 1
+            log.warning("bad %s request: %s", what, e)
+            return web.Response(status=400, text=f"colo-extender: {e}\n")
+        if out["Error"]:
+            log.info("%s: %s", what, out["Error"])
+        return web.json_response(out)
+
+    return handle
+
+
+async def _body(request: web.Request, what: str) -> Mapping[str, Any]:
     try:
         body = json.loads(await request.read())
     except ValueError as e:
-        raise InvalidInput(f"not JSON: {e}", obj="request body") from None
+        raise InvalidInput(f"not JSON: {e}", obj=f"{what} request body") from None
     if not isinstance(body, Mapping):
-        raise InvalidInput("must be a JSON object", obj="request body")
+        raise InvalidInput("must be a JSON object", obj=f"{what} request body")
     return body
-
-
-async def _filter(request: web.Request) -> web.Response:
-    try:
-        out = await request.app[EXTENDER_KEY].filter(await _body(request))
-    except InvalidInput as e:
-        return web.Response(status=400, text=f"colo-extender: {e}\n")
-    return web.json_response(out)
-
-
-async def _bind(request: web.Request) -> web.Response:
-    try:
-        out = await request.app[EXTENDER_KEY].bind(await _body(request))
-    except InvalidInput as e:
-        return web.Response(status=400, text=f"colo-extender: {e}\n")
-    if out["Error"]:
-        log.info("bind refused: %s", out["Error"])
-    return web.json_response(out)
 
 
 async def _healthz(request: web.Request) -> web.Response:
@@ -173,21 +233,30 @@ async def _healthz(request: web.Request) -> web.Response:
 
 
 def make_app(extender: Extender) -> web.Application:
-    app = web.Application(client_max_size=8 * 2**20)
+    app = web.Application(client_max_size=64 * 2**20)  # a NodeList of thousands of nodes
     app[EXTENDER_KEY] = extender
-    app.router.add_post("/filter", _filter)
-    app.router.add_post("/bind", _bind)
+    app.router.add_post("/filter", _serve(Extender.filter, "filter"))
+    app.router.add_post("/bind", _serve(Extender.bind, "bind"))
     app.router.add_get("/healthz", _healthz)
     return app
 
 
 async def start(extender: Extender, host: str, port: int) -> tuple[web.AppRunner, int]:
-    """Serve on host:port (0 picks one); returns the runner and the port."""
+    """Serve on host:port (0 picks one); returns the runner (`await runner.cleanup()`
+    stops it) and the port. Raises `OSError` when it cannot listen there."""
     runner = web.AppRunner(make_app(extender), access_log=None)
     await runner.setup()
-    site = web.TCPSite(runner, host, port)
-    await site.start()
-    server = site._server
-    sockets = getattr(server, "sockets", None) or []
-    bound = sockets[0].getsockname()[1] if sockets else port
-    return runner, int(bound)
+    try:
+        await web.TCPSite(runner, host, port).start()
+    except BaseException:
+        await runner.cleanup()
+        raise
+    bound = _port(runner.addresses)
+    return runner, bound if bound is not None else port
+
+
+def _port(addresses: Sequence[Any]) -> int | None:
+    for address in addresses:
+        if isinstance(address, tuple) and len(address) >= 2:
+            return int(address[1])
+    return None

@@ -34,3 +34,26 @@ def positive_number(what: str = "a number") -> Callable[[str], float]:
         return value
 
     return parse
+
+
+def host_port(text: str) -> str:
+    """HOST:PORT with a port in 1..65535 (`[::1]:7070` for IPv6); returned as given."""
+    host, sep, port = text.rpartition(":")
+    try:
+        number = int(port)
+    except ValueError:
+        number = 0
+    if not sep or not host or not 0 < number < 65536:
+        raise argparse.ArgumentTypeError(f"expected HOST:PORT with a port 1-65535, got {text!r}")
+    return text
+
+
+def port_number(text: str) -> int:
+    """A TCP port to listen on: 0..65535 (0 lets the kernel pick one)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value < 65536:
+        raise argparse.ArgumentTypeError(f"expected a port 0-65535, got {text!r}")
+    return value

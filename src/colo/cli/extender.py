@@ -12,7 +12,8 @@ import logging
 import sys
 from typing import Any
 
-from colo.cli.args import positive_number, whole_number
+from colo.cli.args import host_port, port_number, positive_number, whole_number
+from colo.core.errors import InvalidInput
 
 
 def add_parser(commands: Any) -> None:
@@ -21,12 +22,23 @@ def add_parser(commands: Any) -> None:
     )
     sub = ext.add_subparsers(dest="extender_command", metavar="COMMAND")
     sub.required = True
-    serve = sub.add_parser("serve", help="serve kube-scheduler's filter and bind verbs over HTTP")
-    serve.add_argument("--coordinator", required=True, metavar="HOST:PORT", help="colo-coordinator")
+    serve = sub.add_parser(
+        "serve",
+        help="serve kube-scheduler's filter and bind verbs over HTTP",
+        description="Serve kube-scheduler's extender filter and bind verbs over HTTP: "
+        "filter drops nodes whose room colo-coordinator has given away, bind reserves "
+        "at the coordinator before binding (docs/extender.md).",
+    )
+    serve.add_argument(
+        "--coordinator", required=True, type=host_port, metavar="HOST:PORT",
+        help="colo-coordinator's gRPC address",
+    )  # fmt: skip
     serve.add_argument(
         "--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)"
     )
-    serve.add_argument("--port", type=whole_number(0), default=8888, help="port (default: 8888)")
+    serve.add_argument(
+        "--port", type=port_number, default=8888, help="port (default: 8888; 0 picks one)"
+    )
     serve.add_argument("--kubeconfig", default=None, help="kubeconfig file (default: kubectl's)")
     serve.add_argument("--context", default=None, help="kubeconfig context")
     serve.add_argument(
@@ -53,13 +65,26 @@ def run_extender(args: argparse.Namespace) -> int:
             config, qps=args.qps, burst=args.burst, user_agent="colo-extender"
         ) as t:
             coordinator = CoordinatorClient(args.coordinator, scheduler="kube-scheduler")
-            extender = Extender(coordinator, KubeBinder(t), t)
-            runner, port = await start(extender, args.host, args.port)
-            print(f"colo-extender serving http://{args.host}:{port}", file=sys.stderr, flush=True)
             try:
-                await asyncio.Event().wait()
+                extender = Extender(coordinator, KubeBinder(t), t)
+                try:
+                    runner, port = await start(extender, args.host, args.port)
+                except OSError as e:
+                    raise InvalidInput(
+                        f"cannot listen there: {e.strerror or e}", obj="colo-extender",
+                        field="--host/--port", value=f"{args.host}:{args.port}",
+                    ) from None  # fmt: skip
+                print(
+                    f"colo-extender serving http://{args.host}:{port} "
+                    f"(coordinator {args.coordinator})",
+                    file=sys.stderr,
+                    flush=True,
+                )
+                try:
+                    await asyncio.Event().wait()
+                finally:
+                    await runner.cleanup()
             finally:
-                await runner.cleanup()
                 await coordinator.close()
 
     asyncio.run(serve())
