@@ -59,10 +59,13 @@ test: lint typecheck layers unit
 bench: $(STAMP_TEST) cluster-bins
 	@set -e; for b in bench/[!_]*.py; do echo "== $$b"; $(PY) $$b; done
 
-# Regenerate the gRPC code in src/colo/rpc from proto/ (committed; a test checks it is current).
+# Regenerate the gRPC code from proto/ (committed; tests check it is current): Python in
+# src/colo/rpc, Go (the coordinator client of the kube-scheduler plugin) in
+# build/scheduler-plugin/rpc/coordv1 (needs go; builds protoc-gen-go{,-grpc} once).
 proto: $(STAMP_TEST)
 	$(PY) -m grpc_tools.protoc -Iproto --python_out=src --grpc_python_out=src --pyi_out=src \
 		proto/colo/rpc/coord/v1/coordinator.proto
+	bash build/scheduler-plugin/genproto.sh $(PY)
 
 clean:
 	rm -rf $(OUT) .pytest_cache .mypy_cache .ruff_cache

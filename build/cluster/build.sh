@@ -12,16 +12,20 @@
 #                                                                  (k8s.io/kubernetes)
 #   etcd  etcd                                                     (go.etcd.io/etcd/server/v3)
 #   kwok  kwok                                                     (sigs.k8s.io/kwok)
+#   scheduler-plugin  colo-kube-scheduler: kube-scheduler with colo's ColoCoordinator
+#                     Reserve plugin (build/scheduler-plugin, against k8s.io/kubernetes)
 #
-# Each component is its own wrapper module under build/cluster/<component>/ so that
-# minimal version selection never mixes their dependencies.
+# Each component is its own wrapper module under build/cluster/<component>/ (the plugin's
+# is build/scheduler-plugin/, which holds its Go sources too) so that minimal version
+# selection never mixes their dependencies.
 #
 # Outputs (override with the environment):
 #   COLO_CACHE_DIR  default ~/.cache/colo
 #   COLO_BIN_DIR    default $COLO_CACHE_DIR/bin; binaries land in
 #                   $COLO_BIN_DIR/<component>-<version>/, with a .stamp file holding a
 #                   hash of everything that went into them (go.mod, go.sum, go version,
-#                   flags); a component whose stamp matches is not rebuilt.
+#                   flags, and the plugin's Go sources); a component whose stamp matches
+#                   is not rebuilt.
 #   $COLO_BIN_DIR/manifest.json  {"<binary>": {"path": ..., "version": ..., "component": ...}}
 #   GOMODCACHE=$COLO_CACHE_DIR/gomod, GOCACHE=$COLO_CACHE_DIR/gocache
 #   COLO_BUILD_NICE (default 10): niceness of the go commands.
@@ -45,7 +49,7 @@ NICE=${COLO_BUILD_NICE:-10}
 # Bump when the way binaries are built changes, to invalidate every stamp.
 RECIPE=1
 
-ALL_COMPONENTS=(k8s etcd kwok)
+ALL_COMPONENTS=(k8s etcd kwok scheduler-plugin)
 
 log() { printf 'cluster-bins: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -54,9 +58,11 @@ command -v go >/dev/null || die "go not found in PATH"
 
 # --- component definitions -------------------------------------------------
 # Each sets: C_DIR (wrapper module), C_NAME, C_VERSION, C_MODULE (required module),
-# C_BINS (name=package ...), C_TAGS, C_LDFLAGS.
+# C_BINS (name=package ...), C_TAGS, C_LDFLAGS, C_SOURCES (1 when C_DIR holds Go
+# sources of our own, which then go into the stamp).
 component() {
 	C_DIR=$HERE/$1
+	C_SOURCES=
 	case $1 in
 	k8s)
 		C_NAME=kubernetes C_VERSION=$COLO_K8S_VERSION C_MODULE=k8s.io/kubernetes
@@ -67,15 +73,15 @@ component() {
 			kubectl=k8s.io/kubernetes/cmd/kubectl
 		)
 		C_TAGS=selinux,notest,grpcnotrace
-		local minor=${COLO_K8S_VERSION#v1.}
-		minor=${minor%%.*}
-		local x
-		C_LDFLAGS="-s -w"
-		# Both packages carry the version: component-base for --version and /version,
-		# client-go for the default user agent.
-		for x in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
-			C_LDFLAGS+=" -X $x.gitVersion=$COLO_K8S_VERSION -X $x.gitMajor=1 -X $x.gitMinor=$minor -X $x.gitTreeState=clean"
-		done
+		k8s_ldflags
+		;;
+	scheduler-plugin)
+		# Same flags as k8s's kube-scheduler, so the k8s packages come from GOCACHE.
+		C_DIR=$HERE/../scheduler-plugin C_SOURCES=1
+		C_NAME=colo-scheduler-plugin C_VERSION=$COLO_K8S_VERSION C_MODULE=k8s.io/kubernetes
+		C_BINS=(colo-kube-scheduler=colo/build/scheduler-plugin)
+		C_TAGS=selinux,notest,grpcnotrace
+		k8s_ldflags
 		;;
 	etcd)
 		C_NAME=etcd C_VERSION=$COLO_ETCD_VERSION C_MODULE=go.etcd.io/etcd/server/v3
@@ -94,6 +100,19 @@ component() {
 	C_OUT=$COLO_BIN_DIR/$C_NAME-$C_VERSION
 }
 
+# Version ldflags of the Kubernetes binaries.
+k8s_ldflags() {
+	local minor=${COLO_K8S_VERSION#v1.}
+	minor=${minor%%.*}
+	local x
+	C_LDFLAGS="-s -w"
+	# Both packages carry the version: component-base for --version and /version,
+	# client-go for the default user agent.
+	for x in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+		C_LDFLAGS+=" -X $x.gitVersion=$COLO_K8S_VERSION -X $x.gitMajor=1 -X $x.gitMinor=$minor -X $x.gitTreeState=clean"
+	done
+}
+
 # Version of C_MODULE that the committed go.mod requires.
 pinned_in_gomod() {
 	awk -v m="$C_MODULE" '$1 == "require" && $2 == m { print $3; exit }
@@ -109,6 +128,9 @@ stamp_of() {
 		echo "ldflags=$C_LDFLAGS"
 		printf '%s\n' "${C_BINS[@]}"
 		cat "$C_DIR/go.mod" "$C_DIR/go.sum"
+		if [[ -n $C_SOURCES ]]; then
+			(cd "$C_DIR" && find . -name '*.go' ! -name '*_test.go' -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum)
+		fi
 	} | sha256sum | cut -d' ' -f1
 }
 
@@ -214,9 +236,35 @@ module_gomod() {
 	go mod download -json "$1" | sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",\{0,1\}$/\1/p'
 }
 
+# k8s.io/kubernetes requires its staging modules at v0.0.0 and points them at ./staging
+# with replace lines, which do not apply to a dependency: a consumer replaces each with
+# its published tag v0.<minor>.<patch>. The list of them, from upstream's go.mod.
+k8s_staging() {
+	local upstream staging
+	upstream=$(module_gomod "k8s.io/kubernetes@$COLO_K8S_VERSION")
+	[[ -f $upstream ]] || die "could not fetch go.mod of k8s.io/kubernetes@$COLO_K8S_VERSION"
+	staging=$(sed -n 's#^[[:space:]]*\(k8s\.io/[^[:space:]]*\) => \./staging/.*#\1#p' "$upstream" | sort -u)
+	[[ -n $staging ]] || die "no staging replace lines found in $upstream"
+	echo "$staging"
+}
+
+# The plugin's go.mod is written by hand (it lists the plugin's own requirements); only
+# the Kubernetes requirement and the staging replace lines follow versions.env.
+pin_plugin() {
+	local staging m args=("-require=$C_MODULE@$C_VERSION")
+	staging=$(k8s_staging)
+	for m in $staging; do args+=("-replace=$m=$m@v0.${C_VERSION#v1.}"); done
+	(cd "$C_DIR" && go mod edit "${args[@]}" && go mod tidy)
+	log "pin $1: $C_MODULE $C_VERSION, $(wc -w <<<"$staging") staging modules replaced with v0.${C_VERSION#v1.}"
+}
+
 pin_component() {
 	component "$1"
 	log "pin $1: $C_MODULE $C_VERSION"
+	if [[ -n $C_SOURCES ]]; then
+		pin_plugin "$1"
+		return
+	fi
 	mkdir -p "$C_DIR"
 	local b
 	{
@@ -232,14 +280,8 @@ pin_component() {
 		echo "require $C_MODULE $C_VERSION"
 	} >"$C_DIR/go.mod.new"
 	if [[ $1 == k8s ]]; then
-		# k8s.io/kubernetes requires its staging modules at v0.0.0 and points them at
-		# ./staging with replace lines, which do not apply to a dependency: replace each
-		# with its published tag v0.<minor>.<patch>. Take the list from upstream's go.mod.
-		local upstream staging
-		upstream=$(module_gomod "$C_MODULE@$C_VERSION")
-		[[ -f $upstream ]] || die "could not fetch go.mod of $C_MODULE@$C_VERSION"
-		staging=$(sed -n 's#^[[:space:]]*\(k8s\.io/[^[:space:]]*\) => \./staging/.*#\1#p' "$upstream" | sort -u)
-		[[ -n $staging ]] || die "no staging replace lines found in $upstream"
+		local staging
+		staging=$(k8s_staging)
 		{
 			echo
 			echo "replace ("

@@ -25,6 +25,9 @@ CONTROLLER_MANAGER = "kube-controller-manager"
 SCHEDULER = "kube-scheduler"
 KWOK = "kwok"
 KUBECTL = "kubectl"
+#: kube-scheduler with colo's ColoCoordinator Reserve plugin (build/scheduler-plugin);
+#: not in ALL: a cluster does not need it, only tests of the plugin do.
+COLO_KUBE_SCHEDULER = "colo-kube-scheduler"
 
 ALL = (ETCD, APISERVER, CONTROLLER_MANAGER, SCHEDULER, KWOK)
 
