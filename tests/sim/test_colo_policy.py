@@ -1,11 +1,12 @@
-"""The `colo` policy's reclaim half in the simulator, on the real traces (quick scenario)."""
+"""The `colo` policy in the simulator, on the real traces (quick scenario): reclaim, and
+colo-batch placing offline pods through the coordinator's ledger."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from colo.core.resources import BATCH_CPU
+from colo.core.resources import BATCH_CPU, CPU
 from colo.sim.cluster import Phase, SimCluster
 from colo.sim.policies.colo import ColoPolicy
 from colo.sim.reclaim_agent import PREDICTED_PEAK, SimReclaimAgents
@@ -16,11 +17,18 @@ from colo.sim.workload import build_workload
 
 
 @pytest.fixture(scope="module")
-def run() -> tuple[SimReclaimAgents, SimCluster]:
+def policy_run() -> tuple[ColoPolicy, SimCluster]:
     scenario = load_scenario("default").quickened()
     workload = build_workload(scenario, TraceSet.locate(None))
     policy, cluster = simulate(scenario, workload, "colo", until_s=5400.0)
-    assert isinstance(policy, ColoPolicy) and policy.agents is not None
+    assert isinstance(policy, ColoPolicy)
+    return policy, cluster
+
+
+@pytest.fixture(scope="module")
+def run(policy_run: tuple[ColoPolicy, SimCluster]) -> tuple[SimReclaimAgents, SimCluster]:
+    policy, cluster = policy_run
+    assert policy.agents is not None
     return policy.agents, cluster
 
 
@@ -71,3 +79,27 @@ def test_the_report_series_cover_the_run(run: tuple[SimReclaimAgents, SimCluster
     # what the agents hold back for online pods covers what online pods use, most of the time
     online = c.online_usage.sum(axis=0) / c.capacity_cpu.sum()
     assert np.mean(predicted[ticks] >= online[ticks]) > 0.95
+
+
+def test_colo_batch_binds_every_offline_pod_through_the_ledger(
+    policy_run: tuple[ColoPolicy, SimCluster],
+) -> None:
+    policy, c = policy_run
+    assert policy.scheduler is not None and policy.coordinator is not None
+    stats = policy.scheduler.stats
+    bound = [p for p in c.records if p.node >= 0 and p.phase is not Phase.PENDING]
+    assert stats.bound == len(bound) > 0  # nobody else binds offline pods
+    assert c.admission_failures == stats.admission_failures == 0
+    ledger = policy.coordinator.ledger
+    assert ledger.granted == stats.bound + sum(
+        1 for p in c.records if p.phase is Phase.PENDING and p.index in policy.scheduler.held
+    )
+    # The ledger holds what the cluster holds: per node, online requests plus the batch
+    # requests of offline pods still bound, and nothing beyond allocatable.
+    for node, name in enumerate(c.node_names):
+        entry = ledger.nodes[name]
+        assert entry.used.get(BATCH_CPU, 0) == c.batch_requested_cpu[node]
+        assert entry.used.get(CPU, 0) == c.requested_cpu[node]
+        assert all(
+            entry.used.get(k, 0) <= v for k, v in entry.allocatable.items() if k != BATCH_CPU
+        )

@@ -21,7 +21,7 @@ import pytest
 import simkit
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from simkit import GiB, Job, MiB, OnlinePod
+from simkit import Case, GiB, Job, OnlinePod, random_case
 
 from colo.core.ratelimit import RateLimiter
 from colo.sim.cluster import Phase, SimCluster, SimPod, complete
@@ -122,23 +122,6 @@ class NaiveScheduler:
         complete(self.c.bind(simkit.ref(pod), self.c.node_names[node]))
 
 
-@dataclass(frozen=True)
-class Case:
-    """A small cluster, its online pods and a stream of offline jobs."""
-
-    node_cpu: tuple[int, ...]
-    node_memory: tuple[int, ...]
-    pools: tuple[str | None, ...] | None
-    online: tuple[OnlinePod, ...]
-    jobs: tuple[Job, ...]
-    qps: float
-    burst: int
-    round_s: float = 1.0
-    pod_startup_s: float = 1.0
-    max_pods: int = 110
-    until_s: float = 400.0
-
-
 @dataclass
 class Outcome:
     bindings: list[simkit.Binding]
@@ -180,71 +163,7 @@ def assert_same_decisions(case: Case) -> Outcome:
     return fast
 
 
-# ---- randomized cases ------------------------------------------------------------------
-
-NODE_SHAPES = [(4000, 8 * GiB), (8000, 16 * GiB), (8000, 32 * GiB), (16000, 32 * GiB)]
-POD_SHAPES = [
-    (250, 512 * MiB),
-    (500, 1 * GiB),
-    (1000, 2 * GiB),
-    (2000, 1 * GiB),
-    (1000, 12 * GiB),
-    (4000, 8 * GiB),
-    (7000, 4 * GiB),
-    (12000, 24 * GiB),  # fits only an empty big node
-]
-
-
-def random_case(rng: np.random.Generator, *, jobs: int, nodes: int, until_s: float) -> Case:
-    """A random small cluster and job stream; most draws reuse a few shapes."""
-    node_shape = rng.integers(0, len(NODE_SHAPES), nodes)
-    node_cpu = tuple(NODE_SHAPES[k][0] for k in node_shape)
-    node_memory = tuple(NODE_SHAPES[k][1] for k in node_shape)
-    pools: tuple[str | None, ...] | None = None
-    pod_pools: list[str | None] = [None]
-    if rng.random() < 0.5:
-        pools = tuple(rng.choice(np.array(["a", "b", ""], dtype=object), nodes).tolist())
-        pools = tuple(p or None for p in pools)
-        pod_pools += sorted({p for p in pools if p is not None})
-    online: list[OnlinePod] = []
-    for node in range(nodes):
-        share = float(rng.choice([0.0, 0.25, 0.5, 0.8]))
-        if share:
-            online.append(
-                OnlinePod(
-                    node=node,
-                    cpu_milli=int(node_cpu[node] * share),
-                    memory_bytes=int(node_memory[node] * share),
-                )
-            )
-    arrivals = np.sort(rng.uniform(0.0, until_s / 3, jobs))
-    # A third of the arrivals on the round grid, some jobs arriving together.
-    arrivals = np.where(rng.random(jobs) < 0.3, np.floor(arrivals), arrivals)
-    shapes = rng.choice(len(POD_SHAPES), jobs, p=[0.2, 0.2, 0.15, 0.1, 0.1, 0.1, 0.1, 0.05])
-    job_list = tuple(
-        Job(
-            arrival_s=float(arrivals[j]),
-            cpu_milli=POD_SHAPES[shapes[j]][0],
-            memory_bytes=POD_SHAPES[shapes[j]][1],
-            duration_s=float(rng.choice([0.5, 3.0, 10.0, 40.0, 1000.0])) * rng.uniform(0.5, 1.5),
-            pods=int(rng.choice([1, 1, 1, 2, 5])),
-            pool=pod_pools[int(rng.integers(0, len(pod_pools)))],
-        )
-        for j in range(jobs)
-    )
-    return Case(
-        node_cpu=node_cpu,
-        node_memory=node_memory,
-        pools=pools,
-        online=tuple(online),
-        jobs=job_list,
-        qps=float(rng.choice([0.5, 1.0, 2.0, 5.0, 50.0])),
-        burst=int(rng.choice([1, 2, 5, 30])),
-        round_s=float(rng.choice([0.5, 1.0, 2.0])),
-        pod_startup_s=float(rng.choice([0.0, 1.0])),
-        max_pods=int(rng.choice([2, 4, 110])),
-        until_s=until_s,
-    )
+# ---- randomized cases --------------------------------------------------------------
 
 
 @pytest.mark.parametrize("seed", range(40))

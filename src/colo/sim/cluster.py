@@ -28,7 +28,7 @@ import numpy as np
 from colo.core.errors import Conflict, NotFound
 from colo.core.objects import Node, Pod
 from colo.core.qos import QoSTier
-from colo.core.resources import BATCH_CPU, BATCH_MEMORY
+from colo.core.resources import BATCH_CPU, BATCH_MEMORY, CPU, MEMORY, PODS
 from colo.ports.cluster import ChangeKind, ClusterEvent, EventType, PodRef, Unsubscribe
 from colo.sim.contention import ContentionParams
 from colo.sim.engine import PRIO_MEASURE, PRIO_STATE, EventLoop, Handle
@@ -192,6 +192,9 @@ class SimCluster:
         self._on_pending: list[Callable[[SimPod], None]] = []
         self._on_freed: list[Callable[[int], None]] = []
         self._on_lost: list[Callable[[SimPod], None]] = []
+        self._on_bound: list[Callable[[SimPod], None]] = []
+        self._on_released: list[Callable[[SimPod], None]] = []
+        self._on_node_patched: list[Callable[[int], None]] = []
 
     # ---- hooks for simulated components (fast path, no views) -------------------------
     def on_pending(self, callback: Callable[[SimPod], None]) -> None:
@@ -205,6 +208,35 @@ class SimCluster:
     def on_lost(self, callback: Callable[[SimPod], None]) -> None:
         """`callback(pod)` when a pod failed admission or was evicted (its owner recreates it)."""
         self._on_lost.append(callback)
+
+    def on_bound(self, callback: Callable[[SimPod], None]) -> None:
+        """`callback(pod)` when a pod was bound and admitted: it holds its node's requests
+        from now on (whichever scheduler bound it; what an informer shows)."""
+        self._on_bound.append(callback)
+
+    def on_released(self, callback: Callable[[SimPod], None]) -> None:
+        """`callback(pod)` when a pod stops holding its node's requests (it succeeded or was
+        evicted); `pod.node` is still the node it held."""
+        self._on_released.append(callback)
+
+    def on_node_patched(self, callback: Callable[[int], None]) -> None:
+        """`callback(node)` after a node's extended resources were patched."""
+        self._on_node_patched.append(callback)
+
+    def requests_of(self, pod: SimPod) -> dict[str, int]:
+        """What the pod requests, as its view says (batch resources in batch mode)."""
+        if self.batch_mode:
+            return {PODS: 1, BATCH_CPU: pod.cpu_milli, BATCH_MEMORY: pod.memory_bytes}
+        return {CPU: pod.cpu_milli, MEMORY: pod.memory_bytes, PODS: 1}
+
+    def offline_allocatable(self, node: int) -> dict[str, int]:
+        """A node's allocatable in colo units: cpu, memory, pods and what was patched."""
+        return {
+            CPU: int(self.alloc_cpu[node]),
+            MEMORY: int(self.alloc_memory[node]),
+            PODS: int(self.alloc_pods[node]),
+            **self.extended[node],
+        }
 
     # ---- lifecycle --------------------------------------------------------------------
     def create_pod(
@@ -293,6 +325,8 @@ class SimCluster:
         startup = self.scenario.control_plane.pod_startup
         self.loop.after(startup, partial(self._start, pod), priority=PRIO_STATE)
         self._notify(ChangeKind.MODIFIED, pod)
+        for callback in self._on_bound:
+            callback(pod)
 
     def _start(self, pod: SimPod) -> None:
         if pod.phase is not Phase.BOUND:
@@ -332,6 +366,8 @@ class SimCluster:
         self._offline_used[0][node] -= pod.cpu_milli
         self._offline_used[1][node] -= pod.memory_bytes
         self.requested_pods[node] -= 1
+        for callback in self._on_released:
+            callback(pod)
 
     def _evict_index(self, pod: SimPod, reason: str) -> None:
         if pod.phase not in (Phase.BOUND, Phase.RUNNING):
@@ -485,7 +521,7 @@ class SimCluster:
         else:
             resources = {"requests": {"cpu": f"{pod.cpu_milli}m", "memory": str(pod.memory_bytes)}}
         spec: dict[str, object] = {
-            "schedulerName": "default-scheduler",
+            "schedulerName": "colo-batch" if self.batch_mode else "default-scheduler",
             "containers": [{"name": "main", "resources": resources}],
         }
         if pod.node >= 0 and pod.phase in (Phase.BOUND, Phase.RUNNING):
@@ -505,6 +541,15 @@ class SimCluster:
                     "name": pod.name,
                     "uid": str(pod.index),
                     "labels": {"colo.io/qos": QoSTier.BE.value, "job-name": f"job-{pod.job}"},
+                    "ownerReferences": [
+                        {
+                            "apiVersion": "batch/v1",
+                            "kind": "Job",
+                            "name": f"job-{pod.job}",
+                            "uid": f"job-{pod.job}",
+                            "controller": True,
+                        }
+                    ],
                 },
                 "spec": spec,
                 "status": {"phase": phase},
@@ -555,6 +600,8 @@ class SimCluster:
         if self.batch_mode:
             for inverse, alloc in zip(self._offline_inverse, self._offline_alloc, strict=True):
                 inverse[node] = 1.0 / alloc[node] if alloc[node] > 0 else 0.0
+        for patched in self._on_node_patched:
+            patched(node)
         if grew and self.batch_mode:
             for callback in self._on_freed:  # pending offline pods may fit now
                 callback(node)

@@ -159,7 +159,8 @@ class RequestBasedPolicy(_Model):
 
 
 class ColoPolicy(_Model):
-    """The `colo` policy (so far its reclaim half; see docs/reclaim.md)."""
+    """The `colo` policy: reclaim (docs/reclaim.md) and colo-batch with the coordinator
+    (docs/scheduling.md, wiring in docs/simulator.md)."""
 
     report_interval: Seconds = 60.0
     """How often each node's simulated agent samples usage and reconsiders its batch figures."""
@@ -176,6 +177,13 @@ class ColoPolicy(_Model):
     offline_cpu_weight_per_milli: Annotated[float, Field(gt=0, le=1)] = 0.002
     """CPU weight of offline pods per requested millicore (online: 1). BestEffort pods in
     the offline box get cpu.shares 2 against an online core's 1024."""
+    batch_scheduler_qps: float = Field(1000.0, gt=0)
+    """colo-batch's client rate limit for bindings (`colo batch serve --qps`)."""
+    batch_scheduler_burst: int = Field(1000, ge=1)
+    """colo-batch's client burst for bindings (`colo batch serve --burst`)."""
+    batch_cycle: Annotated[Seconds, Field(gt=0, le=60)] = 0.5
+    """From the first change (a pod arrived, room freed) to the batch cycle that sees it:
+    `--batch-delay` plus the cycle's and the reservation's own time."""
 
 
 class Policies(_Model):

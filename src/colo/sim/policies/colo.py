@@ -1,20 +1,24 @@
-"""`colo`: co-location the colo way (so far its reclaim half).
+"""`colo`: co-location the colo way (reclaim, colo-batch and the coordinator).
 
 Every node is shared. Online pods are placed by kube-scheduler as under `request-based`.
 Offline pods are what colo-webhook makes of them: they request `colo.io/batch-cpu` and
 `colo.io/batch-memory` instead of cpu and memory, run BestEffort in the offline box (a
 tiny cpu weight next to online pods), and fit only into the batch capacity that each
 node's colo-agent publishes from its predicted online peak (`colo.sim.reclaim_agent`:
-the real estimator, calculator and reporter). Still stock for now, until colo-batch and
-the coordinator land: kube-controller-manager's job controllers and kube-scheduler.
+the real estimator, calculator and reporter). colo-batch places them (`colo.sim.
+batch_scheduler`: the real batch cycle), reserving every placement at the coordinator's
+ledger (`colo.sim.coordinator`) before binding within its own client rate limit.
+Still stock: kube-controller-manager's job controllers (colo's cron controller comes later).
 """
 
 from __future__ import annotations
 
+from colo.sim.batch_scheduler import SimBatchScheduler
 from colo.sim.cluster import SimCluster
+from colo.sim.controlplane import StockJobController
+from colo.sim.coordinator import SimCoordinator
 from colo.sim.engine import EventLoop
 from colo.sim.policies.request_based import RequestBasedPolicy
-from colo.sim.policies.stock import install_stock
 from colo.sim.reclaim_agent import SimReclaimAgents, install
 from colo.sim.scenario import Scenario
 
@@ -27,10 +31,30 @@ class ColoPolicy(RequestBasedPolicy):
     def __init__(self, scenario: Scenario) -> None:
         super().__init__(scenario)
         self.agents: SimReclaimAgents | None = None
+        self.coordinator: SimCoordinator | None = None
+        self.scheduler: SimBatchScheduler | None = None
 
     def install(self, cluster: SimCluster, loop: EventLoop) -> None:
         config = self.scenario.policies.colo
+        cp = self.scenario.control_plane
         cluster.use_batch_resources()
         cluster.offline_weight_per_milli = config.offline_cpu_weight_per_milli
+        # The coordinator and colo-batch follow the cluster before anything changes it.
+        self.coordinator = SimCoordinator(cluster)
+        self.scheduler = SimBatchScheduler(
+            cluster,
+            loop,
+            ledger=self.coordinator.ledger,
+            qps=config.batch_scheduler_qps,
+            burst=config.batch_scheduler_burst,
+            cycle_s=config.batch_cycle,
+        )
         self.agents = install(cluster, loop, config)
-        install_stock(self.scenario, cluster, loop, pool=None)
+        controller = StockJobController(
+            cluster,
+            loop,
+            qps=cp.controller_qps,
+            burst=cp.controller_burst,
+            requests_per_job=cp.requests_per_job,
+        )
+        controller.start()
