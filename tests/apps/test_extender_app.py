@@ -12,6 +12,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from colo.apps.extender import Extender, start
 from colo.cli.main import main
@@ -95,6 +96,16 @@ def served(ext: Extender, body: Callable[[Call], Awaitable[None]]) -> None:
                 await body(call)
                 async with s.get(f"http://127.0.0.1:{port}/healthz") as r:
                     assert (r.status, await r.text()) == (200, "ok\n")
+                # /metrics shows every counter the extender keeps, as it is now
+                async with s.get(f"http://127.0.0.1:{port}/metrics") as r:
+                    assert r.status == 200
+                    metrics = {
+                        sample.name: sample.value
+                        for family in text_string_to_metric_families(await r.text())
+                        for sample in family.samples
+                        if sample.name.endswith("_total")
+                    }
+                assert metrics == {f"colo_extender_{k}_total": v for k, v in ext.stats.items()}
         finally:
             await runner.cleanup()
 

@@ -9,8 +9,10 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+import aiohttp
 import pytest
 from e2ekit import STANDARD_NODES, VIRTUAL_NODES, new_namespace, pod_body, transport
+from prometheus_client.parser import text_string_to_metric_families
 
 from colo.apps.coordinator import CoordinatorApp
 from colo.coord.ledger import Item
@@ -23,8 +25,17 @@ NODES = STANDARD_NODES + VIRTUAL_NODES
 
 
 @pytest.fixture(scope="module")
+def metrics_ports() -> tuple[int, int]:
+    """Where colo-batch and colo-coordinator serve /metrics."""
+    batch, coord = free_ports(2)
+    return batch, coord
+
+
+@pytest.fixture(scope="module")
 def colo_batch(
-    dev_cluster: ClusterState, tmp_path_factory: pytest.TempPathFactory
+    dev_cluster: ClusterState,
+    tmp_path_factory: pytest.TempPathFactory,
+    metrics_ports: tuple[int, int],
 ) -> Iterator[int]:
     """colo-coordinator and colo-batch running against the session cluster; yields the
     coordinator's port."""
@@ -32,10 +43,12 @@ def colo_batch(
     (port,) = free_ports(1)
     kube = ["--kubeconfig", dev_cluster.kubeconfig]
     colo = [sys.executable, "-m", "colo.cli.main"]
-    coord_args = [*colo, "coord", "serve", *kube, "--listen", f"127.0.0.1:{port}"]
+    batch_metrics, coord_metrics = metrics_ports
+    coord_args = [*colo, "coord", "serve", *kube, "--listen", f"127.0.0.1:{port}",
+                  "--metrics-listen", f"127.0.0.1:{coord_metrics}"]  # fmt: skip
     batch_args = [*colo, "batch", "serve", *kube, "--coordinator", f"127.0.0.1:{port}",
                   "--no-leader-elect", "--scheduler-name", SCHEDULER, "--qps", "200",
-                  "--burst", "200"]  # fmt: skip
+                  "--burst", "200", "--metrics-listen", f"127.0.0.1:{batch_metrics}"]  # fmt: skip
     with (
         background(coord_args, logs / "coord.log"),
         background(batch_args, logs / "batch.log"),
@@ -237,3 +250,60 @@ def test_a_restarted_coordinator_rebuilds_from_the_api_server_and_never_grants_w
                 await app.stop()
 
     asyncio.run(body())
+
+
+async def _scrape(port: int) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """Every sample on http://127.0.0.1:port/metrics, keyed by name and labels."""
+    url = f"http://127.0.0.1:{port}/metrics"
+    async with aiohttp.ClientSession() as session, session.get(url) as r:
+        assert r.status == 200
+        assert r.headers["Content-Type"].startswith("text/plain")
+        text = await r.text()
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
+
+
+def test_metrics_count_the_pods_colo_batch_bound_and_the_coordinator_granted(
+    dev_cluster: ClusterState, colo_batch: int, metrics_ports: tuple[int, int]
+) -> None:
+    batch_port, coord_port = metrics_ports
+    bound = ("colo_batch_bound_pods_total", ())
+    granted = ("colo_coordinator_reservations_total", (("result", "granted"),))
+
+    async def body() -> None:
+        async with transport(dev_cluster) as t:
+            # the processes may still be starting when this test runs first
+            await _wait(lambda: _scrape_ok(batch_port), what="colo-batch /metrics")
+            await _wait(lambda: _scrape_ok(coord_port), what="colo-coordinator /metrics")
+            before_batch, before_coord = await _scrape(batch_port), await _scrape(coord_port)
+            ns = await new_namespace(t)
+            path = f"/api/v1/namespaces/{ns}/pods"
+            await asyncio.gather(*(t.post(path, _pod(f"m{i}")) for i in range(20)))
+
+            async def counted() -> bool:
+                after = await _scrape(batch_port)
+                return after[bound] - before_batch[bound] >= 20
+
+            await _wait(counted, what="20 more bound pods counted")
+            after_coord = await _scrape(coord_port)
+            assert after_coord[granted] - before_coord[granted] >= 20
+            assert after_coord[("colo_coordinator_nodes", ())] == NODES
+            after_batch = await _scrape(batch_port)
+            assert (
+                after_batch[("colo_batch_cycles_total", ())]
+                > before_batch[("colo_batch_cycles_total", ())]
+            )
+            assert after_batch[("colo_batch_nodes", ())] == NODES
+
+    asyncio.run(body())
+
+
+async def _scrape_ok(port: int) -> bool:
+    try:
+        await _scrape(port)
+    except (aiohttp.ClientError, OSError):
+        return False
+    return True

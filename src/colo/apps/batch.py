@@ -44,8 +44,11 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import numpy as np
+from aiohttp import web
+from prometheus_client.registry import Collector
 
 from colo.apps.coordinator import CoordinatorApp
+from colo.apps.metrics import BatchCollector, LedgerCollector, registry_of, start_metrics
 from colo.coord.ledger import InProcessCoordinator, Item
 from colo.core.errors import ColoError, Conflict, InvalidInput, NotFound, Retryable
 from colo.core.objects import Node, Pod
@@ -111,6 +114,7 @@ class BatchStats:
     coordinator_faults: int = 0
     virtual_fallbacks: int = 0
     last_cycle_s: float = 0.0
+    cycle_seconds: float = 0.0
     by_error: dict[str, int] = field(default_factory=dict)
 
 
@@ -275,6 +279,7 @@ class BatchScheduler:
         result = self.cycle.run(reqs, now, waited)
         self.stats.cycles += 1
         self.stats.last_cycle_s = time.perf_counter() - started
+        self.stats.cycle_seconds += self.stats.last_cycle_s
         log.info(
             "cycle %d: %d pods, %d placed, %d not (%.3f s)",
             *(self.stats.cycles, len(reqs), len(result.assignments), len(result.unschedulable)),
@@ -441,6 +446,7 @@ class BatchOptions:
     scheduler_name: str = DEFAULT_SCHEDULER_NAME
     coordinator: str | None = None  # host:port of colo-coordinator; None: bind unreserved
     coordinator_listen: str | None = None  # host:port: host the coordinator in this process
+    metrics_listen: str | None = None  # host:port: serve Prometheus /metrics there
     qps: float = 500.0
     burst: int = 1000
     bind_concurrency: int = 64
@@ -484,6 +490,22 @@ async def serve(config: ClientConfig, options: BatchOptions) -> None:
         )
         if hosted is not None:
             sched.use_coordinator(InProcessCoordinator(hosted.ledger, time.monotonic))
+        metrics: web.AppRunner | None = None
+        if options.metrics_listen:
+            # Served from the start, leader or not: a standby shows it is alive and idle.
+            collectors: list[Collector] = [BatchCollector(sched)]
+            if hosted is not None:
+                collectors.append(LedgerCollector(hosted.ledger))
+            try:
+                metrics, port = await start_metrics(
+                    registry_of(*collectors), options.metrics_listen
+                )
+            except OSError as e:
+                raise InvalidInput(
+                    f"cannot listen there: {e.strerror or e}", obj="colo-batch",
+                    field="--metrics-listen", value=options.metrics_listen,
+                ) from None  # fmt: skip
+            log.info("serving metrics on port %d", port)
 
         async def lead() -> None:
             # Subscribed before the informers start: the first listing is taken in as
@@ -520,6 +542,8 @@ async def serve(config: ClientConfig, options: BatchOptions) -> None:
         finally:
             if coordinator is not None:
                 await coordinator.close()
+            if metrics is not None:
+                await metrics.cleanup()
 
 
 def default_identity() -> str:

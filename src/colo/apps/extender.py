@@ -31,11 +31,12 @@ import contextlib
 import json
 import logging
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Protocol
 
 from aiohttp import web
 
+from colo.apps.metrics import StatsCollector, listening_port, metrics_handler, registry_of
 from colo.coord.ledger import Item
 from colo.core.errors import ColoError, InvalidInput
 from colo.core.objects import Pod
@@ -198,6 +199,17 @@ def _candidates(args: Mapping[str, Any]) -> tuple[list[str], list[Any] | None]:
 
 EXTENDER_KEY = web.AppKey("extender", Extender)
 
+#: `Extender.stats` as Prometheus counters (`colo_extender_<key>_total`).
+STAT_DOCS = {
+    "requests": "Filter and bind requests received.",
+    "bad_requests": "Requests answered 400 (a body colo could not read).",
+    "filters": "Filter requests answered.",
+    "binds": "Bind requests answered.",
+    "bound": "Pods bound after a granted reservation.",
+    "conflicts": "Reservations the coordinator refused.",
+    "errors": "Coordinator or API server faults answered as Error.",
+}
+
 Verb = Callable[[Extender, Mapping[str, Any]], Awaitable[dict[str, Any]]]
 
 
@@ -238,6 +250,9 @@ def make_app(extender: Extender) -> web.Application:
     app.router.add_post("/filter", _serve(Extender.filter, "filter"))
     app.router.add_post("/bind", _serve(Extender.bind, "bind"))
     app.router.add_get("/healthz", _healthz)
+    app.router.add_get("/metrics", metrics_handler(registry_of(StatsCollector(
+        "colo_extender", STAT_DOCS, lambda: extender.stats
+    ))))  # fmt: skip
     return app
 
 
@@ -251,12 +266,4 @@ async def start(extender: Extender, host: str, port: int) -> tuple[web.AppRunner
     except BaseException:
         await runner.cleanup()
         raise
-    bound = _port(runner.addresses)
-    return runner, bound if bound is not None else port
-
-
-def _port(addresses: Sequence[Any]) -> int | None:
-    for address in addresses:
-        if isinstance(address, tuple) and len(address) >= 2:
-            return int(address[1])
-    return None
+    return runner, listening_port(runner, port)

@@ -5,6 +5,7 @@ colo batch serve [--kubeconfig PATH] [--context NAME]
                  [--scheduler-name colo-batch] [--qps 500] [--burst 1000]
                  [--bind-concurrency 64] [--batch-delay 0.05] [--no-leader-elect]
                  [--lease-namespace kube-system] [--jobs-on-virtual-nodes prefer]
+                 [--metrics-listen HOST:PORT]
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import asyncio
 import logging
 from typing import Any
 
-from colo.cli.args import positive_number, whole_number
+from colo.cli.args import host_port, positive_number, whole_number
 from colo.sched.requirements import VIRTUAL_MODES
 
 
@@ -65,6 +66,10 @@ def add_parser(commands: Any) -> None:
         "--jobs-on-virtual-nodes", choices=VIRTUAL_MODES, default="prefer",
         help="where pods of Jobs (and so CronJobs) go by default (default: prefer)",
     )  # fmt: skip
+    serve.add_argument(
+        "--metrics-listen", default=None, type=host_port, metavar="HOST:PORT",
+        help="serve Prometheus /metrics and /healthz here (default: off)",
+    )  # fmt: skip
     serve.add_argument("-v", "--verbose", action="store_true", help="log every cycle")
 
 
@@ -89,6 +94,7 @@ def run_batch(args: argparse.Namespace) -> int:
         scheduler_name=args.scheduler_name,
         coordinator=args.coordinator,
         coordinator_listen=args.coordinator_listen,
+        metrics_listen=args.metrics_listen,
         qps=args.qps,
         burst=args.burst,
         bind_concurrency=args.bind_concurrency,

@@ -1,6 +1,7 @@
 """`colo coord serve`: run colo-coordinator (the composition root of that process).
 
 colo coord serve [--kubeconfig PATH] [--context NAME] [--listen 127.0.0.1:7070] [--ttl 30]
+                 [--metrics-listen HOST:PORT]
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import logging
 import sys
 from typing import Any
 
-from colo.cli.args import positive_number
+from colo.cli.args import host_port, positive_number
 
 
 def add_parser(commands: Any) -> None:
@@ -31,10 +32,16 @@ def add_parser(commands: Any) -> None:
         "--ttl", type=positive_number("a number of seconds"), default=30.0,
         help="how long a reservation lives unless its pod is seen bound (default: 30)",
     )  # fmt: skip
+    serve.add_argument(
+        "--metrics-listen", default=None, type=host_port, metavar="HOST:PORT",
+        help="serve Prometheus /metrics and /healthz here (default: off)",
+    )  # fmt: skip
 
 
 def run_coord(args: argparse.Namespace) -> int:
     from colo.apps.coordinator import CoordinatorApp
+    from colo.apps.metrics import LedgerCollector, registry_of, start_metrics
+    from colo.core.errors import InvalidInput
     from colo.kube.config import load_config
     from colo.kube.transport import Transport
 
@@ -46,12 +53,25 @@ def run_coord(args: argparse.Namespace) -> int:
     async def serve() -> None:
         async with Transport.from_config(config, user_agent="colo-coordinator") as t:
             app = CoordinatorApp(t, listen=args.listen, ttl_s=args.ttl)
-            port = await app.start()
-            print(f"colo-coordinator serving gRPC on port {port}", file=sys.stderr, flush=True)
+            metrics = None
+            if args.metrics_listen:
+                try:
+                    metrics, _ = await start_metrics(
+                        registry_of(LedgerCollector(app.ledger)), args.metrics_listen
+                    )
+                except OSError as e:
+                    raise InvalidInput(
+                        f"cannot listen there: {e.strerror or e}", obj="colo-coordinator",
+                        field="--metrics-listen", value=args.metrics_listen,
+                    ) from None  # fmt: skip
             try:
+                port = await app.start()
+                print(f"colo-coordinator serving gRPC on port {port}", file=sys.stderr, flush=True)
                 await app.wait()
             finally:
                 await app.stop()
+                if metrics is not None:
+                    await metrics.cleanup()
 
     asyncio.run(serve())
     return 0
