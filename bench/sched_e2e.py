@@ -12,9 +12,16 @@ equal), so neither wins by being allowed more API requests:
   it shares colo-batch's informers and still serves gRPC to other schedulers), which
   spares the API server a second list and watch of every pod.
 
+- the ceiling: no scheduler at all. The bench binds a third wave itself, round-robin
+  over the nodes, through colo's binder with the same QPS and colo-batch's default of 64
+  bindings in flight; it has nothing to list, watch or decide. No scheduler can bind
+  faster than this on the same cluster, so `ceiling_ratio` (kube-scheduler's time over
+  this one) is the largest `ratio` this machine can show.
+
 kube-scheduler runs first; colo-batch's run then also lists and watches the first run's
-pods, which only makes its job harder. Everything shares the machine's cores with the
-API server, etcd and kwok.
+pods, which only makes its job harder; the ceiling runs last. Everything shares the
+machine's cores with the API server, etcd, kwok and kube-controller-manager; the CPU
+seconds each process used during each run are printed too.
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -35,8 +43,9 @@ from _common import emit, parser
 from colo.devcluster import ClusterState
 from colo.devcluster.processes import background, free_ports
 from colo.devcluster.scheduler import start_scheduler
+from colo.kube.binder import KubeBinder
 from colo.kube.informer import Informer
-from colo.ports.cluster import ClusterEvent
+from colo.ports.cluster import ClusterEvent, PodRef
 
 
 def pod(name: str, scheduler: str) -> dict[str, Any]:
@@ -58,15 +67,17 @@ def pod(name: str, scheduler: str) -> dict[str, Any]:
     }
 
 
-async def create(state: ClusterState, ns: str, count: int, scheduler: str) -> None:
+async def create(state: ClusterState, ns: str, count: int, scheduler: str) -> list[tuple[str, str]]:
+    """Create the wave; (name, uid) of each pod."""
     async with transport(state) as t:
         sem = asyncio.Semaphore(64)
 
-        async def one(i: int) -> None:
+        async def one(i: int) -> tuple[str, str]:
             async with sem:
-                await t.post(f"/api/v1/namespaces/{ns}/pods", pod(f"p{i:05d}", scheduler))
+                out = await t.post(f"/api/v1/namespaces/{ns}/pods", pod(f"p{i:05d}", scheduler))
+                return str(out["metadata"]["name"]), str(out["metadata"]["uid"])
 
-        await asyncio.gather(*(one(i) for i in range(count)))
+        return list(await asyncio.gather(*(one(i) for i in range(count))))
 
 
 def cpu_s(pid: int) -> float:
@@ -175,6 +186,46 @@ def run_colo_batch(
         )
 
 
+def run_binder(
+    state: ClusterState, pods: int, qps: float, timeout_s: float
+) -> tuple[float, float, dict[str, float]]:
+    """The ceiling: bind a wave round-robin without scheduling it (see the docstring)."""
+    ns = asyncio.run(_namespace(state, "bind"))
+    created = asyncio.run(create(state, ns, pods, "bench-nobody"))
+    nodes = [f"node-{i:04d}" for i in range(state.nodes)]
+    work = [
+        (PodRef(ns, name, uid=uid), nodes[i % len(nodes)]) for i, (name, uid) in enumerate(created)
+    ]
+    failures: list[Exception] = []
+    done = threading.Event()
+
+    def bind_all() -> None:
+        async def go() -> None:
+            async with transport(state, qps=qps, burst=int(qps)) as t:
+                out = await KubeBinder(t, concurrency=64).bind_all(work)
+                failures.extend(e for e in out if e is not None)
+
+        try:
+            asyncio.run(go())
+        finally:
+            done.set()
+
+    def start() -> None:
+        threading.Thread(target=bind_all, daemon=True).start()
+
+    try:
+        return asyncio.run(time_to_bind(state, ns, pods, start, timeout_s, process_cpu_s))
+    finally:
+        done.wait(timeout_s)
+        if failures:
+            raise SystemExit(f"{len(failures)} bindings failed; first: {failures[0]}")
+
+
+def process_cpu_s() -> float:
+    """CPU seconds of this process so far (the ceiling's binder runs in it)."""
+    return time.process_time()
+
+
 async def _namespace(state: ClusterState, prefix: str) -> str:
     async with transport(state) as t:
         return await namespace(t, f"sched-{prefix}")
@@ -198,16 +249,19 @@ def main() -> None:
             colo_first, colo_s, colo_cpu = run_colo_batch(
                 state, args.pods, args.qps, args.timeout, logs
             )
+            _, ceiling_s, ceiling_cpu = run_binder(state, args.pods, args.qps, args.timeout)
     figures = {
         "colo_s": round(colo_s, 2),
         "kube_scheduler_s": round(kube_s, 2),
         "ratio": round(kube_s / colo_s, 2),
+        "ceiling_s": round(ceiling_s, 2),
+        "ceiling_ratio": round(kube_s / ceiling_s, 2),
         "colo_first_bound_s": round(colo_first, 2),
         "kube_scheduler_first_bound_s": round(kube_first, 2),
         "colo_pods_per_s": round(args.pods / colo_s, 1),
         "kube_scheduler_pods_per_s": round(args.pods / kube_s, 1),
     }
-    for run, cpu in (("kube_scheduler", kube_cpu), ("colo", colo_cpu)):
+    for run, cpu in (("kube_scheduler", kube_cpu), ("colo", colo_cpu), ("ceiling", ceiling_cpu)):
         for name, seconds in cpu.items():
             figures[f"{run}_cpu_s_{name}"] = seconds
     emit(
