@@ -33,6 +33,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from functools import partial
+from typing import Any
 
 import numpy as np
 
@@ -49,6 +50,23 @@ from colo.sim.engine import PRIO_CONTROL, PRIO_SCHEDULE, EventLoop
 
 #: How long a refused request stays on its node in colo-batch's view (as the process).
 CONFLICT_HOLD_S = 2.0
+#: Candidate pods a cycle runs without planning (see `_run_cycle`).
+FEW_PODS = 4
+
+
+def _after_key(req: Requirements) -> tuple[Any, ...]:
+    """`req`'s fields after its key, in order: `Requirements(key, *them)` is `req` for
+    another pod."""
+    return tuple(getattr(req, f.name) for f in _FIELDS[1:])
+
+
+_FIELDS = dataclasses.fields(Requirements)
+assert _FIELDS[0].name == "key", "_after_key expects the key first"
+
+
+def _job_name(pod: SimPod) -> str:
+    """`Requirements.job` of the pod: its namespace and its Job's name, `job-<n>`."""
+    return f"{OFFLINE_NAMESPACE}/job-{pod.job}"
 
 
 @dataclass(slots=True)
@@ -114,12 +132,15 @@ class SimBatchScheduler:
             (PODS, cluster.requested_pods),
         ):
             self.snap.used[:n, self.snap.column(name)] = used
-        self.cycle = BatchCycle(self.snap)
+        self.cycle = BatchCycle(self.snap, explain=False)  # nobody reads its messages
         self.queue = BatchQueue()
         self.held: dict[int, Held] = {}  # pod index -> where it counts
         self.stats = BatchStats()
-        # job -> requirements of its pods, their shape id and request vector
-        self._templates: dict[int, tuple[Requirements, int, np.ndarray]] = {}
+        # job -> requirements of its pods but the key (`_after_key`), their shape id and
+        # request vector
+        self._templates: dict[int, tuple[tuple[Any, ...], int, np.ndarray]] = {}
+        # (cpu, memory, pool) of a job's pods -> requirements compiled from one's view
+        self._looks: dict[tuple[int, int, str | None], tuple[Requirements, int, np.ndarray]] = {}
         self._placeholders: list[tuple[float, int, np.ndarray]] = []  # (until, node, vec)
         self._changed: set[int] = set()
         self._cycle_at: float | None = None
@@ -134,18 +155,33 @@ class SimBatchScheduler:
 
     # --- following the cluster --------------------------------------------------------
     def _requirements(self, pod: SimPod) -> tuple[Requirements, int, np.ndarray]:
-        """`requirements_of` the pod's view, compiled once per job (its pods differ only
-        in name), with the shape id and request vector of the job's pods."""
+        """`requirements_of` the pod's view, with the shape id and request vector of its
+        job's pods, compiled once per job (its pods differ only in name)."""
         template = self._templates.get(pod.job)
         if template is None:
+            template = self._templates[pod.job] = self._job_template(pod)
+        rest, shape, vec = template
+        # what dataclasses.replace(key=...) makes, without its per-field work at every pod
+        return Requirements(pod.key, *rest), shape, vec
+
+    def _job_template(self, pod: SimPod) -> tuple[tuple[Any, ...], int, np.ndarray]:
+        """The requirements of a new job's pods, but the key (`_after_key`). Pods that
+        request the same and use the same pool have views that differ only in their own
+        and their job's names (`SimCluster._pod_view`), so one view per such look is
+        compiled (a pod view costs as much as a cycle), and other jobs' requirements
+        differ from it in the job alone."""
+        look = (pod.cpu_milli, pod.memory_bytes, pod.pool)
+        compiled = self._looks.get(look)
+        if compiled is None:
             view = self.cluster.pod(pod.key)
             assert view is not None, pod.key
             req = requirements_of(view, self.virtual)
+            assert req.job == _job_name(pod), (req.job, pod.job)
             vec = self.snap.request_vector(req.requests)
             shape = self.queue.shapes.id((req.requests, req.placement_key), vec)
-            template = self._templates[pod.job] = (req, shape, vec)
-        req, shape, vec = template
-        return dataclasses.replace(req, key=pod.key), shape, vec
+            compiled = self._looks[look] = (req, shape, vec)
+        req, shape, vec = compiled
+        return _after_key(dataclasses.replace(req, job=_job_name(pod))), shape, vec
 
     def _arrived(self, pod: SimPod) -> None:
         req, shape, _ = self._requirements(pod)
@@ -192,20 +228,30 @@ class SimBatchScheduler:
     def _run_cycle(self) -> None:
         self._cycle_at = None
         now = self.loop.now()
-        candidates = self.queue.take(self._changed, self.snap.free(), everything=self.exhaustive)
-        self._changed.clear()
         placed: list[tuple[SimPod, Requirements, int]] = []
         if self.exhaustive:
-            groups = sorted((g for c in candidates for g in c.groups), key=lambda g: g.first)
+            self._changed.clear()
+            groups = sorted(self.queue.take_all(), key=lambda g: g.first)
             if groups:
                 placed = self._run(groups, now)
         else:
-            planner = Planner(candidates, self.queue.shapes)
+            free = self.snap.free()
+            blocks = self.queue.take(self._changed, free)
+            self._changed.clear()
+            # Planning costs more than running a group that places nothing: a few pods go
+            # into one run as they are (`colo.sim.batch_queue`).
+            few = self.queue.take_few(blocks, FEW_PODS)
+            if few is not None:
+                if few:
+                    placed = self._run(sorted(few, key=lambda g: g.first), now)
+                blocks = []
+            planner = Planner(blocks, self.queue)
             while planner:
-                run, stuck = planner.next_run(self.snap.free())
-                self.queue.park(stuck)
-                if run:
-                    placed += self._run(run, now)
+                run = planner.next_run(free)
+                if not run:
+                    break
+                placed += self._run(run, now)
+                free = self.snap.free()
         if placed:
             self.stats.cycles += 1
             self.stats.placed += len(placed)
@@ -216,7 +262,7 @@ class SimBatchScheduler:
     def _run(self, groups: list[JobPods], now: float) -> list[tuple[SimPod, Requirements, int]]:
         """One run of the batch cycle over `groups` (oldest first); the rest is parked."""
         for g in groups:
-            g.entries.sort(key=lambda e: e[0].index)
+            g.sort()
         vecs = [self._templates[g.entries[0][0].job][2] for g in groups]
         reqs = [req for g in groups for _, req in g.entries]
         waited = [now - pod.created_s for g in groups for pod, _ in g.entries]

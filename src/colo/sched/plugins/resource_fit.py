@@ -36,7 +36,7 @@ class ResourceFit:
 
 def fits(free: np.ndarray, vec: np.ndarray) -> np.ndarray:
     """Rows of `free` [M, R] with room for `vec` (only the requested columns are compared)."""
-    cols = np.flatnonzero(vec)
+    cols = vec.nonzero()[0]
     if cols.size == 0:
         return np.ones(free.shape[0], bool)
     return np.asarray((free[:, cols] >= vec[cols]).all(axis=1))
