@@ -14,7 +14,8 @@ import statistics
 import time
 
 from _common import emit, parser
-from colo.coord.ledger import Item, Ledger
+from colo.coord.ledger import Ledger
+from colo.core.reservation import Item
 from colo.rpc.coordinator import CoordinatorClient, CoordinatorService, serve
 
 CPU = "colo.io/batch-cpu"

@@ -15,8 +15,8 @@ import time
 
 from _cluster import create_pods, dev_cluster, namespace, transport
 from _common import emit, parser
+from colo.core.changes import PodRef
 from colo.kube.binder import KubeBinder
-from colo.ports.cluster import PodRef
 
 
 async def one_round(state, nodes: list[str], pods: int, concurrency: int) -> float:  # type: ignore[no-untyped-def]

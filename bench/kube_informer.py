@@ -21,9 +21,9 @@ from typing import Any
 
 from _cluster import create_pods, dev_cluster, namespace, transport
 from _common import emit, parser
+from colo.core.changes import ClusterEvent
 from colo.kube.informer import Informer
 from colo.kube.transport import Expired
-from colo.ports.cluster import ClusterEvent
 
 
 async def measure(state: Any, pods: int) -> dict[str, float]:

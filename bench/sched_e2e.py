@@ -40,12 +40,12 @@ from typing import Any
 
 from _cluster import dev_cluster, namespace, transport
 from _common import emit, parser
+from colo.core.changes import ClusterEvent, PodRef
 from colo.devcluster import ClusterState
 from colo.devcluster.processes import background, free_ports
 from colo.devcluster.scheduler import start_scheduler
 from colo.kube.binder import KubeBinder
 from colo.kube.informer import Informer
-from colo.ports.cluster import ClusterEvent, PodRef
 
 
 def pod(name: str, scheduler: str) -> dict[str, Any]:

@@ -10,12 +10,13 @@ from typing import Any
 import pytest
 
 from colo.apps.batch import BatchScheduler
-from colo.coord.ledger import InProcessCoordinator, Item, Ledger
+from colo.coord.ledger import InProcessCoordinator, Ledger
 from colo.core.builders import NodeBuilder, PodBuilder
+from colo.core.changes import ChangeKind, ClusterEvent, EventType, PodRef
 from colo.core.errors import Conflict, Retryable
 from colo.core.objects import Node, Pod
+from colo.core.reservation import Item
 from colo.core.virtual import VIRTUAL_NODE_LABEL_KEY, VIRTUAL_NODE_LABEL_VALUE, VIRTUAL_TAINT_KEY
-from colo.ports.cluster import ChangeKind, ClusterEvent, EventType, PodRef
 
 
 class FakeBinder:

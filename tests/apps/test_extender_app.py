@@ -16,10 +16,11 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from colo.apps.extender import Extender, start
 from colo.cli.main import main
-from colo.coord.ledger import InProcessCoordinator, Item, Ledger, Reply
+from colo.coord.ledger import InProcessCoordinator, Ledger
 from colo.core.builders import NodeBuilder, PodBuilder
+from colo.core.changes import PodRef
 from colo.core.errors import NotFound, Retryable
-from colo.ports.cluster import PodRef
+from colo.core.reservation import Item, Reply
 
 
 class FakeBinder:

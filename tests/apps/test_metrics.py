@@ -14,7 +14,8 @@ from test_batch_scheduler import Rig, node, pod
 
 from colo.apps.metrics import BatchCollector, LedgerCollector, registry_of, start_metrics
 from colo.cli.main import main
-from colo.coord.ledger import Item, Ledger
+from colo.coord.ledger import Ledger
+from colo.core.reservation import Item
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from colo.coord.feed import LedgerFeed
-from colo.coord.ledger import Item, Ledger
+from colo.coord.ledger import Ledger
 from colo.core.builders import NodeBuilder, PodBuilder
 from colo.core.objects import Node, Pod
+from colo.core.reservation import Item
 
 
 def node(name: str, cpu: str) -> Node:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from colo.coord.ledger import Item, Ledger
+from colo.coord.ledger import Ledger
+from colo.core.reservation import Item
 
 CPU = "colo.io/batch-cpu"
 

@@ -15,7 +15,7 @@ from e2ekit import STANDARD_NODES, VIRTUAL_NODES, new_namespace, pod_body, trans
 from prometheus_client.parser import text_string_to_metric_families
 
 from colo.apps.coordinator import CoordinatorApp
-from colo.coord.ledger import Item
+from colo.core.reservation import Item
 from colo.devcluster import ClusterState
 from colo.devcluster.processes import background, free_ports
 from colo.kube.transport import Transport

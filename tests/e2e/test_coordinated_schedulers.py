@@ -23,13 +23,13 @@ from pathlib import Path
 
 from e2ekit import new_namespace, pod_body, transport
 
+from colo.core.changes import ChangeKind, ClusterEvent
 from colo.core.objects import Pod
 from colo.devcluster import ClusterState
 from colo.devcluster.processes import background, free_ports, wait_listening
 from colo.devcluster.scheduler import start_scheduler
 from colo.kube.informer import Informer
 from colo.kube.transport import Transport
-from colo.ports.cluster import ChangeKind, ClusterEvent
 
 POD_CPU_MILLI = 4000
 

@@ -25,12 +25,12 @@ from e2ekit import eventually, new_namespace, pod_body, transport
 
 from colo.apps.coordinator import CoordinatorApp
 from colo.apps.extender import Extender, start
-from colo.coord.ledger import Item
+from colo.core.changes import PodRef
+from colo.core.reservation import Item
 from colo.devcluster import ClusterState
 from colo.devcluster.scheduler import start_scheduler
 from colo.kube.binder import KubeBinder
 from colo.kube.transport import Transport
-from colo.ports.cluster import PodRef
 from colo.rpc.coordinator import CoordinatorClient
 
 pytestmark = pytest.mark.e2e

@@ -22,7 +22,8 @@ import pytest
 from e2ekit import eventually, pod_body, transport
 
 from colo.apps.coordinator import CoordinatorApp
-from colo.coord.ledger import Item, Ledger, Reply
+from colo.coord.ledger import Ledger
+from colo.core.reservation import Item, Reply
 from colo.devcluster import ApiClient, BinariesMissing, ClusterState, load_binaries
 from colo.devcluster.binaries import COLO_KUBE_SCHEDULER
 from colo.devcluster.processes import free_ports

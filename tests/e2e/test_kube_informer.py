@@ -13,13 +13,13 @@ from pathlib import Path
 import pytest
 from e2ekit import delete_pod, fresh, new_namespace, pod_body, transport
 
+from colo.core.changes import ClusterEvent
 from colo.core.errors import Permanent, Retryable
 from colo.devcluster import ClusterState
 from colo.devcluster.layout import Layout
 from colo.devcluster.processes import free_ports, start
 from colo.kube.informer import Informer
 from colo.kube.transport import Transport
-from colo.ports.cluster import ClusterEvent
 
 pytestmark = pytest.mark.e2e
 

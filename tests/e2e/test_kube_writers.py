@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from e2ekit import STANDARD_NODES, new_namespace, pod_body, transport
 
+from colo.core.changes import EventType, PodRef
 from colo.core.errors import Conflict, NotFound, Retryable
 from colo.devcluster import ClusterState
 from colo.kube.binder import KubeBinder
@@ -24,7 +25,6 @@ from colo.kube.informer import Informer
 from colo.kube.leader import LeaderElector
 from colo.kube.nodestatus import KubeNodeStatusPatcher
 from colo.kube.transport import Transport
-from colo.ports.cluster import EventType, PodRef
 
 pytestmark = pytest.mark.e2e
 

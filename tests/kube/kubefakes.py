@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from colo.core.builders import PodBuilder
+from colo.core.changes import ClusterEvent
 from colo.kube.informer import Informer
-from colo.ports.cluster import ClusterEvent
 
 
 def pod(name: str, rv: str, node: str | None = None) -> dict[str, Any]:

@@ -8,10 +8,10 @@ import random
 import pytest
 from kubefakes import FakeTransport, events_of, page, pod, run_until
 
+from colo.core.changes import ClusterEvent
 from colo.core.errors import Permanent, Retryable
 from colo.kube.informer import Informer
 from colo.kube.transport import Expired, error_for_status
-from colo.ports.cluster import ClusterEvent
 
 
 def test_list_paginates_and_syncs() -> None:

@@ -8,9 +8,9 @@ from typing import Any
 from kubefakes import FakeTransport, page, pod
 
 from colo.core.builders import NodeBuilder
+from colo.core.changes import ClusterEvent
 from colo.kube.informer import Informer
 from colo.kube.reader import KubeClusterReader
-from colo.ports.cluster import ClusterEvent
 
 
 def node(name: str, rv: str) -> dict[str, Any]:

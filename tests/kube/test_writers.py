@@ -8,12 +8,12 @@ from typing import Any
 import pytest
 from kubefakes import FakeApi
 
+from colo.core.changes import EventType, PodRef
 from colo.core.errors import Conflict, InvalidInput, NotFound, Permanent, Retryable
 from colo.kube.binder import KubeBinder, binding_body
 from colo.kube.events import KubeEventRecorder
 from colo.kube.evictor import KubeEvictor
 from colo.kube.nodestatus import KubeNodeStatusPatcher, status_patch
-from colo.ports.cluster import EventType, PodRef
 
 
 def test_binding_body_carries_the_uid_precondition_only_when_known() -> None:

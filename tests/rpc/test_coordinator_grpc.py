@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from colo.coord.ledger import InProcessCoordinator, Item, Ledger
+from colo.coord.ledger import InProcessCoordinator, Ledger
 from colo.core.errors import Retryable
+from colo.core.reservation import Item
 from colo.rpc.coordinator import CoordinatorClient, CoordinatorService, serve
 
 ROOT = Path(__file__).resolve().parents[2]

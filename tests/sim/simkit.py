@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from colo.ports.cluster import PodRef
+from colo.core.changes import PodRef
 from colo.sim.cluster import OFFLINE_NAMESPACE, SimCluster, SimPod
 from colo.sim.engine import PRIO_CONTROL, EventLoop
 from colo.sim.scenario import Scenario

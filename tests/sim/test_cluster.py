@@ -9,9 +9,9 @@ import pytest
 import simkit
 from simkit import GiB, Job, OnlinePod
 
+from colo.core.changes import ChangeKind, ClusterEvent, PodRef
 from colo.core.errors import Conflict, NotFound
 from colo.core.objects import Node, Pod
-from colo.ports.cluster import ChangeKind, ClusterEvent, PodRef
 from colo.sim.cluster import OFFLINE_NAMESPACE, Phase, SimCluster, SimPod, complete
 from colo.sim.controlplane import StockJobController
 from colo.sim.engine import EventLoop

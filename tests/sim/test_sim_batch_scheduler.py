@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from simkit import Case, GiB, Job, OnlinePod, random_case
 
-from colo.coord.ledger import Item
+from colo.core.reservation import Item
 from colo.core.resources import CPU, MEMORY, PODS
 from colo.sim.batch_scheduler import SimBatchScheduler
 from colo.sim.cluster import SimCluster

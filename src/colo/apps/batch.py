@@ -49,9 +49,11 @@ from prometheus_client.registry import Collector
 
 from colo.apps.coordinator import CoordinatorApp
 from colo.apps.metrics import BatchCollector, LedgerCollector, registry_of, start_metrics
-from colo.coord.ledger import InProcessCoordinator, Item
+from colo.coord.ledger import InProcessCoordinator
+from colo.core.changes import ChangeKind, ClusterEvent, EventType, PodRef
 from colo.core.errors import ColoError, Conflict, InvalidInput, NotFound, Retryable
 from colo.core.objects import Node, Pod
+from colo.core.reservation import Item
 from colo.core.virtual import VIRTUAL_NODE_LABEL_KEY, VIRTUAL_NODE_LABEL_VALUE
 from colo.kube.binder import KubeBinder
 from colo.kube.config import ClientConfig
@@ -61,14 +63,7 @@ from colo.kube.leader import LeaderElector
 from colo.kube.podstatus import KubePodConditionWriter
 from colo.kube.reader import KubeClusterReader
 from colo.kube.transport import Transport
-from colo.ports.cluster import (
-    ChangeKind,
-    ClusterEvent,
-    EventRecorder,
-    EventType,
-    PodConditionWriter,
-    PodRef,
-)
+from colo.ports.cluster import EventRecorder, PodConditionWriter
 from colo.ports.coordinator import Coordinator
 from colo.rpc.coordinator import CoordinatorClient
 from colo.sched.cycle import BatchCycle

@@ -19,9 +19,10 @@ import grpc
 
 from colo.coord.feed import LedgerFeed
 from colo.coord.ledger import Ledger
-from colo.kube.informer import Informer, WatchTransport
+from colo.core.changes import ChangeKind, ClusterEvent
+from colo.kube.informer import Informer
 from colo.kube.reader import KubeClusterReader
-from colo.ports.cluster import ChangeKind, ClusterEvent
+from colo.ports.api import WatchTransport
 from colo.rpc.coordinator import CoordinatorService, serve
 
 log = logging.getLogger(__name__)

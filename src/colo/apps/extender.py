@@ -32,29 +32,22 @@ import json
 import logging
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, Protocol
+from typing import Any
 
 from aiohttp import web
 
 from colo.apps.metrics import StatsCollector, listening_port, metrics_handler, registry_of
-from colo.coord.ledger import Item
+from colo.core.changes import PodRef
 from colo.core.errors import ColoError, InvalidInput
 from colo.core.objects import Pod
-from colo.ports.cluster import PodRef
+from colo.core.reservation import Item
+from colo.ports.cluster import Binder, PodGetter
 from colo.ports.coordinator import Coordinator
 
 log = logging.getLogger(__name__)
 
 #: The error prefix kube-scheduler shows when the coordinator could not be asked.
 COORDINATOR = "colo-coordinator"
-
-
-class PodBinder(Protocol):
-    async def bind(self, pod: PodRef, node_name: str) -> None: ...
-
-
-class PodGetter(Protocol):
-    async def get(self, path: str) -> Any: ...
 
 
 class Extender:
@@ -68,7 +61,7 @@ class Extender:
     def __init__(
         self,
         coordinator: Coordinator,
-        binder: PodBinder,
+        binder: Binder,
         api: PodGetter,
         *,
         remember: int = 20_000,

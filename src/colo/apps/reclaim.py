@@ -14,9 +14,8 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Protocol
 
 from colo.agent.report import (
     BATCH_RESOURCES,
@@ -28,18 +27,12 @@ from colo.agent.report import (
 )
 from colo.core.errors import Retryable
 from colo.core.objects import Node
-from colo.ports.cluster import NodeStatusPatcher
+from colo.ports.cluster import Heartbeat, NodeStatusPatcher
 from colo.predict.reclaim import NodeUsage, Reclaim, ReclaimOptions, compute, to_dict
 
 log = logging.getLogger(__name__)
 
 UsageSource = Callable[[], NodeUsage]
-
-
-class Heartbeat(Protocol):
-    """What the loop needs of a heartbeat (colo.kube.heartbeat.NodeHeartbeat)."""
-
-    async def renew(self, annotations: Mapping[str, str] | None = None) -> None: ...
 
 
 class ReportingLoop:

@@ -28,23 +28,9 @@ import heapq
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from colo.core.reservation import Item, Reply
+
 Amounts = dict[str, int]
-
-
-@dataclass(frozen=True, slots=True)
-class Item:
-    pod: str
-    node: str
-    resources: Mapping[str, int]
-    priority: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class Reply:
-    pod: str
-    node: str
-    ok: bool
-    reason: str = ""
 
 
 @dataclass

@@ -14,9 +14,9 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from colo.core.changes import PodRef
 from colo.core.errors import Conflict, NotFound, Permanent, Retryable
-from colo.kube.transport import Api
-from colo.ports.cluster import PodRef
+from colo.ports.api import Api
 
 
 def binding_body(pod: PodRef, node_name: str) -> dict[str, Any]:

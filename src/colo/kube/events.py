@@ -17,10 +17,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from colo.core.changes import EventType
 from colo.core.errors import ColoError
 from colo.kube.times import rfc3339
-from colo.kube.transport import Api
-from colo.ports.cluster import EventType
+from colo.ports.api import Api
 
 log = logging.getLogger(__name__)
 

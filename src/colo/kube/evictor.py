@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from colo.kube.transport import Api
-from colo.ports.cluster import EventRecorder, EventType, PodRef
+from colo.core.changes import EventType, PodRef
+from colo.ports.api import Api
+from colo.ports.cluster import EventRecorder
 
 
 def eviction_body(pod: PodRef) -> dict[str, Any]:

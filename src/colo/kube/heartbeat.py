@@ -14,7 +14,7 @@ from typing import Any
 
 from colo.core.errors import Conflict, NotFound
 from colo.kube.times import micro_time
-from colo.kube.transport import Api
+from colo.ports.api import Api
 
 NAMESPACE = "colo-system"
 LABEL = "colo.io/agent-heartbeat"

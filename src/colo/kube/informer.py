@@ -9,30 +9,20 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from typing import Any, Literal, Protocol
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, Literal
 
+from colo.core.changes import ChangeKind, ClusterEvent
 from colo.core.errors import InvalidInput, Permanent, Retryable
 from colo.core.objects import Node, Pod
 from colo.kube.transport import Expired, ServerBusy
-from colo.ports.cluster import ChangeKind, ClusterEvent, Unsubscribe
+from colo.ports.api import WatchTransport
+from colo.ports.cluster import Unsubscribe
 
 log = logging.getLogger(__name__)
 
 Raw = dict[str, Any]
 Resource = Literal["pods", "nodes"]
-
-
-class WatchTransport(Protocol):
-    async def get(self, path: str, params: Mapping[str, str] | None = None) -> Any: ...
-
-    def stream(
-        self,
-        path: str,
-        params: Mapping[str, str] | None = None,
-        *,
-        read_timeout_s: float | None = None,
-    ) -> AsyncIterator[dict[str, Any]]: ...
 
 
 def key_of(obj: Mapping[str, Any]) -> str:

@@ -27,7 +27,7 @@ from typing import Any
 
 from colo.core.errors import ColoError, Conflict, InfrastructureError, NotFound
 from colo.kube.times import micro_time
-from colo.kube.transport import Api
+from colo.ports.api import Api
 
 log = logging.getLogger(__name__)
 

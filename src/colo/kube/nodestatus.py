@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from colo.core.errors import InvalidInput
-from colo.kube.transport import Api
+from colo.ports.api import Api
 
 
 def _quantities(values: Mapping[str, int | None], field: str) -> dict[str, str | None]:

@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from colo.core.changes import PodRef
 from colo.kube.times import rfc3339
-from colo.kube.transport import Api
-from colo.ports.cluster import PodRef
+from colo.ports.api import Api
 
 
 class KubePodConditionWriter:

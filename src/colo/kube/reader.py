@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Sequence
 
+from colo.core.changes import ClusterEvent
 from colo.core.objects import Node, Pod
 from colo.kube.informer import Informer
-from colo.ports.cluster import ClusterEvent, Unsubscribe
+from colo.ports.cluster import Unsubscribe
 
 
 class KubeClusterReader:

@@ -12,7 +12,7 @@ import json
 import math
 import time
 from collections.abc import AsyncIterator, Mapping
-from typing import Any, Protocol
+from typing import Any
 
 import aiohttp
 
@@ -53,20 +53,6 @@ def error_for_status(status: int, url: str, body: str, headers: Mapping[str, str
     if status == 429 or status >= 500:
         return ServerBusy(f"{url}: server busy ({status}): {text}", delay_s=_retry_after(headers))
     return Permanent(f"{url}: request failed ({status}): {text}")
-
-
-class Api(Protocol):
-    """What the writers need from a transport (a fake implements it in unit tests)."""
-
-    async def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: Mapping[str, str] | None = None,
-        body: Any = None,
-        content_type: str = "application/json",
-    ) -> Any: ...
 
 
 def _decode(text: str, url: str) -> Any:

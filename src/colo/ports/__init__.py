@@ -9,29 +9,21 @@ network calls. A simulated write completes without ever suspending.
 from colo.ports.clock import Clock
 from colo.ports.cluster import (
     Binder,
-    ChangeKind,
-    ClusterEvent,
     ClusterReader,
     EventRecorder,
-    EventType,
     Evictor,
     NodeStatusPatcher,
     PodConditionWriter,
-    PodRef,
     Unsubscribe,
 )
 
 __all__ = [
     "Binder",
-    "ChangeKind",
     "Clock",
-    "ClusterEvent",
     "ClusterReader",
     "EventRecorder",
-    "EventType",
     "Evictor",
     "NodeStatusPatcher",
     "PodConditionWriter",
-    "PodRef",
     "Unsubscribe",
 ]

@@ -10,41 +10,11 @@ Contracts shared by every implementation:
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
+from colo.core.changes import ClusterEvent, EventType, PodRef
 from colo.core.objects import Node, Pod
-
-
-@dataclass(frozen=True, slots=True)
-class PodRef:
-    """What a write needs to name a pod: namespace, name, and (optionally) the uid precondition."""
-
-    namespace: str
-    name: str
-    uid: str = ""
-
-    @property
-    def key(self) -> str:
-        return f"{self.namespace}/{self.name}"
-
-
-class ChangeKind(enum.StrEnum):
-    ADDED = "ADDED"
-    MODIFIED = "MODIFIED"
-    DELETED = "DELETED"
-
-
-@dataclass(frozen=True, slots=True)
-class ClusterEvent:
-    """One change seen by a reader: exactly one of `pod` and `node` is set."""
-
-    kind: ChangeKind
-    pod: Pod | None = None
-    node: Node | None = None
-
 
 Unsubscribe = Callable[[], None]
 
@@ -79,6 +49,25 @@ class Binder(Protocol):
         ...
 
 
+class RetryingBinder(Protocol):
+    async def bind_retrying(self, pod: PodRef, node_name: str) -> None:
+        """`Binder.bind`, retrying transient faults within the binder's own budget;
+        raises what the last attempt raised."""
+        ...
+
+
+class PodGetter(Protocol):
+    async def get(self, path: str) -> Any:
+        """The object at the API path `path` (e.g. a pod, for its current spec)."""
+        ...
+
+
+class Heartbeat(Protocol):
+    async def renew(self, annotations: Mapping[str, str] | None = None) -> None:
+        """Renew the node agent's heartbeat (a Lease), carrying `annotations`."""
+        ...
+
+
 class NodeStatusPatcher(Protocol):
     async def patch_extended_resources(
         self,
@@ -106,11 +95,6 @@ class Evictor(Protocol):
     async def evict(self, pod: PodRef, *, reason: str) -> None:
         """Evict through `policy/v1` Eviction (honours PodDisruptionBudgets on a real cluster)."""
         ...
-
-
-class EventType(enum.StrEnum):
-    NORMAL = "Normal"
-    WARNING = "Warning"
 
 
 class EventRecorder(Protocol):

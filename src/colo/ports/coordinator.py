@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Protocol
 
-from colo.coord.ledger import Item, Reply
+from colo.core.reservation import Item, Reply
 
 
 class Coordinator(Protocol):

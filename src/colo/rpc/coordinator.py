@@ -16,8 +16,9 @@ from typing import TypeVar
 
 import grpc
 
-from colo.coord.ledger import Item, Ledger, Reply, filter_nodes
+from colo.coord.ledger import Ledger, filter_nodes
 from colo.core.errors import Permanent, Retryable
+from colo.core.reservation import Item, Reply
 from colo.rpc.coord.v1 import coordinator_pb2 as pb
 from colo.rpc.coord.v1 import coordinator_pb2_grpc as pb_grpc
 

@@ -37,10 +37,11 @@ from typing import Any
 
 import numpy as np
 
-from colo.coord.ledger import Item, Ledger
+from colo.coord.ledger import Ledger
+from colo.core.changes import PodRef
 from colo.core.ratelimit import RateLimiter
+from colo.core.reservation import Item
 from colo.core.resources import CPU, MEMORY, PODS
-from colo.ports.cluster import PodRef
 from colo.sched.cycle import BatchCycle
 from colo.sched.requirements import Requirements, VirtualNodePolicy, requirements_of
 from colo.sched.snapshot import Snapshot

@@ -25,11 +25,12 @@ from typing import Any
 
 import numpy as np
 
+from colo.core.changes import ChangeKind, ClusterEvent, EventType, PodRef
 from colo.core.errors import Conflict, NotFound
 from colo.core.objects import Node, Pod
 from colo.core.qos import QoSTier
 from colo.core.resources import BATCH_CPU, BATCH_MEMORY, CPU, MEMORY, PODS
-from colo.ports.cluster import ChangeKind, ClusterEvent, EventType, PodRef, Unsubscribe
+from colo.ports.cluster import Unsubscribe
 from colo.sim.contention import ContentionParams
 from colo.sim.engine import PRIO_MEASURE, PRIO_STATE, EventLoop, Handle
 from colo.sim.scenario import Scenario

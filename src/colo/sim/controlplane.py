@@ -18,9 +18,9 @@ from functools import partial
 
 import numpy as np
 
+from colo.core.changes import PodRef
 from colo.core.errors import Conflict, NotFound
 from colo.core.ratelimit import RateLimiter
-from colo.ports.cluster import PodRef
 from colo.sim.cluster import OFFLINE_NAMESPACE, Phase, SimCluster, SimPod, complete
 from colo.sim.engine import PRIO_ARRIVAL, PRIO_CONTROL, PRIO_SCHEDULE, EventLoop
 from colo.sim.pending import PendingQueue
