@@ -1,10 +1,11 @@
-"""colo-batch's process loop through the ports: fakes for the API server's writes, the
-real in-process coordinator. (tests/e2e/test_batch_scheduler.py runs it against a real
-API server.)"""
+"""colo-batch's process driver and its loop through the ports: fakes for the API
+server's writes, the real in-process coordinator. (tests/e2e/test_batch_processes.py runs
+the process against a real API server.)"""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -17,6 +18,7 @@ from colo.core.errors import Conflict, Retryable
 from colo.core.objects import Node, Pod
 from colo.core.reservation import Item
 from colo.core.virtual import VIRTUAL_NODE_LABEL_KEY, VIRTUAL_NODE_LABEL_VALUE, VIRTUAL_TAINT_KEY
+from colo.sched.messages import Bind
 
 
 class FakeBinder:
@@ -77,12 +79,15 @@ def pod(name: str, cpu: str = "1", *, job: str | None = None, node_name: str | N
 
 
 class Rig:
+    """The driver on one asyncio loop of its own, with a clock the test sets."""
+
     def __init__(self, *nodes: Node, coordinated: bool = True) -> None:
         self.binder = FakeBinder()
         self.conditions = FakeConditions()
         self.events = FakeEvents()
         self.ledger = Ledger(ttl_s=30)
         self.now = 0.0
+        self.aio = asyncio.new_event_loop()
         coordinator = InProcessCoordinator(self.ledger, clock=lambda: self.now)
         self.sched = BatchScheduler(
             self.binder,
@@ -92,16 +97,25 @@ class Rig:
             clock=lambda: self.now,
             wall=lambda: 0.0,
         )
+        self.loop = self.sched.loop
+        self.recorded = self.sched.record()
         for n in nodes:
             self.add(n)
+
+    def _on_loop(self, work: Callable[[], None]) -> None:
+        async def body() -> None:
+            work()
+            await self.sched.drain()
+
+        self.aio.run_until_complete(body())
 
     def add(self, obj: Node | Pod, kind: ChangeKind = ChangeKind.ADDED) -> None:
         """What the reader delivers, and what the coordinator's own watch would see."""
         if isinstance(obj, Node):
-            self.sched.on_event(ClusterEvent(kind, node=obj))
+            self._on_loop(lambda: self.sched.on_event(ClusterEvent(kind, node=obj)))
             self.ledger.update_node(obj.name, dict(obj.allocatable.items()))
         else:
-            self.sched.on_event(ClusterEvent(kind, pod=obj))
+            self._on_loop(lambda: self.sched.on_event(ClusterEvent(kind, pod=obj)))
             if kind is ChangeKind.DELETED or obj.terminal:
                 self.ledger.pod_gone(obj.key)
             elif obj.node_name:
@@ -110,19 +124,23 @@ class Rig:
     def confirm_bindings(self) -> None:
         """The reader sees what was bound (as kube-apiserver's watch would show it)."""
         for key, node_name in self.binder.bound:
-            current = self.sched.pending.get(key)
-            if current is not None:
+            entry = self.loop.pending.get(key)
+            if entry is not None:
+                current = entry.pod
                 cpu = f"{current.requests.cpu_milli}m"
                 bound = pod(current.name, cpu, job=current.owner_name, node_name=node_name)
                 self.add(bound, ChangeKind.MODIFIED)
 
     def cycle(self) -> int:
-        async def body() -> int:
-            granted = await self.sched.run_once()
-            await self.sched.drain()
-            return granted
-
-        return asyncio.run(body())
+        """The clock moves on to the cycle the loop asked for (if it asked) and the driver
+        hands it what is due then, with every command it led to carried out; returns the
+        pods it sent to be bound."""
+        before = len(self.recorded)
+        at = self.loop.cycle_at()
+        if at is not None:
+            self.now = max(self.now, at)
+        self._on_loop(self.sched.step)
+        return sum(1 for _, c in self.recorded[before:] if isinstance(c, Bind))
 
 
 def test_a_wave_binds_what_fits_and_the_rest_is_reported_once_in_kube_scheduler_words() -> None:
@@ -156,9 +174,9 @@ def test_a_node_another_scheduler_reserved_is_refused_and_the_pod_goes_elsewhere
     rig.add(pod("p", "1"))
     assert rig.cycle() == 0  # the cycle picked a (a tie goes to the first), the coordinator said no
     assert rig.sched.stats.reserve_conflicts == 1 and rig.binder.bound == []
-    a = rig.sched.snap.index["a"]
+    a = rig.loop.snap.index["a"]
     # not the pod's any more, but a placeholder for the room someone else holds
-    assert "ns/p" not in rig.sched.held and rig.sched.snap.used[a, 0] == 1000
+    assert "ns/p" not in rig.loop.held and rig.loop.snap.used[a, 0] == 1000
     assert rig.cycle() == 1  # so the next cycle goes elsewhere at once
     assert rig.binder.bound == [("ns/p", "b")]
     rig.now = 2.0  # the placeholder expires; the reader has caught up by now
@@ -166,7 +184,7 @@ def test_a_node_another_scheduler_reserved_is_refused_and_the_pod_goes_elsewhere
     rig.add(pod("q", "1"))
     assert rig.cycle() == 1
     assert rig.binder.bound[-1] == ("ns/q", "b")
-    assert rig.sched.snap.used[a, 0] == 2000  # x, counted once: the placeholder is gone
+    assert rig.loop.snap.used[a, 0] == 2000  # x, counted once: the placeholder is gone
     assert all(v >= 0 for n in ("a", "b") for v in rig.ledger.free(n).values())
 
 
@@ -177,7 +195,7 @@ def test_a_failed_binding_is_unreserved_given_back_and_retried() -> None:
     assert rig.cycle() == 1  # granted, then the binding failed
     assert rig.binder.bound == [] and rig.sched.stats.bind_failures == 1
     assert rig.ledger.free("a")["cpu"] == 1000  # unreserved
-    assert rig.sched.snap.used[0, 0] == 0 and "ns/p" not in rig.sched.inflight
+    assert rig.loop.snap.used[0, 0] == 0 and "ns/p" not in rig.loop.inflight
     assert rig.cycle() == 1
     assert rig.binder.bound == [("ns/p", "a")]
 
@@ -188,8 +206,8 @@ def test_a_pod_bound_by_someone_else_meanwhile_is_not_retried() -> None:
     rig.binder.fail["ns/p"] = [Conflict("already bound")]
     rig.cycle()
     rig.add(pod("p", node_name="a"), ChangeKind.MODIFIED)
-    assert "ns/p" not in rig.sched.pending
-    assert rig.sched.snap.used[0, 0] == 1000  # counted once, as bound
+    assert "ns/p" not in rig.loop.pending
+    assert rig.loop.snap.used[0, 0] == 1000  # counted once, as bound
 
 
 def test_a_pod_colo_cannot_read_is_reported_with_the_field_and_the_rest_is_scheduled() -> None:
@@ -215,11 +233,11 @@ def test_freed_room_schedules_a_waiting_pod_and_bound_pods_are_counted_once() ->
     assert rig.cycle() == 1
     rig.confirm_bindings()
     (first,) = rig.binder.bound
-    assert rig.sched.snap.used[0, 0] == 2000  # the assumed pod confirmed, not counted twice
+    assert rig.loop.snap.used[0, 0] == 2000  # the assumed pod confirmed, not counted twice
     assert rig.cycle() == 0
     done = pod(first[0].split("/")[1], "2", node_name="a", phase="Succeeded")
     rig.add(done, ChangeKind.MODIFIED)
-    assert rig.sched.snap.used[0, 0] == 0
+    assert rig.loop.snap.used[0, 0] == 0
     assert rig.cycle() == 1
     assert len(rig.binder.bound) == 2
 
@@ -254,7 +272,7 @@ def test_a_gang_with_a_refused_member_gives_back_every_reservation() -> None:
     assert rig.binder.bound == []
     assert rig.ledger.free("a")["cpu"] == 1000  # the granted member was unreserved
     # a is free again; b holds a placeholder for the room someone else has there
-    assert rig.sched.snap.used[:2, 0].tolist() == [0, 1000]
+    assert rig.loop.snap.used[:2, 0].tolist() == [0, 1000]
 
 
 def _raw(p: Pod) -> dict[str, Any]:
@@ -291,4 +309,4 @@ def test_a_pod_deleted_or_finished_while_being_bound_frees_its_room(kind: Change
     rig.cycle()
     gone = pod("p", node_name="a", phase="Failed" if kind is ChangeKind.MODIFIED else "Running")
     rig.add(gone, kind)
-    assert rig.sched.snap.used[0, 0] == 0 and not rig.sched.held
+    assert rig.loop.snap.used[0, 0] == 0 and not rig.loop.held

@@ -32,7 +32,7 @@ def test_batch_metrics_follow_the_schedulers_counters() -> None:
     rig = Rig(node("a"), node("b"))
     for i in range(10):
         rig.add(pod(f"p{i}"))
-    registry = registry_of(BatchCollector(rig.sched), LedgerCollector(rig.ledger))
+    registry = registry_of(BatchCollector(rig.loop, rig.sched.times), LedgerCollector(rig.ledger))
     before = samples(generate_latest(registry).decode())
     assert before[("colo_batch_pending_pods", ())] == 10
     assert before[("colo_batch_cycles_total", ())] == 0

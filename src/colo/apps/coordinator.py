@@ -19,7 +19,6 @@ import grpc
 
 from colo.coord.feed import LedgerFeed
 from colo.coord.ledger import Ledger
-from colo.core.changes import ChangeKind, ClusterEvent
 from colo.kube.informer import Informer
 from colo.kube.reader import KubeClusterReader
 from colo.ports.api import WatchTransport
@@ -73,7 +72,7 @@ class CoordinatorApp:
             await self.reader.wait_synced()
         # No await between the rebuild and the subscription: no change falls in between.
         self.feed.rebuild(self.reader.nodes(), self.reader.pods())
-        self.reader.subscribe(self._on_event)
+        self.reader.subscribe(self.feed.apply)
         self._server, self.port = await serve(self.service, self._listen)
         log.info(
             "colo-coordinator serving on port %d: %d nodes, %d bound pods",
@@ -82,19 +81,6 @@ class CoordinatorApp:
             sum(len(n.bound) for n in self.ledger.nodes.values()),
         )
         return self.port
-
-    def _on_event(self, ev: ClusterEvent) -> None:
-        gone = ev.kind is ChangeKind.DELETED
-        if ev.node is not None:
-            if gone:
-                self.feed.node_removed(ev.node.name)
-            else:
-                self.feed.node_changed(ev.node)
-        elif ev.pod is not None:
-            if gone:
-                self.feed.pod_removed(ev.pod.key)
-            else:
-                self.feed.pod_changed(ev.pod)
 
     async def wait(self) -> None:
         """Until the informers fail for good (they retry transient faults themselves)."""

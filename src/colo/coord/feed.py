@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from colo.coord.ledger import Ledger
+from colo.core.changes import ChangeKind, ClusterEvent
 from colo.core.objects import Node, Pod
 
 
@@ -47,3 +48,16 @@ class LedgerFeed:
 
     def pod_removed(self, key: str) -> None:
         self.ledger.pod_gone(key)
+
+    def apply(self, event: ClusterEvent) -> None:
+        """One change a cluster reader saw (the coordinator's whole loop after `rebuild`)."""
+        if event.node is not None:
+            if event.kind is ChangeKind.DELETED:
+                self.node_removed(event.node.name)
+            else:
+                self.node_changed(event.node)
+        elif event.pod is not None:
+            if event.kind is ChangeKind.DELETED:
+                self.pod_removed(event.pod.key)
+            else:
+                self.pod_changed(event.pod)

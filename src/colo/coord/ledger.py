@@ -86,6 +86,8 @@ class Ledger:
     def pod_bound(self, pod: str, node: str, resources: Mapping[str, int]) -> None:
         """The API server shows `pod` bound to `node` (confirms a reservation, or not)."""
         where = self._where.get(pod)
+        if where == (node, True) and self.nodes[node].bound.get(pod) == resources:
+            return  # a status update of a pod already counted (most watch events)
         if where is not None and (where[0] != node or where[1]):
             self._drop(pod)
         entry = self.nodes.get(node)

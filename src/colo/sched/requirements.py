@@ -108,6 +108,14 @@ class Requirements:
     virtual: str = "avoid"
     """Virtual nodes: `prefer`, `require` or `avoid` (see `VirtualNodePolicy`)."""
 
+    def with_key(self, key: str) -> Requirements:
+        """The same requirements for another pod (what `dataclasses.replace` makes, at a
+        third of its cost: a wave compiles thousands)."""
+        return Requirements(
+            key, self.requests, self.tolerations, self.node_selector, self.affinity, self.job,
+            self.priority, self.gang, self.gang_min, self.virtual,
+        )  # fmt: skip
+
     @property
     def placement_key(self) -> tuple[object, ...]:
         """Pods with the same key may go to exactly the same nodes."""

@@ -29,7 +29,7 @@ from colo.core.changes import ChangeKind, ClusterEvent, EventType, PodRef
 from colo.core.errors import Conflict, NotFound
 from colo.core.objects import Node, Pod
 from colo.core.qos import QoSTier
-from colo.core.resources import BATCH_CPU, BATCH_MEMORY, CPU, MEMORY, PODS
+from colo.core.resources import BATCH_CPU, BATCH_MEMORY, CPU, MEMORY, PODS, Resources
 from colo.ports.cluster import Unsubscribe
 from colo.sim.contention import ContentionParams
 from colo.sim.engine import PRIO_MEASURE, PRIO_STATE, EventLoop, Handle
@@ -80,6 +80,14 @@ class SimPod:
     @property
     def key(self) -> str:
         return f"{OFFLINE_NAMESPACE}/{self.name}"
+
+
+_PHASES = {
+    Phase.PENDING: "Pending",
+    Phase.BOUND: "Pending",
+    Phase.RUNNING: "Running",
+    Phase.SUCCEEDED: "Succeeded",
+}
 
 
 def _inverse(values: np.ndarray) -> np.ndarray:
@@ -193,9 +201,9 @@ class SimCluster:
         self._on_pending: list[Callable[[SimPod], None]] = []
         self._on_freed: list[Callable[[int], None]] = []
         self._on_lost: list[Callable[[SimPod], None]] = []
-        self._on_bound: list[Callable[[SimPod], None]] = []
-        self._on_released: list[Callable[[SimPod], None]] = []
-        self._on_node_patched: list[Callable[[int], None]] = []
+        # What views share, built once: labels and owner per job, requests per shape.
+        self._job_meta: dict[int, tuple[dict[str, str], str]] = {}
+        self._requests: dict[tuple[int, int, bool], tuple[Resources, Resources, str]] = {}
 
     # ---- hooks for simulated components (fast path, no views) -------------------------
     def on_pending(self, callback: Callable[[SimPod], None]) -> None:
@@ -209,20 +217,6 @@ class SimCluster:
     def on_lost(self, callback: Callable[[SimPod], None]) -> None:
         """`callback(pod)` when a pod failed admission or was evicted (its owner recreates it)."""
         self._on_lost.append(callback)
-
-    def on_bound(self, callback: Callable[[SimPod], None]) -> None:
-        """`callback(pod)` when a pod was bound and admitted: it holds its node's requests
-        from now on (whichever scheduler bound it; what an informer shows)."""
-        self._on_bound.append(callback)
-
-    def on_released(self, callback: Callable[[SimPod], None]) -> None:
-        """`callback(pod)` when a pod stops holding its node's requests (it succeeded or was
-        evicted); `pod.node` is still the node it held."""
-        self._on_released.append(callback)
-
-    def on_node_patched(self, callback: Callable[[int], None]) -> None:
-        """`callback(node)` after a node's extended resources were patched."""
-        self._on_node_patched.append(callback)
 
     def requests_of(self, pod: SimPod) -> dict[str, int]:
         """What the pod requests, as its view says (batch resources in batch mode)."""
@@ -326,8 +320,6 @@ class SimCluster:
         startup = self.scenario.control_plane.pod_startup
         self.loop.after(startup, partial(self._start, pod), priority=PRIO_STATE)
         self._notify(ChangeKind.MODIFIED, pod)
-        for callback in self._on_bound:
-            callback(pod)
 
     def _start(self, pod: SimPod) -> None:
         if pod.phase is not Phase.BOUND:
@@ -367,8 +359,6 @@ class SimCluster:
         self._offline_used[0][node] -= pod.cpu_milli
         self._offline_used[1][node] -= pod.memory_bytes
         self.requested_pods[node] -= 1
-        for callback in self._on_released:
-            callback(pod)
 
     def _evict_index(self, pod: SimPod, reason: str) -> None:
         if pod.phase not in (Phase.BOUND, Phase.RUNNING):
@@ -469,8 +459,10 @@ class SimCluster:
         return None if index is None else self._node_view(index)
 
     def pods(self) -> Sequence[Pod]:
-        """Views of the offline pods not yet finished (online pods are not modelled as pods)."""
-        return [self._pod_view(p) for p in self.records if p.phase <= Phase.RUNNING]
+        """Views of the pods that hold or wait for a node: every placed online pod (bound
+        since the start) and every offline pod not yet finished."""
+        online = [self.online_pod_view(int(i)) for i in np.flatnonzero(self.online_pod_node >= 0)]
+        return online + [self._pod_view(p) for p in self.records if p.phase <= Phase.RUNNING]
 
     def pod(self, key: str) -> Pod | None:
         record = self._by_key.get(key)
@@ -486,75 +478,96 @@ class SimCluster:
             for handler in list(self._subscribers):
                 handler(event)
 
+    def _notify_node(self, kind: ChangeKind, node: int) -> None:
+        if self._subscribers:
+            event = ClusterEvent(kind=kind, node=self._node_view(node))
+            for handler in list(self._subscribers):
+                handler(event)
+
+    # Views are built directly rather than through `Pod.from_k8s` / `Node.from_k8s` (a
+    # simulated day builds hundreds of thousands); tests/sim/test_cluster.py holds them
+    # equal to what `from_k8s` makes of the same objects.
     def _node_view(self, i: int) -> Node:
         labels = {"kubernetes.io/hostname": self.node_names[i]}
         if self.node_pools[i]:
             labels["colo.io/pool"] = str(self.node_pools[i])
-        capacity = {
-            "cpu": f"{int(self.capacity_cpu[i])}m",
-            "memory": str(int(self.capacity_memory[i])),
-            "pods": str(int(self.alloc_pods[i])),
-        }
-        allocatable = {
-            "cpu": f"{int(self.alloc_cpu[i])}m",
-            "memory": str(int(self.alloc_memory[i])),
-            "pods": str(int(self.alloc_pods[i])),
-        }
-        for name, value in self.extended_capacity[i].items():
-            capacity[name] = str(value)
-        for name, value in self.extended[i].items():
-            allocatable[name] = str(value)
-        return Node.from_k8s(
-            {
-                "metadata": {"name": self.node_names[i], "labels": labels},
-                "status": {
-                    "capacity": capacity,
-                    "allocatable": allocatable,
-                    "conditions": [{"type": "Ready", "status": "True"}],
-                },
-            }
+        pods = int(self.alloc_pods[i])
+        return Node(
+            name=self.node_names[i],
+            labels=labels,
+            capacity=Resources(
+                int(self.capacity_cpu[i]),
+                int(self.capacity_memory[i]),
+                pods,
+                tuple(self.extended_capacity[i].items()),
+            ),
+            allocatable=Resources(
+                int(self.alloc_cpu[i]),
+                int(self.alloc_memory[i]),
+                pods,
+                tuple(self.extended[i].items()),
+            ),
+            ready=True,
+        )
+
+    def pod_view_scheduler(self) -> str:
+        """The `schedulerName` offline pods' views carry."""
+        return "colo-batch" if self.batch_mode else "default-scheduler"
+
+    def online_pod_view(self, index: int) -> Pod:
+        """Online pod `index` of the workload, bound to its node (-1: never placed)."""
+        online = self.workload.online
+        node = int(self.online_pod_node[index])
+        requests = Resources(int(online.cpu_milli[index]), int(online.memory_bytes[index]), 1)
+        return Pod(
+            namespace=ONLINE_NAMESPACE,
+            name=f"online-{index}",
+            uid=f"online-{index}",
+            node_name=self.node_names[node] if node >= 0 else None,
+            requests=requests,
+            phase="Running" if node >= 0 else "Pending",
+            tier=QoSTier.LS,
+            qos_class="Burstable",
         )
 
     def _pod_view(self, pod: SimPod) -> Pod:
-        if self.batch_mode:  # as colo-webhook rewrites an offline pod
-            batch = {BATCH_CPU: str(pod.cpu_milli), BATCH_MEMORY: str(pod.memory_bytes)}
-            resources: dict[str, object] = {"requests": batch, "limits": batch}
-        else:
-            resources = {"requests": {"cpu": f"{pod.cpu_milli}m", "memory": str(pod.memory_bytes)}}
-        spec: dict[str, object] = {
-            "schedulerName": "colo-batch" if self.batch_mode else "default-scheduler",
-            "containers": [{"name": "main", "resources": resources}],
-        }
-        if pod.node >= 0 and pod.phase in (Phase.BOUND, Phase.RUNNING):
-            spec["nodeName"] = self.node_names[pod.node]
-        if pod.pool:
-            spec["nodeSelector"] = {"colo.io/pool": pod.pool}
-        phase = {
-            Phase.PENDING: "Pending",
-            Phase.BOUND: "Pending",
-            Phase.RUNNING: "Running",
-            Phase.SUCCEEDED: "Succeeded",
-        }.get(pod.phase, "Failed")
-        return Pod.from_k8s(
-            {
-                "metadata": {
-                    "namespace": OFFLINE_NAMESPACE,
-                    "name": pod.name,
-                    "uid": str(pod.index),
-                    "labels": {"colo.io/qos": QoSTier.BE.value, "job-name": f"job-{pod.job}"},
-                    "ownerReferences": [
-                        {
-                            "apiVersion": "batch/v1",
-                            "kind": "Job",
-                            "name": f"job-{pod.job}",
-                            "uid": f"job-{pod.job}",
-                            "controller": True,
-                        }
-                    ],
-                },
-                "spec": spec,
-                "status": {"phase": phase},
-            }
+        meta = self._job_meta.get(pod.job)
+        if meta is None:
+            owner = f"job-{pod.job}"
+            meta = self._job_meta[pod.job] = (
+                {"colo.io/qos": QoSTier.BE.value, "job-name": owner},
+                owner,
+            )
+        labels, owner = meta
+        shape = (pod.cpu_milli, pod.memory_bytes, self.batch_mode)
+        made = self._requests.get(shape)
+        if made is None:
+            if self.batch_mode:  # as colo-webhook rewrites an offline pod: requests = limits
+                batch = Resources(
+                    0, 0, 0, ((BATCH_CPU, pod.cpu_milli), (BATCH_MEMORY, pod.memory_bytes))
+                )
+                made = (Resources(0, 0, 1, batch.scalars), batch, "BestEffort")
+            else:
+                made = (Resources(pod.cpu_milli, pod.memory_bytes, 1), Resources(), "Burstable")
+            self._requests[shape] = made
+        requests, limits, qos_class = made
+        bound = pod.node >= 0 and pod.phase in (Phase.BOUND, Phase.RUNNING)
+        return Pod(
+            namespace=OFFLINE_NAMESPACE,
+            name=pod.name,
+            uid=str(pod.index),
+            labels=labels,
+            node_name=self.node_names[pod.node] if bound else None,
+            scheduler_name=self.pod_view_scheduler(),
+            requests=requests,
+            limits=limits,
+            node_selector={"colo.io/pool": pod.pool} if pod.pool else {},
+            phase=_PHASES.get(pod.phase, "Failed"),
+            tier=QoSTier.BE,
+            qos_class=qos_class,  # type: ignore[arg-type]
+            owner_kind="Job",
+            owner_name=owner,
+            created_s=pod.created_s,
         )
 
     # ---- write ports (coroutines that never suspend) ----------------------------------
@@ -601,8 +614,7 @@ class SimCluster:
         if self.batch_mode:
             for inverse, alloc in zip(self._offline_inverse, self._offline_alloc, strict=True):
                 inverse[node] = 1.0 / alloc[node] if alloc[node] > 0 else 0.0
-        for patched in self._on_node_patched:
-            patched(node)
+        self._notify_node(ChangeKind.MODIFIED, node)
         if grew and self.batch_mode:
             for callback in self._on_freed:  # pending offline pods may fit now
                 callback(node)

@@ -1,14 +1,12 @@
-"""colo-coordinator at simulated time: the real `Ledger`, fed by the simulated cluster.
+"""colo-coordinator at simulated time: the real `Ledger`, fed the way the process feeds it.
 
-`colo coord serve` lists nodes and pods, rebuilds its ledger from them, then applies every
-watched change as it comes (`colo.coord.feed`). Here the same ledger is rebuilt from the
-simulated cluster at install (every node's allocatable; every online pod bound with its
-cpu, memory and one pod slot) and then follows the cluster's hooks:
-
-- a node's extended resources patched (a colo-agent published `colo.io/batch-*`):
-  `update_node` with the node's whole allocatable;
-- a pod bound and admitted, by any scheduler: `pod_bound` (confirms a reservation);
-- a pod that succeeded or was evicted: `pod_gone`.
+`colo coord serve` lists nodes and pods, rebuilds its ledger from them
+(`colo.coord.feed.LedgerFeed`), then applies every watched change as it comes. Here the
+same feed does the same over the simulated cluster's `ClusterReader` port: the listing
+at install (every node, every online pod bound since the start), then every change the
+cluster announces — a node's extended resources patched (a colo-agent published
+`colo.io/batch-*`), a pod bound by any scheduler (confirms a reservation), a pod that
+succeeded, failed or was evicted (its room is free).
 
 Updates are applied the instant they happen, which is what the service guarantees
 ("every status update that has arrived is applied before the next batch is answered"),
@@ -17,9 +15,9 @@ minus the watch latency a real cluster adds. Schedulers call the ledger in-proce
 
 from __future__ import annotations
 
+from colo.coord.feed import LedgerFeed
 from colo.coord.ledger import Ledger
-from colo.core.resources import CPU, MEMORY, PODS
-from colo.sim.cluster import ONLINE_NAMESPACE, SimCluster, SimPod
+from colo.sim.cluster import SimCluster
 
 #: What `colo coord serve --ttl` defaults to: an unconfirmed reservation lives this long.
 RESERVATION_TTL_S = 30.0
@@ -29,33 +27,7 @@ class SimCoordinator:
     """Keeps `ledger` in step with `cluster`; one per simulated cluster."""
 
     def __init__(self, cluster: SimCluster, *, ttl_s: float = RESERVATION_TTL_S) -> None:
-        self.cluster = cluster
         self.ledger = Ledger(ttl_s=ttl_s)
-        c = cluster
-        online = c.workload.online
-        placed = [int(i) for i in (c.online_pod_node >= 0).nonzero()[0]]
-        self.ledger.rebuild(
-            ((name, c.offline_allocatable(i)) for i, name in enumerate(c.node_names)),
-            (
-                (
-                    f"{ONLINE_NAMESPACE}/online-{i}",
-                    c.node_names[int(c.online_pod_node[i])],
-                    {CPU: int(online.cpu_milli[i]), MEMORY: int(online.memory_bytes[i]), PODS: 1},
-                )
-                for i in placed
-            ),
-        )
-        c.on_node_patched(self._node_patched)
-        c.on_bound(self._bound)
-        c.on_released(self._released)
-
-    def _node_patched(self, node: int) -> None:
-        c = self.cluster
-        self.ledger.update_node(c.node_names[node], c.offline_allocatable(node))
-
-    def _bound(self, pod: SimPod) -> None:
-        c = self.cluster
-        self.ledger.pod_bound(pod.key, c.node_names[pod.node], c.requests_of(pod))
-
-    def _released(self, pod: SimPod) -> None:
-        self.ledger.pod_gone(pod.key)
+        self.feed = LedgerFeed(self.ledger)
+        self.feed.rebuild(cluster.nodes(), cluster.pods())
+        cluster.subscribe(self.feed.apply)

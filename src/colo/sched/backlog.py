@@ -1,26 +1,29 @@
-"""Which pending pods the simulated colo-batch hands to its batch cycle, and in what runs.
+"""colo-batch's queue of pending pods, and which of them a cycle needs to look at.
 
-colo-batch (the process) runs each cycle over every pending pod. With thousands of pods
-waiting and a cycle every fraction of a second, a simulated day would mostly be spent
-filtering pods that cannot fit, so the simulator leaves out only pods that the cycle
-would not place anyway: its placements are those of one cycle over every pending pod
-(`tests/sim/test_sim_batch_scheduler.py` holds them equal on random clusters).
+`BatchLoop` (colo.sched.loop) runs each cycle over every pending pod (`every` mode, what
+the process does). With thousands of pods waiting and a cycle every fraction of a second,
+a simulated day would mostly be spent filtering pods that cannot fit, so the loop can
+instead leave out pods that the cycle would not place anyway (`parked` mode): its
+placements are exactly those of one cycle over every pending pod
+(`tests/sim/test_sim_batch_scheduler.py` holds them equal on random clusters). It
+requires what makes the cycle's order FIFO: every pod at the same priority, no gangs
+(`BatchLoop` goes back to `every` mode for good when a pod breaks that).
 
 - Pods are kept per job: one job's pods share requests and placement, and they are one
   group of the cycle. *Fresh* pods (new, or back after a refused reservation) are
   candidates of the next cycle.
 - Pods a cycle did not place are *parked* under their shape (requests and placement key).
   Room only grows on *changed* nodes (pods finished or were evicted there, a placeholder
-  expired, a colo-agent published more batch capacity), so a parked shape becomes a
-  candidate again only when it fits one of the nodes changed since it was parked, and
-  then it can only use those nodes. A fresh pod of a shape that stays parked fits
-  nowhere either: it is parked at once.
-- A cycle over pods ordered oldest first (priorities are all equal in the simulation, so
-  the aging queue is FIFO) treats the job groups one after another, in the order of
-  their oldest pod, each seeing only what the groups before it left, and places a
-  group's pods in order until none fits. So one cycle can be run as consecutive runs
-  over consecutive groups (`Planner`), and before each run what cannot be placed is
-  parked without entering it:
+  expired, a node changed, e.g. a colo-agent published more batch capacity), so a parked
+  shape becomes a candidate again only when it fits one of the nodes changed since it
+  was parked, and then it can only use those nodes. A fresh pod of a shape that stays
+  parked fits nowhere either: it is parked at once.
+- A cycle over pods ordered oldest first (arrival order: equal priorities make the aging
+  queue FIFO) treats the job groups one after another, in the order of their oldest
+  pod, each seeing only what the groups before it left, and places a group's pods in
+  order until none fits. So one cycle can be run as consecutive runs over consecutive
+  groups (`Planner`), and before each run what cannot be placed is parked without
+  entering it:
 
       room(shape) = Σ_nodes max(0, min_r ⌊free_r / request_r⌋)   (r: what the shape requests)
 
@@ -46,18 +49,35 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from colo.core.objects import Pod
 from colo.sched.requirements import Requirements
-from colo.sim.cluster import SimPod
 
 Shape = tuple[object, ...]
-Entry = tuple[SimPod, Requirements]
 
 _NO_LIMIT = np.iinfo(np.int64).max
 _LOWEST = np.iinfo(np.int64).min
 
 
-def _index(entry: Entry) -> int:
-    return entry[0].index
+@dataclass(slots=True, eq=False)
+class Waiting:
+    """A pending pod in the queue: its view, what it requires, and its place in line."""
+
+    pod: Pod
+    req: Requirements
+    seq: int
+    """Arrival order (a pod that changes keeps its place; one re-created goes last)."""
+    shape: int
+    """Its shape's id in `Shapes` (requests and placement key)."""
+    vec: np.ndarray
+    """Its request vector over the snapshot's resources."""
+
+    @property
+    def key(self) -> str:
+        return self.req.key
+
+
+def _seq(entry: Waiting) -> int:
+    return entry.seq
 
 
 def _oldest(group: JobPods) -> int:
@@ -66,32 +86,32 @@ def _oldest(group: JobPods) -> int:
 
 @dataclass(slots=True)
 class JobPods:
-    """Pending pods of one job (one group of the cycle), with its lowest pod index."""
+    """Pending pods of one job (one group of the cycle), with its oldest pod's `seq`."""
 
     job: str
     shape: int
-    entries: list[Entry] = field(default_factory=list)
+    entries: list[Waiting] = field(default_factory=list)
     first: int = _NO_LIMIT
     ordered: bool = True
-    """The entries are in pod index order (pods arrive so; merging may mix them)."""
+    """The entries are in arrival order (pods arrive so; merging may mix them)."""
 
-    def add(self, entry: Entry) -> None:
-        if self.entries and entry[0].index < self.entries[-1][0].index:
+    def add(self, entry: Waiting) -> None:
+        if self.entries and entry.seq < self.entries[-1].seq:
             self.ordered = False
         self.entries.append(entry)
-        self.first = min(self.first, entry[0].index)
+        self.first = min(self.first, entry.seq)
 
     def merge(self, other: JobPods) -> None:
         if other.entries:
-            follows = not self.entries or self.entries[-1][0].index < other.entries[0][0].index
+            follows = not self.entries or self.entries[-1].seq < other.entries[0].seq
             self.ordered = self.ordered and other.ordered and follows
         self.entries.extend(other.entries)
         self.first = min(self.first, other.first)
 
     def sort(self) -> None:
-        """Entries oldest (lowest pod index) first."""
+        """Entries oldest (first arrived) first."""
         if not self.ordered:
-            self.entries.sort(key=_index)
+            self.entries.sort(key=_seq)
             self.ordered = True
 
     def split(self, n: int) -> JobPods:
@@ -99,7 +119,7 @@ class JobPods:
         self.sort()
         rest = self.entries[n:]
         self.entries = self.entries[:n]
-        return JobPods(self.job, self.shape, rest, rest[0][0].index if rest else _NO_LIMIT)
+        return JobPods(self.job, self.shape, rest, rest[0].seq if rest else _NO_LIMIT)
 
 
 @dataclass(slots=True)
@@ -247,34 +267,38 @@ class BatchQueue:
     def has_parked(self) -> bool:
         return bool(self.parked)
 
-    def add(self, pod: SimPod, req: Requirements, shape: int) -> None:
-        group = self.fresh.get(req.job)
+    def add(self, entry: Waiting) -> None:
+        """A fresh pod: a candidate of the next cycle."""
+        job = entry.req.job
+        group = self.fresh.get(job)
         if group is None:
-            group = self.fresh[req.job] = JobPods(req.job, shape)
-        group.add((pod, req))
+            group = self.fresh[job] = JobPods(job, entry.shape)
+        group.add(entry)
 
-    def remove(self, pod: SimPod, job: str, shape: int) -> None:
-        """A pending pod left the queue some other way (another scheduler bound it)."""
-        self._drop(self.fresh, pod, job)
-        parked = self.parked.get(shape)
+    def remove(self, entry: Waiting) -> None:
+        """A pending pod left the queue some other way (bound by another scheduler,
+        deleted, changed)."""
+        job = entry.req.job
+        self._drop(self.fresh, entry, job)
+        parked = self.parked.get(entry.shape)
         if parked is not None:
-            parked.pods -= self._drop(parked.groups, pod, job)
+            parked.pods -= self._drop(parked.groups, entry, job)
             parked._order = None
             if not parked.groups:
-                del self.parked[shape]
+                del self.parked[entry.shape]
                 self._parked_requests = None
 
     @staticmethod
-    def _drop(groups: dict[str, JobPods], pod: SimPod, job: str) -> int:
+    def _drop(groups: dict[str, JobPods], entry: Waiting, job: str) -> int:
         group = groups.get(job)
         if group is None:
             return 0
         before = len(group.entries)
-        group.entries = [e for e in group.entries if e[0] is not pod]
+        group.entries = [e for e in group.entries if e is not entry]
         if not group.entries:
             del groups[job]
         else:
-            group.first = min(e[0].index for e in group.entries)
+            group.first = min(e.seq for e in group.entries)
         return before - len(group.entries)
 
     def park(self, groups: Iterable[JobPods]) -> None:
