@@ -53,7 +53,7 @@ def run_sim(args: argparse.Namespace) -> int:
     from colo.sim.runner import run_scenario
     from colo.sim.scenario import load_scenario
     from colo.sim.summary import write_summary
-    from colo.sim.traces import TraceSet
+    from colo.traces import TraceSet
 
     policies = _policies(args.policies)
     scenario = load_scenario(args.scenario)
