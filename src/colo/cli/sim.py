@@ -48,8 +48,8 @@ def _prepare_out(out: Path) -> None:
 
 
 def run_sim(args: argparse.Namespace) -> int:
+    from colo.report import render_report
     from colo.sim.policies import make_policy
-    from colo.sim.report import render_report
     from colo.sim.runner import run_scenario
     from colo.sim.scenario import load_scenario
     from colo.sim.summary import write_summary

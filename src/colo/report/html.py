@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Literal
 
 import colo
-from colo.sim.report_plots import MAX_POINTS, Plot, build_plots, policy_colors
+from colo.report.plots import MAX_POINTS, Plot, build_plots, policy_colors
 from colo.sim.results import POLICY_METRICS, SimulationResult
 
 Unit = Literal["percent", "seconds", "count", "node_hours", "number"]

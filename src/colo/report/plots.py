@@ -1,4 +1,4 @@
-"""The plots of the HTML report (`colo.sim.report`), rendered to inline SVG text.
+"""The plots of the HTML report (`colo.report.html`), rendered to inline SVG text.
 
 Figures are built with `matplotlib.figure.Figure` directly, never through pyplot, so rendering
 a report neither selects a backend nor leaves figures registered anywhere. All styling goes
