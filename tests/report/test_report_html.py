@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from colo.report import render_report, write_report
-from colo.report.html import format_metric
+from colo.report.metrics import format_metric
 from colo.sim.reclaim_agent import PREDICTED_PEAK, RECLAIMED
 from colo.sim.results import POLICY_METRICS, SimulationResult
 

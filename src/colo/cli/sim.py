@@ -48,7 +48,7 @@ def _prepare_out(out: Path) -> None:
 
 
 def run_sim(args: argparse.Namespace) -> int:
-    from colo.report import render_report
+    from colo.report import write_report
     from colo.sim.policies import make_policy
     from colo.sim.runner import run_scenario
     from colo.sim.scenario import load_scenario
@@ -72,7 +72,7 @@ def run_sim(args: argparse.Namespace) -> int:
     with _progress(show) as update:
         result = run_scenario(scenario, policies, traces=traces, progress=update, jobs=args.jobs)
     summary = write_summary(result, out / "summary.json", quick=args.quick)
-    (out / "report.html").write_text(render_report(result), encoding="utf-8")
+    write_report(result, out / "report.html")
     elapsed = time.perf_counter() - started
     _print_table(summary, out, elapsed)
     for warning in summary["warnings"]:
