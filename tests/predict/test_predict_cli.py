@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from colo.cli.main import main
-from colo.sim.traces.bitbrains import COLUMNS
+from colo.traces.bitbrains import COLUMNS
 
 
 def bitbrains_dir(root: Path, constant: float | None = None) -> Path:

@@ -141,7 +141,7 @@ def make_result() -> Callable[..., SimulationResult]:
 @pytest.fixture(scope="session")
 def default_report() -> str:
     """The report of `build_result()`, rendered once per session (rendering takes ~1-2 s)."""
-    from colo.sim.report import render_report
+    from colo.report import render_report
 
     return render_report(build_result())
 

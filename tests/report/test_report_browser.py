@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from colo.sim.report import render_report
+from colo.report import render_report
 
 pytestmark = pytest.mark.browser
 

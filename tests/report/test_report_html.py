@@ -11,8 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from colo.report import render_report, write_report
+from colo.report.metrics import format_metric
 from colo.sim.reclaim_agent import PREDICTED_PEAK, RECLAIMED
-from colo.sim.report import format_metric, render_report, write_report
 from colo.sim.results import POLICY_METRICS, SimulationResult
 
 HERE = Path(__file__).resolve().parent
@@ -279,7 +280,7 @@ def test_identical_bytes_across_processes(default_report):
         import sys
         sys.path.insert(0, {str(HERE)!r})
         from conftest import build_result
-        from colo.sim.report import render_report
+        from colo.report import render_report
         sys.stdout.buffer.write(render_report(build_result()).encode())
         """
     )
@@ -302,9 +303,9 @@ def test_rendering_leaves_matplotlib_global_state_alone():
             return {k: matplotlib.rcParams[k] for k in matplotlib.rcParams if k != "backend"}
 
         before = snapshot()
-        import colo.sim.report
+        import colo.report
         from conftest import build_result
-        colo.sim.report.render_report(build_result())
+        colo.report.render_report(build_result())
         assert "matplotlib.pyplot" not in sys.modules, "pyplot imported"
         assert matplotlib.get_backend(auto_select=False) is None, "backend selected"
         after = snapshot()

@@ -12,8 +12,8 @@ from colo.sim.policies.colo import ColoPolicy
 from colo.sim.reclaim_agent import PREDICTED_PEAK, SimReclaimAgents
 from colo.sim.runner import simulate
 from colo.sim.scenario import load_scenario
-from colo.sim.traces import TraceSet
 from colo.sim.workload import build_workload
+from colo.traces import TraceSet
 
 
 @pytest.fixture(scope="module")

@@ -8,8 +8,6 @@ import numpy as np
 import pytest
 
 from colo.sim.scenario import Scenario, load_scenario
-from colo.sim.traces import LoadReport, TraceSet
-from colo.sim.traces.common import bad_rows
 from colo.sim.workload import (
     DAY_S,
     OfflineJobs,
@@ -17,6 +15,8 @@ from colo.sim.workload import (
     Workload,
     build_workload,
 )
+from colo.traces import LoadReport, TraceSet
+from colo.traces.common import bad_rows
 
 SOURCE_WAVE = 2
 

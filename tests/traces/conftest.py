@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from colo.core.errors import InvalidInput
-from colo.sim.traces import TraceSet
+from colo.traces import TraceSet
 
 WriteFile = Callable[..., Path]
 

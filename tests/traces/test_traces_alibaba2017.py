@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from colo.core.errors import InvalidInput
-from colo.sim.traces.alibaba2017 import load_batch_tasks
+from colo.traces.alibaba2017 import load_batch_tasks
 
 WriteFile = Callable[..., Path]
 

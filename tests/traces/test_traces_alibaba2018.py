@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 
 from colo.core.errors import InvalidInput
-from colo.sim.traces.alibaba2018 import (
+from colo.traces.alibaba2018 import (
     load_container_snapshot,
     load_machine_meta,
     load_machine_usage,
 )
-from colo.sim.traces.common import NodeShape
+from colo.traces.common import NodeShape
 
 WriteFile = Callable[..., Path]
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from colo.core.errors import InvalidInput
-from colo.sim.traces.azure2019 import VMInfo, load_vm_cpu, load_vm_table
+from colo.traces.azure2019 import VMInfo, load_vm_cpu, load_vm_table
 
 WriteFile = Callable[..., Path]
 

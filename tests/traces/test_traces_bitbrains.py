@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from colo.core.errors import InvalidInput
-from colo.sim.traces.bitbrains import COLUMNS, load_bitbrains
+from colo.traces.bitbrains import COLUMNS, load_bitbrains
 
 HEADER = ";\t".join(COLUMNS)
 

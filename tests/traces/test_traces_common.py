@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from colo.core.errors import InvalidInput
-from colo.sim.traces.common import (
+from colo.traces.common import (
     Layout,
     LoadReport,
     Method,

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from colo.core.errors import InvalidInput
-from colo.sim.traces.alibaba_k8s_2023 import load_nodes, load_pods
-from colo.sim.traces.common import NodeShape
+from colo.traces.alibaba_k8s_2023 import load_nodes, load_pods
+from colo.traces.common import NodeShape
 
 WriteFile = Callable[..., Path]
 

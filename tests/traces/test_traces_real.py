@@ -12,16 +12,16 @@ from typing import Any
 
 import numpy as np
 
-from colo.sim.traces import TraceSet, UsageSeries
-from colo.sim.traces.alibaba2017 import load_batch_tasks
-from colo.sim.traces.alibaba2018 import (
+from colo.traces import TraceSet, UsageSeries
+from colo.traces.alibaba2017 import load_batch_tasks
+from colo.traces.alibaba2018 import (
     load_container_snapshot,
     load_machine_meta,
     load_machine_usage,
 )
-from colo.sim.traces.alibaba_k8s_2023 import load_nodes, load_pods
-from colo.sim.traces.azure2019 import load_vm_cpu, load_vm_table
-from colo.sim.traces.common import LoadReport
+from colo.traces.alibaba_k8s_2023 import load_nodes, load_pods
+from colo.traces.azure2019 import load_vm_cpu, load_vm_table
+from colo.traces.common import LoadReport
 
 # Generous: a file loads in well under a second on an idle machine; CI may be busy.
 MAX_LOAD_S = 10.0

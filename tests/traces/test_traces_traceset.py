@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from colo.core.errors import InvalidInput
-from colo.sim.traces import ENV_VAR, TraceSet
+from colo.traces import ENV_VAR, TraceSet
 
 
 @pytest.fixture

@@ -89,8 +89,8 @@ def _explain_sim(args: argparse.Namespace) -> int:
     from colo.sim.reclaim_agent import SimReclaimAgents
     from colo.sim.runner import simulate
     from colo.sim.scenario import load_scenario
-    from colo.sim.traces import TraceSet
     from colo.sim.workload import build_workload
+    from colo.traces import TraceSet
 
     scenario = load_scenario(args.scenario)
     if args.seed is not None:

@@ -53,12 +53,12 @@ def _load(trace: Path, fmt: str) -> tuple[list[Any], int]:
     from colo.predict.evaluate import Series
 
     if fmt == "alibaba2018":
-        from colo.sim.traces.alibaba2018 import load_machine_usage
+        from colo.traces.alibaba2018 import load_machine_usage
 
         path = trace / "machine_usage.csv.gz" if trace.is_dir() else trace
         found, report = load_machine_usage(path)
     elif fmt == "azure":
-        from colo.sim.traces.azure2019 import load_vm_cpu
+        from colo.traces.azure2019 import load_vm_cpu
 
         path = trace / "vm_cpu_readings.csv.gz" if trace.is_dir() else trace
         vmtable = path.parent / "vmtable.csv"
@@ -66,10 +66,10 @@ def _load(trace: Path, fmt: str) -> tuple[list[Any], int]:
             raise InvalidInput("vmtable.csv not found beside the readings", obj=str(path))
         found, report = load_vm_cpu(path, vmtable)
     else:
-        from colo.sim.traces.bitbrains import load_bitbrains
+        from colo.traces.bitbrains import load_bitbrains
 
         found, report = load_bitbrains(trace)
-    from colo.sim.traces.common import bad_rows
+    from colo.traces.common import bad_rows
 
     series = [Series(k, s.t_s, s.cpu) for k, s in sorted(found.items())]
     return series, bad_rows(report)  # malformed rows; VMs of the other category not counted

@@ -48,12 +48,12 @@ def _prepare_out(out: Path) -> None:
 
 
 def run_sim(args: argparse.Namespace) -> int:
+    from colo.report import write_report
     from colo.sim.policies import make_policy
-    from colo.sim.report import render_report
     from colo.sim.runner import run_scenario
     from colo.sim.scenario import load_scenario
     from colo.sim.summary import write_summary
-    from colo.sim.traces import TraceSet
+    from colo.traces import TraceSet
 
     policies = _policies(args.policies)
     scenario = load_scenario(args.scenario)
@@ -72,7 +72,7 @@ def run_sim(args: argparse.Namespace) -> int:
     with _progress(show) as update:
         result = run_scenario(scenario, policies, traces=traces, progress=update, jobs=args.jobs)
     summary = write_summary(result, out / "summary.json", quick=args.quick)
-    (out / "report.html").write_text(render_report(result), encoding="utf-8")
+    write_report(result, out / "report.html")
     elapsed = time.perf_counter() - started
     _print_table(summary, out, elapsed)
     for warning in summary["warnings"]:

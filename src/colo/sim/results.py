@@ -1,6 +1,6 @@
 """What one simulation run produces: per policy, the summary figures and the time series.
 
-`summary.json` (see `colo.sim.summary`) and the HTML report (`colo.sim.report`) are both
+`summary.json` (see `colo.sim.summary`) and the HTML report (`colo.report`) are both
 rendered from these values; nothing else feeds them.
 """
 

@@ -16,9 +16,9 @@ from colo.sim.engine import EventLoop
 from colo.sim.policies import SimPolicy, make_policy
 from colo.sim.results import PolicyResult, SimulationResult
 from colo.sim.scenario import Scenario
-from colo.sim.traces import TraceSet
-from colo.sim.traces.common import bad_rows
 from colo.sim.workload import Workload, build_workload
+from colo.traces import TraceSet
+from colo.traces.common import bad_rows
 
 # progress(policy, simulated seconds done, simulated seconds in all)
 Progress = Callable[[str, float, float], None]

@@ -28,12 +28,12 @@ import numpy as np
 
 from colo.core.errors import InvalidInput
 from colo.sim.scenario import Scenario
-from colo.sim.traces import TraceSet
-from colo.sim.traces.alibaba2017 import load_batch_tasks
-from colo.sim.traces.alibaba2018 import load_machine_meta, load_machine_usage
-from colo.sim.traces.alibaba_k8s_2023 import load_nodes, load_pods
-from colo.sim.traces.azure2019 import load_vm_cpu
-from colo.sim.traces.common import LoadReport, UsageSeries, bad_rows
+from colo.traces import TraceSet
+from colo.traces.alibaba2017 import load_batch_tasks
+from colo.traces.alibaba2018 import load_machine_meta, load_machine_usage
+from colo.traces.alibaba_k8s_2023 import load_nodes, load_pods
+from colo.traces.azure2019 import load_vm_cpu
+from colo.traces.common import LoadReport, UsageSeries, bad_rows
 
 DAY_S = 86400.0
 

@@ -1,9 +1,13 @@
 """Loaders for the real cluster traces colo replays, and where to find them.
 
 One module per trace family (`alibaba2018`, `alibaba2017`, `alibaba_k8s_2023`,
-`azure2019`); each loader returns `(data, LoadReport)` and skips bad rows with a count
-by reason instead of failing (see `common`). `TraceSet.locate()` finds the traces
-directory (the repository's sibling `shared/traces`).
+`azure2019`, `bitbrains`); each loader returns `(data, LoadReport)` and skips bad rows
+with a count by reason instead of failing (see `common`). `TraceSet.locate()` finds the
+traces directory (the repository's sibling `shared/traces`).
+
+A reader of files on disk, so an adapter-level package: the simulator (`colo.sim`)
+builds its workload from it and `colo predict evaluate` (`colo.cli.predict`) feeds it to
+the estimators. Engines never import it; they get the arrays it returns.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from colo.core.errors import InvalidInput
-from colo.sim.traces.common import LoadReport, NodeShape, UsageSeries, resample
+from colo.traces.common import LoadReport, NodeShape, UsageSeries, resample
 
 __all__ = ["ENV_VAR", "LoadReport", "NodeShape", "TraceSet", "UsageSeries", "resample"]
 

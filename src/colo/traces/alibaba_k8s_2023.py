@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from colo.sim.traces.common import (
+from colo.traces.common import (
     Checks,
     FloatArray,
     IntArray,

@@ -9,7 +9,7 @@ The VM's id is the file name without extension.
 
 Used: the timestamp and `CPU usage [%]` (→ fraction 0..1); `Memory usage [KB]` ÷
 `Memory capacity provisioned [KB]` when both are there. Rows go through the loaders'
-common reader and checks (`colo.sim.traces.common`): bad rows are skipped and counted
+common reader and checks (`colo.traces.common`): bad rows are skipped and counted
 with the same reasons as every other trace; an unrecognised header, a corrupt gzip file
 or a directory without any `.csv` is an error naming the file.
 """
@@ -21,7 +21,7 @@ import os
 from pathlib import Path
 
 from colo.core.errors import InvalidInput
-from colo.sim.traces.common import (
+from colo.traces.common import (
     Checks,
     Layout,
     LoadReport,

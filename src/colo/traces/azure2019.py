@@ -18,7 +18,7 @@ import math
 from dataclasses import dataclass
 
 from colo.core.errors import InvalidInput
-from colo.sim.traces.common import (
+from colo.traces.common import (
     Checks,
     Layout,
     LoadReport,

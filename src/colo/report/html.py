@@ -11,172 +11,20 @@ from __future__ import annotations
 import html
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 import colo
-from colo.sim.report_plots import MAX_POINTS, Plot, build_plots, policy_colors
+from colo.report.drawing import MAX_POINTS, Plot, policy_colors
+from colo.report.metrics import (
+    Better,
+    as_number,
+    clock,
+    format_metric,
+    human_duration,
+    metric_info,
+)
+from colo.report.plots import build_plots
 from colo.sim.results import POLICY_METRICS, SimulationResult
-
-Unit = Literal["percent", "seconds", "count", "node_hours", "number"]
-Better = Literal["higher", "lower"]
-
-
-@dataclass(frozen=True)
-class MetricInfo:
-    label: str
-    unit: Unit
-    unit_text: str
-    better: Better | None
-    definition: str
-
-
-METRIC_INFO: dict[str, MetricInfo] = {
-    "cpu_util_mean": MetricInfo(
-        "CPU utilization, mean",
-        "percent",
-        "% of cluster CPU",
-        "higher",
-        "CPU in use by all pods (online and offline), as a share of the cluster's total CPU "
-        "capacity, averaged over the simulated time.",
-    ),
-    "cpu_util_p95": MetricInfo(
-        "CPU utilization, p95",
-        "percent",
-        "% of cluster CPU",
-        "higher",
-        "95th percentile over time of the same cluster CPU utilization: the level the cluster "
-        "stays below 95 % of the time.",
-    ),
-    "mem_util_mean": MetricInfo(
-        "Memory utilization, mean",
-        "percent",
-        "% of cluster memory",
-        "higher",
-        "Memory in use by all pods as a share of the cluster's total memory capacity, averaged "
-        "over the simulated time.",
-    ),
-    "online_interference_rate": MetricInfo(
-        "Online interference rate",
-        "percent",
-        "% of online pod-time",
-        "lower",
-        "Share of online pod-time whose latency inflation exceeded the SLO bound: how much of "
-        "the time online services were slowed past their SLO by co-located work.",
-    ),
-    "offline_jobs_completed": MetricInfo(
-        "Offline jobs completed",
-        "count",
-        "jobs",
-        "higher",
-        "Number of offline jobs that ran to completion within the simulated duration.",
-    ),
-    "offline_wait_p50_s": MetricInfo(
-        "Offline wait, median",
-        "seconds",
-        "seconds",
-        "lower",
-        "Median, over started offline pods, of the time from the pod's creation to its start.",
-    ),
-    "offline_wait_p95_s": MetricInfo(
-        "Offline wait, p95",
-        "seconds",
-        "seconds",
-        "lower",
-        "95th percentile, over started offline pods, of the time from creation to start.",
-    ),
-    "evictions": MetricInfo(
-        "Evictions",
-        "count",
-        "pods",
-        "lower",
-        "Number of pods evicted during the run (for example offline pods evicted to give "
-        "capacity back to online services); each eviction throws away work in progress.",
-    ),
-    "node_hours": MetricInfo(
-        "Node-hours",
-        "node_hours",
-        "node-hours",
-        "lower",
-        "Sum over nodes of the hours each node was running: what the cluster costs.",
-    ),
-    "job_start_delay_p99_s": MetricInfo(
-        "Job start delay, p99",
-        "seconds",
-        "seconds",
-        "lower",
-        "99th percentile of the delay from the time a job was due to start (its creation, or "
-        "its scheduled fire time for cron jobs such as the 00:00 wave) to the start of its pod.",
-    ),
-}
-
-
-def metric_info(name: str) -> MetricInfo:
-    """Label, unit and direction of a metric; guessed from the name for unknown metrics."""
-    if name in METRIC_INFO:
-        return METRIC_INFO[name]
-    label = name.replace("_", " ").strip().capitalize()
-    if name.endswith("_s"):
-        return MetricInfo(label.removesuffix(" s"), "seconds", "seconds", None, "")
-    if "util" in name or name.endswith("_rate"):
-        return MetricInfo(label, "percent", "%", None, "")
-    return MetricInfo(label, "number", "", None, "")
-
-
-def _value(value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return math.nan
-    return float(value)
-
-
-def format_metric(name: str, value: float | int | None) -> str:
-    """A metric value as shown in the summary table, e.g. '45.7%', '12.3 s', '1,204'."""
-    v = _value(value)
-    if not math.isfinite(v):
-        return "—"
-    unit = metric_info(name).unit
-    if unit == "percent":
-        pct = v * 100.0
-        return f"{pct:.2f}%" if 0 < abs(pct) < 1 else f"{pct:.1f}%"
-    if unit == "seconds":
-        if abs(v) < 1:
-            return f"{v:.2f} s"
-        if abs(v) < 100:
-            return f"{v:.1f} s"
-        return f"{v:,.0f} s"
-    if unit == "count":
-        return f"{round(v):,}"
-    if unit == "node_hours":
-        return f"{v:,.1f}"
-    return f"{v:,.4g}"
-
-
-def human_duration(seconds: float) -> str:
-    """'24 h', '1 h 30 min', '45 s', '3 d 2 h'."""
-    if not math.isfinite(seconds):
-        return "n/a"
-    total = round(abs(seconds))
-    if total < 60:
-        return f"{total} s"
-    if total < 3600:
-        m, s = divmod(total, 60)
-        return f"{m} min" + (f" {s} s" if s else "")
-    if total <= 48 * 3600:
-        h, rest = divmod(total, 3600)
-        m = rest // 60
-        return f"{h} h" + (f" {m} min" if m else "")
-    d, rest = divmod(total, 86400)
-    h = rest // 3600
-    return f"{d} d" + (f" {h} h" if h else "")
-
-
-def clock(seconds_of_day: float) -> str:
-    """Time of day on the simulated clock: '08:00' or '08:00:30'."""
-    total = round(seconds_of_day) % 86400
-    h, rest = divmod(total, 3600)
-    m, s = divmod(rest, 60)
-    return f"{h:02d}:{m:02d}" + (f":{s:02d}" if s else "")
 
 
 def render_report(result: SimulationResult) -> str:
@@ -388,7 +236,7 @@ def _summary(result: SimulationResult, colors: dict[str, str]) -> str:
     rows = []
     for metric in _metric_names(result):
         info = metric_info(metric)
-        values = [_value(result.policies[n].metrics.get(metric)) for n in names]
+        values = [as_number(result.policies[n].metrics.get(metric)) for n in names]
         best = _best(values, info.better)
         arrow = {"higher": "↑", "lower": "↓", None: ""}[info.better]
         arrow_title = f"{info.better} is better" if info.better else "no better direction"

@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 
 from colo.core.errors import InvalidInput
-from colo.sim.traces.common import (
+from colo.traces.common import (
     Checks,
     Layout,
     LoadReport,
