@@ -20,6 +20,8 @@ from colo.devcluster import ClusterState
 from colo.devcluster.processes import background, free_ports
 from colo.kube.transport import Transport
 
+pytestmark = pytest.mark.e2e
+
 SCHEDULER = "colo-batch-e2e"
 NODES = STANDARD_NODES + VIRTUAL_NODES
 
@@ -85,6 +87,7 @@ async def _wait(check: Any, *, what: str, timeout_s: float = 60.0) -> Any:
     pytest.fail(f"timed out after {timeout_s:g} s waiting for {what} (last: {last!r})")
 
 
+@pytest.mark.slow
 def test_a_wave_of_pods_is_bound_through_the_coordinator_and_runs(
     dev_cluster: ClusterState, colo_batch: int
 ) -> None:
@@ -190,6 +193,7 @@ def _job(name: str, *, pods: int) -> dict[str, Any]:
     }
 
 
+@pytest.mark.slow
 def test_job_pods_prefer_virtual_nodes_and_fall_back_when_one_fails_there(
     dev_cluster: ClusterState, colo_batch: int
 ) -> None:

@@ -21,6 +21,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from e2ekit import new_namespace, pod_body, transport
 
 from colo.core.changes import ChangeKind, ClusterEvent
@@ -30,6 +31,8 @@ from colo.devcluster.processes import background, free_ports, wait_listening
 from colo.devcluster.scheduler import start_scheduler
 from colo.kube.informer import Informer
 from colo.kube.transport import Transport
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 POD_CPU_MILLI = 4000
 

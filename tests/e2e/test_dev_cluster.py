@@ -118,6 +118,7 @@ def test_every_standard_and_virtual_node_is_listed_ready_and_tainted(kubectl: Ku
 # --- scheduling and kwok's pod lifecycle ---------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_job_is_scheduled_onto_kwok_nodes_runs_and_completes(api: ApiClient) -> None:
     name = _unique("wave")
     template_annotations = {JOB_POD_RUN_DURATION_ANNOTATION: "3s"}
@@ -241,6 +242,7 @@ def test_env_prints_exports_that_work_with_kubectl(
     raw.close()
 
 
+@pytest.mark.slow
 def test_cli_up_outlives_the_command_and_down_leaves_no_process(
     tmp_path: Path, colo: Colo, kubectl: Kubectl
 ) -> None:
@@ -320,6 +322,7 @@ def test_an_occupied_apiserver_port_names_kube_apiserver_and_shows_its_log(
     _assert_nothing_left(tmp_path)
 
 
+@pytest.mark.slow
 def test_a_broken_flag_names_the_component_and_shows_the_last_log_lines(tmp_path: Path) -> None:
     with pytest.raises(ComponentFailed) as failed:
         DevCluster(tmp_path).up(
@@ -332,6 +335,7 @@ def test_a_broken_flag_names_the_component_and_shows_the_last_log_lines(tmp_path
     _assert_nothing_left(tmp_path)
 
 
+@pytest.mark.slow
 def test_a_component_that_crashes_at_start_is_named_with_its_output(tmp_path: Path) -> None:
     fake_kwok = tmp_path / "fake-kwok"
     fake_kwok.write_text("#!/bin/sh\necho 'kwok: pretend crash' >&2\nexit 3\n")

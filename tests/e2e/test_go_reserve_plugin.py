@@ -260,6 +260,7 @@ def test_pods_of_the_profile_are_reserved_at_the_coordinator_then_bound(
     assert held == {"cpu": 100, "memory": 64 * 2**20, "pods": 1}
 
 
+@pytest.mark.slow
 def test_a_node_whose_room_went_to_another_scheduler_is_refused_until_it_is_released(
     api: ApiClient, coordinator: CoordinatorThread, scheduler: ExtraScheduler, ns: str
 ) -> None:

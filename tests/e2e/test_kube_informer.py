@@ -112,6 +112,7 @@ def _restart_apiserver(state: ClusterState) -> None:
     state.save(layout.state_file)
 
 
+@pytest.mark.slow
 def test_watch_survives_an_apiserver_restart_without_losing_changes(
     dev_cluster: ClusterState,
 ) -> None:

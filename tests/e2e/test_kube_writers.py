@@ -51,6 +51,7 @@ async def wait_until(check: Any, timeout_s: float, what: str) -> None:
         await asyncio.sleep(0.2)
 
 
+@pytest.mark.slow
 def test_a_thousand_pods_are_bound_to_kwok_nodes_and_run(dev_cluster: ClusterState) -> None:
     async def body() -> None:
         async with transport(dev_cluster) as t:
@@ -92,6 +93,7 @@ def test_a_thousand_pods_are_bound_to_kwok_nodes_and_run(dev_cluster: ClusterSta
     asyncio.run(body())
 
 
+@pytest.mark.slow
 def test_extended_resources_patched_into_status_show_in_allocatable_and_schedule(
     dev_cluster: ClusterState,
 ) -> None:
@@ -239,6 +241,7 @@ def _wait_line(proc: subprocess.Popen[str], want: str, timeout_s: float = 30) ->
     pytest.fail(f"candidate did not print {want} (last line {line!r}, exit {proc.poll()})")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("how", ["crash", "clean stop"])
 def test_leadership_moves_to_the_standby_within_the_lease(
     dev_cluster: ClusterState, how: str

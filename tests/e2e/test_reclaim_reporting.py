@@ -54,6 +54,7 @@ def agent(t: Transport, node: Node, peak: list[int]) -> tuple[ReportingLoop, Kub
     return loop, patcher
 
 
+@pytest.mark.slow
 def test_the_agent_publishes_batch_resources_and_a_silent_agent_is_zeroed(
     dev_cluster: ClusterState,
 ) -> None:

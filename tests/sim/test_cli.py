@@ -53,6 +53,7 @@ def test_argparse_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> Non
     assert "invalid int value" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_online_pods_that_do_not_fit_are_reported_not_silently_dropped(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

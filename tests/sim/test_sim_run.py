@@ -11,6 +11,9 @@ from colo.cli.main import main
 from colo.sim.results import POLICY_METRICS
 from colo.sim.scenario import load_scenario
 
+# Every test reads the module's quick run (about 10 s); two run another.
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def quick_run(tmp_path_factory: pytest.TempPathFactory) -> dict:  # type: ignore[type-arg]

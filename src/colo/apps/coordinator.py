@@ -12,17 +12,25 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import grpc
+from aiohttp import web
 
+from colo.apps.metrics import LedgerCollector, registry_of, start_metrics
 from colo.coord.feed import LedgerFeed
 from colo.coord.ledger import Ledger
+from colo.core.errors import InvalidInput
+from colo.kube.config import ClientConfig
 from colo.kube.informer import Informer
 from colo.kube.reader import KubeClusterReader
+from colo.kube.transport import Transport
 from colo.ports.api import WatchTransport
-from colo.rpc.coordinator import CoordinatorService, serve
+from colo.rpc.coordinator import CoordinatorService
+from colo.rpc.coordinator import serve as serve_grpc
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +81,7 @@ class CoordinatorApp:
         # No await between the rebuild and the subscription: no change falls in between.
         self.feed.rebuild(self.reader.nodes(), self.reader.pods())
         self.reader.subscribe(self.feed.apply)
-        self._server, self.port = await serve(self.service, self._listen)
+        self._server, self.port = await serve_grpc(self.service, self._listen)
         log.info(
             "colo-coordinator serving on port %d: %d nodes, %d bound pods",
             self.port,
@@ -94,3 +102,40 @@ class CoordinatorApp:
             self._informers.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._informers
+
+
+@dataclass(frozen=True)
+class CoordOptions:
+    """How `serve` runs colo-coordinator (the CLI's flags)."""
+
+    listen: str = "127.0.0.1:7070"  # host:port of the gRPC server; port 0 picks one
+    ttl_s: float = 30.0  # a reservation's lifetime unless its pod is seen bound
+    metrics_listen: str | None = None  # host:port: serve Prometheus /metrics there
+
+
+async def serve(config: ClientConfig, options: CoordOptions) -> None:
+    """The colo-coordinator process: informers → ledger → gRPC, until the informers
+    fail for good. Says "colo-coordinator serving gRPC on port N" on stderr once it
+    serves. Raises `InvalidInput` naming `--metrics-listen` when it cannot listen there.
+    """
+    async with Transport.from_config(config, user_agent="colo-coordinator") as t:
+        app = CoordinatorApp(t, listen=options.listen, ttl_s=options.ttl_s)
+        metrics: web.AppRunner | None = None
+        if options.metrics_listen:
+            try:
+                metrics, _ = await start_metrics(
+                    registry_of(LedgerCollector(app.ledger)), options.metrics_listen
+                )
+            except OSError as e:
+                raise InvalidInput(
+                    f"cannot listen there: {e.strerror or e}", obj="colo-coordinator",
+                    field="--metrics-listen", value=options.metrics_listen,
+                ) from None  # fmt: skip
+        try:
+            port = await app.start()
+            print(f"colo-coordinator serving gRPC on port {port}", file=sys.stderr, flush=True)
+            await app.wait()
+        finally:
+            await app.stop()
+            if metrics is not None:
+                await metrics.cleanup()

@@ -27,11 +27,14 @@ A body that is not what the protocol says gets HTTP 400 naming the field.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import logging
+import sys
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
@@ -41,8 +44,12 @@ from colo.core.changes import PodRef
 from colo.core.errors import ColoError, InvalidInput
 from colo.core.objects import Pod
 from colo.core.reservation import Item
+from colo.kube.binder import KubeBinder
+from colo.kube.config import ClientConfig
+from colo.kube.transport import Transport
 from colo.ports.cluster import Binder, PodGetter
 from colo.ports.coordinator import Coordinator
+from colo.rpc.coordinator import CoordinatorClient
 
 log = logging.getLogger(__name__)
 
@@ -260,3 +267,47 @@ async def start(extender: Extender, host: str, port: int) -> tuple[web.AppRunner
         await runner.cleanup()
         raise
     return runner, listening_port(runner, port)
+
+
+@dataclass(frozen=True)
+class ExtenderOptions:
+    """How `serve` runs colo-extender (the CLI's flags)."""
+
+    coordinator: str  # host:port of colo-coordinator's gRPC server
+    host: str = "127.0.0.1"
+    port: int = 8888  # 0 picks a free one
+    qps: float = 200.0  # client-side API request rate for bindings
+    burst: int = 400
+
+
+async def serve(config: ClientConfig, options: ExtenderOptions) -> None:
+    """The colo-extender process: filter and bind over HTTP, reserving at the
+    coordinator, binding through the API server; runs until cancelled. Says
+    "colo-extender serving http://HOST:PORT (coordinator ADDRESS)" on stderr once it
+    serves. Raises `InvalidInput` naming `--host/--port` when it cannot listen there.
+    """
+    async with Transport.from_config(
+        config, qps=options.qps, burst=options.burst, user_agent="colo-extender"
+    ) as t:
+        coordinator = CoordinatorClient(options.coordinator, scheduler="kube-scheduler")
+        try:
+            extender = Extender(coordinator, KubeBinder(t), t)
+            try:
+                runner, port = await start(extender, options.host, options.port)
+            except OSError as e:
+                raise InvalidInput(
+                    f"cannot listen there: {e.strerror or e}", obj="colo-extender",
+                    field="--host/--port", value=f"{options.host}:{options.port}",
+                ) from None  # fmt: skip
+            print(
+                f"colo-extender serving http://{options.host}:{port} "
+                f"(coordinator {options.coordinator})",
+                file=sys.stderr,
+                flush=True,
+            )
+            try:
+                await asyncio.Event().wait()
+            finally:
+                await runner.cleanup()
+        finally:
+            await coordinator.close()

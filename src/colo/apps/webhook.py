@@ -10,9 +10,12 @@ message naming the field, which kubectl shows to the user.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import ssl
+import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from aiohttp import web
@@ -81,3 +84,30 @@ async def start(
     site = web.TCPSite(runner, host, port, ssl_context=tls_context(cert, key))
     await site.start()
     return runner
+
+
+@dataclass(frozen=True)
+class WebhookServerOptions:
+    """How `serve` runs colo-webhook (the CLI's flags); `mutate` is what it does to pods."""
+
+    cert: Path  # PEM certificate (chain)
+    key: Path  # PEM private key
+    host: str = "127.0.0.1"
+    port: int = 9443
+    mutate: WebhookOptions = field(default_factory=WebhookOptions)
+
+
+async def serve(options: WebhookServerOptions) -> None:
+    """The colo-webhook process: AdmissionReview over HTTPS until cancelled. It needs no
+    API server (the API server calls it), so it takes no client config. Says
+    "colo-webhook serving https://HOST:PORT/mutate" on stderr once it serves. Raises
+    `InvalidInput` naming `--cert/--key` when they do not load.
+    """
+    runner = await start(
+        options.host, options.port, cert=options.cert, key=options.key, options=options.mutate
+    )
+    print(f"colo-webhook serving https://{options.host}:{options.port}/mutate", file=sys.stderr)
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await runner.cleanup()

@@ -1,4 +1,4 @@
-"""`colo coord serve`: run colo-coordinator (the composition root of that process).
+"""`colo coord serve`: the flags of colo-coordinator (`colo.apps.coordinator.serve` runs it).
 
 colo coord serve [--kubeconfig PATH] [--context NAME] [--listen 127.0.0.1:7070] [--ttl 30]
                  [--metrics-listen HOST:PORT]
@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import sys
 from typing import Any
 
 from colo.cli.args import host_port, positive_number
@@ -39,39 +38,13 @@ def add_parser(commands: Any) -> None:
 
 
 def run_coord(args: argparse.Namespace) -> int:
-    from colo.apps.coordinator import CoordinatorApp
-    from colo.apps.metrics import LedgerCollector, registry_of, start_metrics
-    from colo.core.errors import InvalidInput
+    from colo.apps.coordinator import CoordOptions, serve
     from colo.kube.config import load_config
-    from colo.kube.transport import Transport
 
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     config = load_config(args.kubeconfig, context=args.context)
-
-    async def serve() -> None:
-        async with Transport.from_config(config, user_agent="colo-coordinator") as t:
-            app = CoordinatorApp(t, listen=args.listen, ttl_s=args.ttl)
-            metrics = None
-            if args.metrics_listen:
-                try:
-                    metrics, _ = await start_metrics(
-                        registry_of(LedgerCollector(app.ledger)), args.metrics_listen
-                    )
-                except OSError as e:
-                    raise InvalidInput(
-                        f"cannot listen there: {e.strerror or e}", obj="colo-coordinator",
-                        field="--metrics-listen", value=args.metrics_listen,
-                    ) from None  # fmt: skip
-            try:
-                port = await app.start()
-                print(f"colo-coordinator serving gRPC on port {port}", file=sys.stderr, flush=True)
-                await app.wait()
-            finally:
-                await app.stop()
-                if metrics is not None:
-                    await metrics.cleanup()
-
-    asyncio.run(serve())
+    options = CoordOptions(listen=args.listen, ttl_s=args.ttl, metrics_listen=args.metrics_listen)
+    asyncio.run(serve(config, options))
     return 0

@@ -1,4 +1,4 @@
-"""`colo extender serve`: run colo-extender (the composition root of that process).
+"""`colo extender serve`: the flags of colo-extender (`colo.apps.extender.serve` runs it).
 
 colo extender serve --coordinator HOST:PORT [--host 127.0.0.1] [--port 8888]
                     [--kubeconfig PATH] [--context NAME] [--qps 200] [--burst 400]
@@ -9,11 +9,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import sys
 from typing import Any
 
 from colo.cli.args import host_port, port_number, positive_number, whole_number
-from colo.core.errors import InvalidInput
 
 
 def add_parser(commands: Any) -> None:
@@ -49,43 +47,15 @@ def add_parser(commands: Any) -> None:
 
 
 def run_extender(args: argparse.Namespace) -> int:
-    from colo.apps.extender import Extender, start
-    from colo.kube.binder import KubeBinder
+    from colo.apps.extender import ExtenderOptions, serve
     from colo.kube.config import load_config
-    from colo.kube.transport import Transport
-    from colo.rpc.coordinator import CoordinatorClient
 
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     config = load_config(args.kubeconfig, context=args.context)
-
-    async def serve() -> None:
-        async with Transport.from_config(
-            config, qps=args.qps, burst=args.burst, user_agent="colo-extender"
-        ) as t:
-            coordinator = CoordinatorClient(args.coordinator, scheduler="kube-scheduler")
-            try:
-                extender = Extender(coordinator, KubeBinder(t), t)
-                try:
-                    runner, port = await start(extender, args.host, args.port)
-                except OSError as e:
-                    raise InvalidInput(
-                        f"cannot listen there: {e.strerror or e}", obj="colo-extender",
-                        field="--host/--port", value=f"{args.host}:{args.port}",
-                    ) from None  # fmt: skip
-                print(
-                    f"colo-extender serving http://{args.host}:{port} "
-                    f"(coordinator {args.coordinator})",
-                    file=sys.stderr,
-                    flush=True,
-                )
-                try:
-                    await asyncio.Event().wait()
-                finally:
-                    await runner.cleanup()
-            finally:
-                await coordinator.close()
-
-    asyncio.run(serve())
+    options = ExtenderOptions(
+        coordinator=args.coordinator, host=args.host, port=args.port, qps=args.qps, burst=args.burst
+    )
+    asyncio.run(serve(config, options))
     return 0

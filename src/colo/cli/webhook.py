@@ -1,4 +1,4 @@
-"""`colo webhook serve`: run colo-webhook (the composition root of that process).
+"""`colo webhook serve`: the flags of colo-webhook (`colo.apps.webhook.serve` runs it).
 
 colo webhook serve --cert FILE --key FILE [--host 127.0.0.1] [--port 9443]
                    [--scheduler-name colo-batch]
@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -34,22 +33,15 @@ def add_parser(commands: Any) -> None:
 
 
 def run_webhook(args: argparse.Namespace) -> int:
-    from colo.apps.webhook import start
+    from colo.apps.webhook import WebhookServerOptions, serve
     from colo.webhook.mutate import WebhookOptions
 
-    async def serve() -> None:
-        runner = await start(
-            args.host,
-            args.port,
-            cert=args.cert,
-            key=args.key,
-            options=WebhookOptions(scheduler_name=args.scheduler_name),
-        )
-        print(f"colo-webhook serving https://{args.host}:{args.port}/mutate", file=sys.stderr)
-        try:
-            await asyncio.Event().wait()
-        finally:
-            await runner.cleanup()
-
-    asyncio.run(serve())
+    options = WebhookServerOptions(
+        cert=args.cert,
+        key=args.key,
+        host=args.host,
+        port=args.port,
+        mutate=WebhookOptions(scheduler_name=args.scheduler_name),
+    )
+    asyncio.run(serve(options))
     return 0

@@ -1,0 +1,148 @@
+"""`colo explain node`: gather why a node offers the batch capacity it offers.
+
+Not a process: the CLI asks once and prints what comes back (`colo.cli.explain`). Two
+sources, one answer (`NodeExplanation`):
+
+- `explain_cluster` reads the node's published `colo.io/batch-*`, its agent's heartbeat
+  Lease and the explanation the agent keeps there (every term of the reclaim
+  calculation and where it came from).
+- `explain_sim` runs the scenario's `colo` policy up to `at_s` (default: the end) and
+  explains the node from the simulated agent.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from colo.agent.report import EXPLANATION_ANNOTATION
+from colo.core.errors import InvalidInput, NotFound
+from colo.core.resources import BATCH_CPU, BATCH_MEMORY
+from colo.kube.config import ClientConfig
+from colo.predict.reclaim import Reclaim, from_dict
+
+
+@dataclass(frozen=True)
+class NodeExplanation:
+    """What to show about one node.
+
+    With `reclaim`, a table of its terms titled `title`, then `notes`. Without (the
+    node has no live agent, or it has published nothing yet), `title` says why, then
+    `notes`.
+    """
+
+    title: str
+    reclaim: Reclaim | None
+    notes: list[str]
+
+
+async def explain_cluster(config: ClientConfig, name: str) -> NodeExplanation:
+    """The node `name` as its agent explained it in its heartbeat Lease. Raises
+    `InvalidInput` (field NAME) for a node the API server does not have, or an
+    explanation that is not JSON."""
+    from colo.kube.heartbeat import read_heartbeat
+    from colo.kube.transport import Transport
+
+    async with Transport.from_config(config) as t:
+        try:
+            node = await t.get(f"/api/v1/nodes/{name}")
+        except NotFound:
+            raise InvalidInput(
+                "node not found", obj=config.server, field="NAME", value=name
+            ) from None
+        lease = await read_heartbeat(t, name)
+    alloc = node.get("status", {}).get("allocatable", {})
+    notes = [
+        f"published allocatable: {BATCH_CPU} {alloc.get(BATCH_CPU, 'none')}, "
+        f"{BATCH_MEMORY} {alloc.get(BATCH_MEMORY, 'none')}"
+    ]
+    if lease is None:
+        return NodeExplanation(
+            title=f"{name}: no colo-agent heartbeat (Lease colo-system/colo-agent-{name}).\n"
+            "Without a live agent the node should offer no batch capacity; the sweeper sets\n"
+            "it to zero once the heartbeat timeout passes.",
+            reclaim=None,
+            notes=notes,
+        )
+    renew = (lease.get("spec") or {}).get("renewTime")
+    if renew:
+        age = datetime.now(UTC) - datetime.fromisoformat(renew.replace("Z", "+00:00"))
+        notes.append(f"agent heartbeat: {age.total_seconds():.0f} s ago ({renew})")
+    raw = ((lease.get("metadata") or {}).get("annotations") or {}).get(EXPLANATION_ANNOTATION)
+    if raw is None:
+        return NodeExplanation(
+            title=f"{name}: the agent has not published an explanation yet.",
+            reclaim=None,
+            notes=notes,
+        )
+    try:
+        doc = json.loads(raw)
+    except ValueError as e:
+        raise InvalidInput(f"not JSON: {e}", obj=f"Lease colo-agent-{name}",
+                           field=EXPLANATION_ANNOTATION) from None  # fmt: skip
+    reclaim = from_dict(doc, obj=f"Lease colo-agent-{name} {EXPLANATION_ANNOTATION}")
+    notes.append(f"agent's last decision: {doc.get('decision', '?')} at {doc.get('at', '?')}")
+    return NodeExplanation(
+        title=f"{name}: reclaimable batch capacity, as its agent computed it",
+        reclaim=reclaim,
+        notes=notes,
+    )
+
+
+@dataclass(frozen=True)
+class SimExplainOptions:
+    """Which simulated node, in which run (`colo explain node --sim`'s flags)."""
+
+    name: str
+    scenario: str = "default"  # built-in scenario name or path to a YAML file
+    quick: bool = False
+    seed: int | None = None  # None: the scenario's
+    at_s: float | None = None  # simulated seconds after the start; None: the end
+    traces: Path | None = None  # None: TraceSet.locate's default
+
+
+def explain_sim(options: SimExplainOptions) -> NodeExplanation:
+    """Simulate the scenario's `colo` policy up to `at_s` and explain the node from its
+    simulated agent. Raises `InvalidInput` (field NAME) for a node the simulated
+    cluster does not have."""
+    from colo.sim.cluster import node_names
+    from colo.sim.reclaim_agent import SimReclaimAgents
+    from colo.sim.runner import simulate
+    from colo.sim.scenario import load_scenario
+    from colo.sim.workload import build_workload
+    from colo.traces import TraceSet
+
+    scenario = load_scenario(options.scenario)
+    if options.seed is not None:
+        scenario = scenario.model_copy(update={"seed": options.seed})
+    if options.quick:
+        scenario = scenario.quickened()
+    workload = build_workload(scenario, TraceSet.locate(options.traces))
+    names = node_names(len(workload.node_cpu_milli))
+    if options.name not in names:
+        raise InvalidInput(
+            "no such node in the simulated cluster",
+            obj=f"scenario {scenario.name}",
+            field="NAME",
+            value=options.name,
+            expected=f"{names[0]} … {names[-1]}",
+        )
+    until = scenario.duration if options.at_s is None else options.at_s
+    policy, cluster = simulate(scenario, workload, "colo", until_s=until)
+    agents = getattr(policy, "agents", None)
+    assert isinstance(agents, SimReclaimAgents)
+    reclaim = agents.explain(options.name)
+    published = cluster.extended[names.index(options.name)]
+    when = agents.last_at or 0.0
+    return NodeExplanation(
+        title=f"{options.name} in scenario {scenario.name} (seed {scenario.seed}), "
+        f"simulated {when / 3600:.2f} h after the start",
+        reclaim=reclaim,
+        notes=[
+            f"published: {BATCH_CPU} {published.get(BATCH_CPU, 0)}m, "
+            f"{BATCH_MEMORY} {published.get(BATCH_MEMORY, 0)} B "
+            "(the reporter skips changes under its threshold, so it may lag the computation)",
+        ],
+    )
