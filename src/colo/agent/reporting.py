@@ -351,18 +351,17 @@ class ReportingLoop:
             i = self.node_index(name)
             want = {p.key: p for p in pods if p.tier is not QoSTier.BE}
             for s in np.flatnonzero(self.pod_node == i).tolist():
-                key = self._keys[s]
-                if key not in want:
+                if self._keys[s] not in want:
                     self._release(s)
             for key, pod in want.items():
-                s = self._slot.get(key)
-                if s is not None and self.pod_node[s] != i:
-                    self._release(s)  # moved from another node: a new pod here
-                    s = None
-                if s is None:
+                held = self._slot.get(key)
+                if held is not None and self.pod_node[held] != i:
+                    self._release(held)  # moved from another node: a new pod here
+                    held = None
+                if held is None:
                     new.append((i, pod))
                 else:
-                    self._describe(s, pod)
+                    self._describe(held, pod)
         if not new:
             return
         self._free.sort()
