@@ -16,6 +16,7 @@ from colo.ports.cluster import (
     PodConditionWriter,
     Unsubscribe,
 )
+from colo.ports.usage import PodCgroup, PodSample, UsageReader
 
 __all__ = [
     "Binder",
@@ -24,6 +25,9 @@ __all__ = [
     "EventRecorder",
     "Evictor",
     "NodeStatusPatcher",
+    "PodCgroup",
     "PodConditionWriter",
+    "PodSample",
     "Unsubscribe",
+    "UsageReader",
 ]
