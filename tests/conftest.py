@@ -1,14 +1,22 @@
-"""The `e2e` marker, applied by where a test lives and what it uses, so a new test
-cannot forget it: every test under tests/e2e/, and every test whose fixtures include
-`dev_cluster` (which starts a real control plane; `api` and `kubectl` use it).
+"""Fixtures and markers shared across test folders.
 
-`browser`, `cgroup` and `slow` are written on the tests themselves (a browser, a file
-system or a duration is not visible from here); tests/test_markers.py checks the
-markers against what the test sources use.
+- The `e2e` marker, applied by where a test lives and what it uses, so a new test cannot
+  forget it: every test under tests/e2e/, and every test whose fixtures include
+  `dev_cluster` (which starts a real control plane; `api` and `kubectl` use it).
+  `browser`, `cgroup` and `slow` are written on the tests themselves (a browser, a file
+  system or a duration is not visible from here); tests/test_markers.py checks the
+  markers against what the test sources use.
+- `cgroup_tree`: a private tree on the real cgroup filesystem.
 """
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -30,3 +38,107 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if needs_cluster(item) and item.get_closest_marker("e2e") is None:
             item.add_marker(pytest.mark.e2e)
+
+
+CGROUP_ROOT = Path("/sys/fs/cgroup")
+_CPUACCT = ("cpuacct", "cpu,cpuacct", "cpuacct,cpu")
+
+#: Waits for a line on stdin (so its pid can be moved first), then touches `sys.argv[1]`
+#: MiB (charged to its cgroup from then on) and spins on one core until killed.
+BUSY = """
+import sys
+sys.stdin.readline()
+held = b"x" * (int(sys.argv[1]) << 20)
+while True:
+    pass
+"""
+
+
+class CgroupTree:
+    """Cgroups made by hand below `/sys/fs/cgroup/{cpuacct,memory}/<name>`: a private
+    stand-in for the kubelet's cgroup root (its `--cgroup-root` is `/<name>`), never
+    the machine's own kubepods. `close()` kills what it started and removes every cgroup
+    it made, leaves first."""
+
+    def __init__(self, cgroup_root: Path = CGROUP_ROOT) -> None:
+        mounts = [cgroup_root / m for m in _CPUACCT]
+        cpuacct = next((m for m in mounts if (m / "cpuacct.usage").is_file()), None)
+        memory = cgroup_root / "memory"
+        if cpuacct is None or not (memory / "memory.usage_in_bytes").is_file():
+            pytest.skip(f"no cgroup v1 cpuacct and memory controllers under {cgroup_root}")
+        self.cgroup_root = cgroup_root
+        self.name = f"colo-test-{uuid.uuid4().hex[:8]}"
+        self.kubelet_root = f"/{self.name}"
+        self._tops = [cpuacct / self.name, memory / self.name]
+        self._procs: list[subprocess.Popen[bytes]] = []
+        for top in self._tops:
+            top.mkdir()
+
+    def make(self, path: str) -> None:
+        """Create the cgroup `path` (relative to the kubelet root) and its parents."""
+        for top in self._tops:
+            (top / path).mkdir(parents=True, exist_ok=True)
+
+    def enter(self, path: str, pid: int) -> None:
+        for top in self._tops:
+            (top / path / "cgroup.procs").write_text(f"{pid}\n")
+
+    def start_busy(self, path: str, megabytes: int = 64) -> subprocess.Popen[bytes]:
+        """A process in cgroup `path` spinning on one core and holding `megabytes`."""
+        self.make(path)
+        proc = subprocess.Popen([sys.executable, "-c", BUSY, str(megabytes)], stdin=subprocess.PIPE)
+        self._procs.append(proc)
+        self.enter(path, proc.pid)
+        assert proc.stdin is not None
+        proc.stdin.write(b"go\n")
+        proc.stdin.flush()
+        return proc
+
+    def start_idle(self, path: str) -> subprocess.Popen[bytes]:
+        self.make(path)
+        proc = subprocess.Popen(["sleep", "3600"])
+        self._procs.append(proc)
+        self.enter(path, proc.pid)
+        return proc
+
+    def stop(self, proc: subprocess.Popen[bytes]) -> None:
+        proc.kill()
+        proc.wait(timeout=10)
+
+    def remove(self, path: str) -> None:
+        """Remove the cgroup `path` and everything below it (its processes must be gone)."""
+        for top in self._tops:
+            _rmtree(top / path)
+
+    def close(self) -> None:
+        for proc in self._procs:
+            if proc.poll() is None:
+                self.stop(proc)
+        for top in self._tops:
+            if top.exists():
+                _rmtree(top)
+
+
+def _rmtree(top: Path) -> None:
+    """rmdir every cgroup below and at `top`, leaves first (cgroup files go with them).
+    The kernel may hold a cgroup briefly after its last process exits: retry a little."""
+    for dirpath, _, _ in os.walk(top, topdown=False):
+        for attempt in range(50):
+            try:
+                os.rmdir(dirpath)
+                break
+            except FileNotFoundError:
+                break
+            except OSError:
+                if attempt == 49:
+                    raise
+                time.sleep(0.1)
+
+
+@pytest.fixture
+def cgroup_tree() -> Iterator[CgroupTree]:
+    tree = CgroupTree()
+    try:
+        yield tree
+    finally:
+        tree.close()

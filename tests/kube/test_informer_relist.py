@@ -193,3 +193,15 @@ def test_an_object_colo_cannot_read_is_skipped_and_views_are_built_only_on_deman
         assert inf.view("default/bad") is None and inf.bad_objects == 1  # parsed, logged once
 
     asyncio.run(body())
+
+
+def test_a_field_selector_goes_on_every_list_and_watch() -> None:
+    async def body() -> None:
+        t = FakeTransport()
+        t.lists = [[page([pod("a", "1", node="n1")], "5")]]
+        inf = Informer(t, "pods", field_selector="spec.nodeName=n1")
+        await run_until(inf, lambda: len(t.watch_calls) == 1)
+        assert t.list_calls[0]["fieldSelector"] == "spec.nodeName=n1"
+        assert t.watch_calls[0]["fieldSelector"] == "spec.nodeName=n1"
+
+    asyncio.run(body())

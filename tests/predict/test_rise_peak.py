@@ -84,3 +84,36 @@ def test_masked_series_take_no_sample() -> None:
 def test_bad_parameters() -> None:
     with pytest.raises(ValueError, match="interval_s <= horizon_s"):
         RisePeakEstimatorBank(1, options=OPTS, interval_s=60.0, horizon_s=30.0)
+
+
+def feed(b: RisePeakEstimatorBank, rows: list[float], t: float) -> np.ndarray:
+    return b.update(np.array(rows), t)
+
+
+def test_a_grown_series_is_a_fresh_one_and_the_old_series_keep_their_state() -> None:
+    grown, fresh, alone = bank(), bank(), bank()
+    for i in range(40):
+        feed(grown, [1.0 + (i % 4)], 10.0 * i)
+        feed(alone, [1.0 + (i % 4)], 10.0 * i)
+    grown.grow(2)
+    for i in range(40, 80):
+        got = feed(grown, [1.0 + (i % 4), 2.0 + (i % 3)], 10.0 * i)
+        assert got[0] == feed(alone, [1.0 + (i % 4)], 10.0 * i)[0]
+        assert got[1] == feed(fresh, [2.0 + (i % 3)], 10.0 * i)[0]
+    assert grown.warm.tolist() == [True, True] and grown.q[1] == fresh.q[0]
+
+
+def test_a_reset_series_starts_over() -> None:
+    used, fresh = bank(), bank()
+    for i in range(40):
+        feed(used, [5.0 * (i % 2)], 10.0 * i)
+    assert used.warm[0]
+    used.reset(np.array([0]))
+    assert not used.warm[0] and used.estimates[0] == 0.0
+    for i in range(40, 60):
+        assert feed(used, [1.0], 10.0 * i)[0] == feed(fresh, [1.0], 10.0 * i)[0]
+
+
+def test_a_bank_never_shrinks() -> None:
+    with pytest.raises(ValueError, match="only grows"):
+        bank().grow(0)

@@ -1,1 +1,7 @@
-"""The node agent's decisions (pure; time is a parameter): what to report, when."""
+"""The node agent's engines (pure; time is a parameter, no I/O).
+
+- `reporting`: the reporting loop, one sans-I/O object over N nodes (measure → peak →
+  reclaim → publish → heartbeat), run by colo-agent (N = 1) and by the simulator.
+- `report`: when to publish a node's batch figures and heartbeat; the heartbeat monitor.
+- `options`: the reporting loop's options.
+"""

@@ -85,6 +85,10 @@ class BatchReporter:
         self.last_heartbeat_s: float | None = None
         self.skipped = 0
 
+    def set_capacity(self, *, cpu_capacity: int, memory_capacity: int) -> None:
+        """The node's capacity changed: thresholds are fractions of the new one."""
+        self._cap = (max(1, cpu_capacity), max(1, memory_capacity))
+
     def decide(self, want: Batch, now_s: float) -> Decision:
         old = self.published
         if old is None:

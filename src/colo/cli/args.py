@@ -57,3 +57,35 @@ def port_number(text: str) -> int:
     if not 0 <= value < 65536:
         raise argparse.ArgumentTypeError(f"expected a port 0-65535, got {text!r}")
     return value
+
+
+def duration(*, allow_zero: bool = False) -> Callable[[str], float]:
+    """Seconds in a duration like `5s`, `1m30s` or a bare number of seconds; > 0 unless
+    `allow_zero`."""
+
+    def parse(text: str) -> float:
+        from colo.core.duration import DURATION_EXPECTED, parse_duration_s
+        from colo.core.errors import InvalidInput
+
+        try:
+            value = parse_duration_s(text)
+        except InvalidInput:
+            raise argparse.ArgumentTypeError(
+                f"expected {DURATION_EXPECTED}, got {text!r}"
+            ) from None
+        if value == 0 and not allow_zero:
+            raise argparse.ArgumentTypeError(f"expected a duration > 0, got {text!r}")
+        return value
+
+    return parse
+
+
+def fraction(text: str) -> float:
+    """A fraction in [0, 1)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0.0 <= value < 1.0:
+        raise argparse.ArgumentTypeError(f"expected a fraction in [0, 1), got {text!r}")
+    return value

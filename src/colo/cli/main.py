@@ -89,6 +89,9 @@ def _parser() -> argparse.ArgumentParser:
     from colo.cli.extender import add_parser as add_extender_parser
 
     add_extender_parser(commands)
+    from colo.cli.agent import add_parser as add_agent_parser
+
+    add_agent_parser(commands)
     return parser
 
 
@@ -123,6 +126,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from colo.cli.extender import run_extender
 
             return run_extender(args)
+        if args.command == "agent":
+            from colo.cli.agent import run_agent
+
+            return run_agent(args)
         if args.command == "webhook":
             from colo.cli.webhook import run_webhook
 

@@ -45,6 +45,7 @@ class Informer:
         *,
         namespace: str | None = None,
         label_selector: str | None = None,
+        field_selector: str | None = None,
         page_size: int = 500,
         watch_timeout_s: int = 300,
         idle_timeout_s: float = 90.0,
@@ -57,6 +58,7 @@ class Informer:
         ns = f"/namespaces/{namespace}" if namespace else ""
         self._path = f"/api/v1{ns}/{resource}"
         self._selector = label_selector
+        self._field_selector = field_selector  # e.g. spec.nodeName=<node>: one node's pods
         self._page_size = page_size
         self._watch_timeout_s = watch_timeout_s
         self._idle_timeout_s = idle_timeout_s
@@ -187,6 +189,8 @@ class Informer:
         p = dict(extra)
         if self._selector:
             p["labelSelector"] = self._selector
+        if self._field_selector:
+            p["fieldSelector"] = self._field_selector
         return p
 
     async def list_all(self, *, from_cache: bool = False) -> tuple[list[Raw], str]:

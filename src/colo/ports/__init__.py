@@ -1,9 +1,10 @@
 """Ports: the Protocols engines need from the outside world.
 
 `colo.kube` implements them against a real API server, `colo.sim` against a simulated
-cluster. Reads come from a local cache and are synchronous (an informer's store or the
-simulator's state); writes are coroutines because against a real cluster they are
-network calls. A simulated write completes without ever suspending.
+cluster, `colo.linux` (the usage reader) against the node's cgroup tree. Reads come
+from a local cache and are synchronous (an informer's store or the simulator's state);
+writes are coroutines because against a real cluster they are network calls. A
+simulated write completes without ever suspending.
 """
 
 from colo.ports.clock import Clock
@@ -16,6 +17,7 @@ from colo.ports.cluster import (
     PodConditionWriter,
     Unsubscribe,
 )
+from colo.ports.usage import PodCgroup, PodSample, UsageReader
 
 __all__ = [
     "Binder",
@@ -24,6 +26,9 @@ __all__ = [
     "EventRecorder",
     "Evictor",
     "NodeStatusPatcher",
+    "PodCgroup",
     "PodConditionWriter",
+    "PodSample",
     "Unsubscribe",
+    "UsageReader",
 ]

@@ -61,6 +61,19 @@ class HistogramBank:
         """Bytes held by the bank's arrays."""
         return int(self.weights.nbytes + self._row_offsets.nbytes + self._ends.nbytes)
 
+    def grow(self, size: int) -> None:
+        """Append empty histograms up to ``size`` rows; existing rows keep their weights."""
+        if size < self.size:
+            raise ValueError(f"a bank only grows: {size!r} < {self.size}")
+        extra = np.zeros((size - self.size, self.options.num_buckets), dtype=self.weights.dtype)
+        self.weights = np.concatenate([self.weights, extra])
+        self.size = size
+        self._row_offsets = np.arange(size, dtype=np.intp) * self.options.num_buckets
+
+    def clear(self, rows: np.ndarray) -> None:
+        """Empty the histograms ``rows`` (indices), as if new."""
+        self.weights[rows] = 0
+
     def _shift_reference(self, new_ref_s: float) -> None:
         scale = 2.0 ** ((self.reference_time_s - new_ref_s) / self.options.half_life_s)
         self.weights *= self.weights.dtype.type(scale)

@@ -173,6 +173,43 @@ class RisePeakEstimatorBank:
         self._last = np.full(size, np.nan)
         self._last_time_s: float | None = None
 
+    # (array attribute, value of a new series) for every per-series array
+    _FRESH = (
+        ("q", None),
+        ("_seen", 0),
+        ("_window", np.nan),
+        ("_wpos", 0),
+        ("_level", np.nan),
+        ("_since", np.nan),
+        ("_said", np.nan),
+        ("_hpos", 0),
+        ("_estimate", 0.0),
+        ("_last", np.nan),
+    )
+
+    def grow(self, size: int) -> None:
+        """Append new series up to ``size``; existing series keep their state.
+
+        A new series is exactly what the constructor makes: no samples, no rises, q at
+        ``percentile``.
+        """
+        if size < self.size:
+            raise ValueError(f"a bank only grows: {size!r} < {self.size}")
+        extra = size - self.size
+        for name, fresh in self._FRESH:
+            old = getattr(self, name)
+            value = self.percentile if fresh is None else fresh
+            pad = np.full((extra, *old.shape[1:]), value, dtype=old.dtype)
+            setattr(self, name, np.concatenate([old, pad]))
+        self.rises.grow(size)
+        self.size = size
+
+    def reset(self, rows: np.ndarray) -> None:
+        """Make the series ``rows`` (indices) new again (a slot handed to another pod)."""
+        for name, fresh in self._FRESH:
+            getattr(self, name)[rows] = self.percentile if fresh is None else fresh
+        self.rises.clear(rows)
+
     @property
     def estimates(self) -> np.ndarray:
         return self._estimate.copy()

@@ -1,0 +1,179 @@
+"""The cgroup usage reader: pod cgroups in the kubelet's layout, cpu and memory usage.
+
+The v1 tests run on the machine's real cgroup filesystem, below a private root made by
+hand (the `cgroup_tree` fixture), with real processes in the pods' cgroups. The v2 tests
+read a directory model of the unified tree.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from colo.core.errors import InvalidInput
+from colo.linux import CgroupUsageReader, find_hierarchy, pod_cgroup_paths
+from colo.linux.layout import cgroupfs_path, systemd_path
+from colo.ports.usage import PodCgroup
+
+UID = "5f0c8e4a-1b2c-4d3e-9f00-0123456789ab"
+IDLE_UID = "0d1e2f3a-4b5c-4d6e-8f70-abcdefabcdef"
+MIB = 2**20
+
+
+# --- the layout -------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("qos", "cgroupfs", "systemd"),
+    [
+        pytest.param(
+            "Guaranteed",
+            f"kubepods/pod{UID}",
+            f"kubepods.slice/kubepods-pod{UID.replace('-', '_')}.slice",
+            id="guaranteed pods sit right below kubepods",
+        ),
+        pytest.param(
+            "Burstable",
+            f"kubepods/burstable/pod{UID}",
+            "kubepods.slice/kubepods-burstable.slice/"
+            f"kubepods-burstable-pod{UID.replace('-', '_')}.slice",
+            id="burstable pods sit below their class",
+        ),
+        pytest.param(
+            "BestEffort",
+            f"kubepods/besteffort/pod{UID}",
+            "kubepods.slice/kubepods-besteffort.slice/"
+            f"kubepods-besteffort-pod{UID.replace('-', '_')}.slice",
+            id="best-effort pods sit below their class",
+        ),
+    ],
+)
+def test_the_kubelets_pod_cgroup_names(qos: str, cgroupfs: str, systemd: str) -> None:
+    assert str(cgroupfs_path(UID, qos)) == cgroupfs  # type: ignore[arg-type]
+    assert str(systemd_path(UID, qos)) == systemd  # type: ignore[arg-type]
+    first_two = pod_cgroup_paths(UID, qos)[:2]  # type: ignore[arg-type]
+    assert [str(p) for p in first_two] == [cgroupfs, systemd]
+
+
+def test_every_class_under_either_driver_is_tried() -> None:
+    assert len(set(pod_cgroup_paths(UID, "Burstable"))) == 6
+
+
+def test_a_directory_that_is_no_cgroup_filesystem_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(InvalidInput, match="--cgroup-root"):
+        find_hierarchy(tmp_path)
+
+
+# --- cgroup v1, on the real cgroup filesystem ---------------------------------------
+POD = {
+    "cgroupfs": f"kubepods/burstable/pod{UID}",
+    "systemd": "kubepods.slice/kubepods-burstable.slice/"
+    f"kubepods-burstable-pod{UID.replace('-', '_')}.slice",
+}
+IDLE = {
+    "cgroupfs": f"kubepods/pod{IDLE_UID}",
+    "systemd": f"kubepods.slice/kubepods-pod{IDLE_UID.replace('-', '_')}.slice",
+}
+
+
+@pytest.mark.cgroup
+@pytest.mark.parametrize("driver", ["cgroupfs", "systemd"])
+def test_v1_a_busy_pod_shows_its_cpu_and_memory_and_an_idle_pod_shows_none(
+    cgroup_tree, driver: str
+) -> None:
+    cgroup_tree.start_busy(f"{POD[driver]}/container-1", megabytes=64)
+    cgroup_tree.start_idle(f"{IDLE[driver]}/container-1")
+    reader = CgroupUsageReader(cgroup_tree.cgroup_root, kubelet_root=cgroup_tree.kubelet_root)
+    assert reader.hierarchy.version == 1 and reader.available()
+    pods = [PodCgroup(UID, "Burstable"), PodCgroup(IDLE_UID, "Guaranteed")]
+    began = time.monotonic()
+    assert reader.read(pods, began) == {}  # a first read: no rate yet
+    time.sleep(1.5)
+    got = reader.read(pods, time.monotonic())
+    busy, idle = got[UID], got[IDLE_UID]
+    # one spinning thread on a shared 2-core machine: at most a core, and surely some
+    assert 0.2 < busy.cpu_cores < 1.1, busy
+    assert idle.cpu_cores < 0.05, idle
+    assert 64 * MIB <= busy.memory_bytes < 256 * MIB, busy
+    assert idle.memory_bytes < 16 * MIB, idle
+
+
+@pytest.mark.cgroup
+def test_v1_a_pod_not_there_yet_or_gone_is_left_out(cgroup_tree) -> None:
+    cgroup_tree.make("kubepods/burstable")
+    reader = CgroupUsageReader(cgroup_tree.cgroup_root, kubelet_root=cgroup_tree.kubelet_root)
+    pod = [PodCgroup(UID, "Burstable")]
+    assert reader.read(pod, 0.0) == {}  # not created yet
+    proc = cgroup_tree.start_idle(f"{POD['cgroupfs']}/container-1")
+    reader.read(pod, 1.0)
+    assert set(reader.read(pod, 2.0)) == {UID}
+    cgroup_tree.stop(proc)
+    cgroup_tree.remove(POD["cgroupfs"])
+    assert reader.read(pod, 3.0) == {}
+
+
+@pytest.mark.cgroup
+def test_v1_without_the_kubelets_tree_nothing_is_available(cgroup_tree) -> None:
+    reader = CgroupUsageReader(cgroup_tree.cgroup_root, kubelet_root=cgroup_tree.kubelet_root)
+    assert not reader.available()
+    cgroup_tree.make("kubepods")
+    assert reader.available()
+
+
+# --- cgroup v2, on a model of the unified tree -------------------------------------
+class UnifiedModel:
+    """A directory model of a cgroup v2 tree: the files the reader opens, with the
+    kernel's formats (flat `key value` lines in cpu.stat and memory.stat, one number in
+    memory.current), written by the test.
+
+    A model, because this machine mounts cgroup v1 for the cpu and memory controllers
+    (its v2 mount at /sys/fs/cgroup/unified has no controllers to enable), so no real
+    v2 cgroup here accounts cpu or memory.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        (root / "cgroup.controllers").write_text("cpuset cpu io memory pids\n")
+
+    def pod(self, path: str, *, usage_usec: int, current: int, inactive_file: int) -> None:
+        d = self.root / path
+        d.mkdir(parents=True, exist_ok=True)
+        (d / "cpu.stat").write_text(
+            f"usage_usec {usage_usec}\nuser_usec {usage_usec // 2}\n"
+            f"system_usec {usage_usec // 2}\nnr_periods 0\nnr_throttled 0\n"
+        )
+        (d / "memory.current").write_text(f"{current}\n")
+        (d / "memory.stat").write_text(
+            f"anon {current - inactive_file}\nfile {inactive_file}\n"
+            f"active_file 0\ninactive_file {inactive_file}\n"
+        )
+
+
+@pytest.mark.parametrize("driver", ["cgroupfs", "systemd"])
+def test_v2_cpu_is_the_usage_usec_rate_and_memory_the_working_set(
+    tmp_path: Path, driver: str
+) -> None:
+    tree = UnifiedModel(tmp_path)
+    (tmp_path / POD[driver]).parent.mkdir(parents=True)
+    reader = CgroupUsageReader(tmp_path)
+    assert reader.hierarchy.version == 2 and reader.available()
+    pod = [PodCgroup(UID, "Burstable")]
+    tree.pod(POD[driver], usage_usec=10_000_000, current=900 * MIB, inactive_file=100 * MIB)
+    assert reader.read(pod, 100.0) == {}
+    tree.pod(POD[driver], usage_usec=13_000_000, current=900 * MIB, inactive_file=100 * MIB)
+    (sample,) = reader.read(pod, 102.0).values()
+    assert sample.cpu_cores == pytest.approx(1.5)  # 3 s of cpu time in 2 s
+    assert sample.memory_bytes == 800 * MIB
+
+
+def test_v2_a_recreated_cgroup_starts_its_rate_over(tmp_path: Path) -> None:
+    tree = UnifiedModel(tmp_path)
+    reader = CgroupUsageReader(tmp_path)
+    pod = [PodCgroup(UID, "Burstable")]
+    tree.pod(POD["cgroupfs"], usage_usec=50_000_000, current=MIB, inactive_file=0)
+    reader.read(pod, 0.0)
+    tree.pod(POD["cgroupfs"], usage_usec=1_000, current=MIB, inactive_file=0)  # counter reset
+    assert reader.read(pod, 1.0) == {}
+    tree.pod(POD["cgroupfs"], usage_usec=501_000, current=MIB, inactive_file=2 * MIB)
+    (sample,) = reader.read(pod, 2.0).values()
+    assert sample.cpu_cores == pytest.approx(0.5) and sample.memory_bytes == 0
