@@ -23,7 +23,8 @@ ROOT = TESTS.parent
 NEEDS = {
     "e2e": re.compile(r"dev_cluster|DevCluster\(|[\"']dev[\"'],\s*[\"']cluster[\"']"),
     "browser": re.compile(r"playwright|chromium", re.IGNORECASE),
-    "cgroup": re.compile(r"/sys/fs/cgroup"),
+    # the fixture that makes real cgroups, or a path into the real tree in code
+    "cgroup": re.compile(r"\bcgroup_tree\b|[\"']/sys/fs/cgroup"),
 }
 
 
