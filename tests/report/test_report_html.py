@@ -13,8 +13,7 @@ import pytest
 
 from colo.report import render_report, write_report
 from colo.report.metrics import format_metric
-from colo.sim.reclaim_agent import PREDICTED_PEAK, RECLAIMED
-from colo.sim.results import POLICY_METRICS, SimulationResult
+from colo.sim.results import POLICY_METRICS, PREDICTED_PEAK, RECLAIMED, SimulationResult
 
 HERE = Path(__file__).resolve().parent
 POLICIES = ["reserved", "request-based", "colo"]

@@ -9,7 +9,8 @@ import pytest
 from colo.core.resources import BATCH_CPU, CPU
 from colo.sim.cluster import Phase, SimCluster
 from colo.sim.policies.colo import ColoPolicy
-from colo.sim.reclaim_agent import PREDICTED_PEAK, SimReclaimAgents
+from colo.sim.reclaim_agent import SimReclaimAgents
+from colo.sim.results import PREDICTED_PEAK
 from colo.sim.runner import simulate
 from colo.sim.scenario import load_scenario
 from colo.sim.workload import build_workload

@@ -14,10 +14,7 @@ structure a renderer wants: dataclasses of figures and numpy arrays, importing n
 colo, written by the runner and read alike by `summary.json` and this report. The type
 cannot live here, since the simulator must not import the report; and a copy of it here
 (or a Protocol restating its fields) would also restate the schema's metric order
-(`POLICY_METRICS`) and could drift from it without any error. One exception: the names of
-the two series the simulated reclaim agents publish (`PREDICTED_PEAK`, `RECLAIMED`, drawn
-together as the reclaim plot) are still defined in `colo.sim.reclaim_agent`; they belong
-in `colo.sim.results`, beside the `extra_series` field that carries them.
+(`POLICY_METRICS`) and could drift from it without any error.
 """
 
 from colo.report.html import render_report, write_report

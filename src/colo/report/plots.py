@@ -31,8 +31,7 @@ from colo.report.drawing import (
     time_axis,
     util_top,
 )
-from colo.sim.reclaim_agent import PREDICTED_PEAK, RECLAIMED
-from colo.sim.results import PolicyResult, SimulationResult
+from colo.sim.results import PREDICTED_PEAK, RECLAIMED, PolicyResult, SimulationResult
 
 _MAX_CDF_POINTS = 1000
 

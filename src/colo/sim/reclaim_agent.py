@@ -30,10 +30,8 @@ from colo.core.resources import Resources
 from colo.predict.reclaim import Reclaim, ReclaimPolicy
 from colo.sim.cluster import ONLINE_NAMESPACE, SimCluster, complete
 from colo.sim.engine import PRIO_CONTROL, EventLoop
+from colo.sim.results import PREDICTED_PEAK, RECLAIMED
 from colo.sim.scenario import ColoPolicy
-
-PREDICTED_PEAK = "predicted online peak (share of cluster cpu)"
-RECLAIMED = "reclaimed batch cpu (share of cluster cpu)"
 
 
 def loop_options(config: ColoPolicy, max_request_cpu_milli: int) -> ReportingOptions:

@@ -25,6 +25,11 @@ POLICY_METRICS: tuple[str, ...] = (
     "job_start_delay_p99_s",
 )
 
+#: Names of the `extra_series` the colo policy's simulated agents publish (the report
+#: draws them together as its reclaim plot).
+PREDICTED_PEAK = "predicted online peak (share of cluster cpu)"
+RECLAIMED = "reclaimed batch cpu (share of cluster cpu)"
+
 
 @dataclass
 class PolicyResult:
