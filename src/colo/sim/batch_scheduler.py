@@ -25,19 +25,8 @@ from colo.coord.ledger import Ledger
 from colo.core.changes import ChangeKind, ClusterEvent
 from colo.core.errors import Conflict, NotFound
 from colo.core.ratelimit import RateLimiter
+from colo.sched import messages as m
 from colo.sched.loop import BatchLoop, BatchStats, LoopOptions
-from colo.sched.messages import (
-    Bind,
-    BindFailed,
-    BindSucceeded,
-    Command,
-    CycleDue,
-    Event,
-    Reserve,
-    Reserved,
-    TimerDue,
-    Unreserve,
-)
 from colo.sched.requirements import VirtualNodePolicy
 from colo.sim.cluster import SimCluster, complete
 from colo.sim.engine import PRIO_CONTROL, PRIO_SCHEDULE, EventLoop
@@ -87,7 +76,7 @@ class SimBatchScheduler:
             ),
             capacity=max(1, len(cluster.node_names)),
         )
-        self.recorded: list[tuple[float, Event | Command]] | None = [] if record else None
+        self.recorded: list[tuple[float, m.Event | m.Command]] | None = [] if record else None
         self._cycle_event_at: float | None = None
         self._timer_event_at: float | None = None
         # Start as an informer does: the listing, then every change.
@@ -105,7 +94,7 @@ class SimBatchScheduler:
         return len(self.engine.pending)
 
     # --- feeding the loop -----------------------------------------------------------------
-    def handle(self, event: Event) -> None:
+    def handle(self, event: m.Event) -> None:
         now = self.loop.now()
         commands = self.engine.handle(event, now)
         if self.recorded is not None:
@@ -132,7 +121,7 @@ class SimBatchScheduler:
         self._cycle_event_at = None
         at = self.engine.cycle_at()
         if at is not None and at <= now:
-            self.handle(CycleDue(wall_s=now))
+            self.handle(m.CycleDue(wall_s=now))
         else:
             self._wakeups()
 
@@ -143,27 +132,27 @@ class SimBatchScheduler:
         self._timer_event_at = None
         at = self.engine.timer_at()
         if at is not None and at <= now:
-            self.handle(TimerDue())
+            self.handle(m.TimerDue())
         else:
             self._wakeups()
 
     # --- executing its commands -----------------------------------------------------------
-    def _execute(self, command: Command, now: float) -> None:
-        if isinstance(command, Reserve):
+    def _execute(self, command: m.Command, now: float) -> None:
+        if isinstance(command, m.Reserve):
             assert self.ledger is not None
             replies = self.ledger.reserve(command.items, now)
-            self.handle(Reserved(command.ticket, tuple(replies)))
-        elif isinstance(command, Bind):
+            self.handle(m.Reserved(command.ticket, tuple(replies)))
+        elif isinstance(command, m.Bind):
             at = self.limiter.reserve(now, 1)
             self.loop.schedule(at, partial(self._bind, command), priority=PRIO_CONTROL)
-        elif isinstance(command, Unreserve) and self.ledger is not None:
+        elif isinstance(command, m.Unreserve) and self.ledger is not None:
             self.ledger.unreserve(command.keys)
         # ReportUnschedulable: nothing in the simulator shows it (and explain is off)
 
-    def _bind(self, command: Bind) -> None:
+    def _bind(self, command: m.Bind) -> None:
         try:
             complete(self.cluster.bind(command.pod, command.node))
         except (Conflict, NotFound) as e:
-            self.handle(BindFailed(command.key, type(e).__name__, str(e), lost_race=True))
+            self.handle(m.BindFailed(command.key, type(e).__name__, str(e), lost_race=True))
             return
-        self.handle(BindSucceeded(command.key))
+        self.handle(m.BindSucceeded(command.key))

@@ -16,15 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from colo.agent.reporting import (
-    NodeSpec,
-    PeakOptions,
-    PodSpec,
-    Publish,
-    ReportingLoop,
-    ReportingOptions,
-    Usage,
-)
+from colo.agent import reporting
 from colo.core.qos import QoSTier
 from colo.core.resources import Resources
 from colo.predict.reclaim import Reclaim, ReclaimPolicy
@@ -34,14 +26,14 @@ from colo.sim.results import PREDICTED_PEAK, RECLAIMED
 from colo.sim.scenario import ColoPolicy
 
 
-def loop_options(config: ColoPolicy, max_request_cpu_milli: int) -> ReportingOptions:
+def loop_options(config: ColoPolicy, max_request_cpu_milli: int) -> reporting.ReportingOptions:
     """The scenario's `colo` policy as reporting options (estimator defaults otherwise).
 
     The rises' histogram reaches twice the largest online request: no pod climbs further.
     """
-    return ReportingOptions.every(
+    return reporting.ReportingOptions.every(
         config.report_interval,
-        peak=PeakOptions(
+        peak=reporting.PeakOptions(
             horizon_s=config.horizon, max_cores=max(1.0, max_request_cpu_milli / 1000.0 * 2)
         ),
         cpu_policy=ReclaimPolicy(config.cpu_policy),
@@ -64,9 +56,9 @@ class SimReclaimAgents:
         pod_node = cluster.online_pod_node[placed].astype(np.intp)
         request_cpu = online.cpu_milli[pods].astype(np.int64)
         request_memory = online.memory_bytes[pods].astype(np.int64)
-        self.engine = ReportingLoop(
+        self.engine = reporting.ReportingLoop(
             [
-                NodeSpec(
+                reporting.NodeSpec(
                     name,
                     capacity=Resources.of(cpu_milli=cpu, memory_bytes=memory),
                     allocatable=Resources.of(cpu_milli=alloc_cpu, memory_bytes=alloc_memory),
@@ -83,12 +75,12 @@ class SimReclaimAgents:
             loop_options(config, int(request_cpu.max(initial=1000))),
         )
         keys = [f"{ONLINE_NAMESPACE}/online-{int(j)}" for j in pods]
-        by_node: dict[str, list[PodSpec]] = {name: [] for name in cluster.node_names}
+        by_node: dict[str, list[reporting.PodSpec]] = {name: [] for name in cluster.node_names}
         for key, node, cpu, memory in zip(
             keys, pod_node.tolist(), request_cpu.tolist(), request_memory.tolist(), strict=True
         ):
             request = Resources.of(cpu_milli=cpu, memory_bytes=memory)
-            by_node[cluster.node_names[node]].append(PodSpec(key, QoSTier.LS, request))
+            by_node[cluster.node_names[node]].append(reporting.PodSpec(key, QoSTier.LS, request))
         self.engine.set_pods(by_node)
         self.pods = pods  # online pod indices, as the workload numbers them
         self.slots = self.engine.slots(keys)  # their slots in the loop
@@ -126,9 +118,9 @@ class SimReclaimAgents:
         k = self._tick_index(now)
         cpu = np.zeros(self.engine.size)
         cpu[self.slots] = c.online_usage_per_pod(self.pods, k)  # millicores
-        self.engine.observe(Usage(now, cpu, self.memory_use))
+        self.engine.observe(reporting.Usage(now, cpu, self.memory_use))
         for command in self.engine.tick(now):
-            assert isinstance(command, Publish)  # no heartbeats here
+            assert isinstance(command, reporting.Publish)  # no heartbeats here
             values = command.batch.as_extended()
             complete(c.patch_extended_resources(command.node, capacity=values, allocatable=values))
             self.engine.published(command.node, command.batch, now, ok=True)
