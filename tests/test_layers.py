@@ -19,3 +19,44 @@ def test_every_colo_subpackage_sits_in_a_layer() -> None:
     subpackages = {f"colo.{m.name}" for m in pkgutil.iter_modules(colo.__path__) if m.ispkg}
     assert subpackages, "found no colo subpackages"
     assert subpackages <= named, f"not in any layer: {sorted(subpackages - named)}"
+
+
+SRC = ROOT / "src" / "colo"
+#: Extension points that belong to their engine (as kube-scheduler's plugin interfaces
+#: do) or to the simulator, not I/O seams: the only Protocols allowed outside colo.ports.
+PLUGIN_SEAMS = {"sched/framework.py", "sim/policies/base.py"}
+
+
+def classes_in(path: Path) -> list[tuple[str, str]]:
+    """(class name, its bases as written) of every top-level class in a module."""
+    import ast
+
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    return [
+        (node.name, ", ".join(ast.unparse(b) for b in node.bases))
+        for node in tree.body
+        if isinstance(node, ast.ClassDef)
+    ]
+
+
+def test_protocols_live_in_colo_ports_only() -> None:
+    stray = [
+        f"{path.relative_to(SRC)}:{name}"
+        for path in SRC.rglob("*.py")
+        if "ports" not in path.relative_to(SRC).parts[:1]
+        and str(path.relative_to(SRC)) not in PLUGIN_SEAMS
+        for name, bases in classes_in(path)
+        if "Protocol" in bases
+    ]
+    assert not stray, f"Protocols outside colo.ports: {stray}"
+
+
+def test_the_ports_hold_protocols_and_nothing_else_of_their_own() -> None:
+    """The values the Protocols exchange belong to colo.core (the vocabulary)."""
+    not_protocols = [
+        f"{path.relative_to(SRC)}:{name}"
+        for path in (SRC / "ports").rglob("*.py")
+        for name, bases in classes_in(path)
+        if "Protocol" not in bases
+    ]
+    assert not not_protocols, f"put these in colo.core: {not_protocols}"

@@ -15,7 +15,7 @@ from colo.core.builders import NodeBuilder, PodBuilder
 from colo.core.errors import Retryable
 from colo.core.objects import Node, Pod
 from colo.core.resources import BATCH_CPU, BATCH_MEMORY
-from colo.ports.usage import PodCgroup, PodSample
+from colo.core.usage import PodCgroup, PodSample
 from colo.predict.reclaim import from_dict
 
 GIB = 2**30

@@ -21,11 +21,11 @@ from colo.apps.reclaim import SilentNodeSweeper
 from colo.core.builders import PodBuilder
 from colo.core.objects import Node
 from colo.core.resources import BATCH_CPU, BATCH_MEMORY
+from colo.core.usage import PodCgroup, PodSample
 from colo.devcluster import ClusterState
 from colo.kube.heartbeat import NodeHeartbeat, list_heartbeats
 from colo.kube.nodestatus import KubeNodeStatusPatcher
 from colo.kube.transport import Transport
-from colo.ports.usage import PodCgroup, PodSample
 
 pytestmark = pytest.mark.e2e
 

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from colo.core.errors import InvalidInput
+from colo.core.usage import PodCgroup
 from colo.linux import CgroupUsageReader, find_hierarchy, pod_cgroup_paths
 from colo.linux.layout import cgroupfs_path, systemd_path
-from colo.ports.usage import PodCgroup
 
 UID = "5f0c8e4a-1b2c-4d3e-9f00-0123456789ab"
 IDLE_UID = "0d1e2f3a-4b5c-4d6e-8f70-abcdefabcdef"

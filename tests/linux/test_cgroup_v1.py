@@ -7,8 +7,8 @@ import time
 
 import pytest
 
+from colo.core.usage import PodCgroup
 from colo.linux import CgroupUsageReader
-from colo.ports.usage import PodCgroup
 
 pytestmark = pytest.mark.cgroup
 

@@ -41,6 +41,7 @@ from colo.apps.metrics import registry_of, start_metrics
 from colo.core.errors import ColoError, InvalidInput, Retryable
 from colo.core.objects import Node, Pod
 from colo.core.resources import Resources
+from colo.core.usage import PodCgroup
 from colo.kube.config import ClientConfig
 from colo.kube.heartbeat import NAMESPACE, NodeHeartbeat
 from colo.kube.informer import Informer
@@ -48,7 +49,7 @@ from colo.kube.nodestatus import KubeNodeStatusPatcher
 from colo.kube.transport import Transport
 from colo.linux import CgroupUsageReader
 from colo.ports.cluster import Heartbeat, NodeStatusPatcher
-from colo.ports.usage import PodCgroup, UsageReader
+from colo.ports.usage import UsageReader
 from colo.predict.reclaim import ReclaimPolicy
 
 log = logging.getLogger(__name__)

@@ -20,8 +20,8 @@ from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
 
 from colo.core.errors import Retryable
+from colo.core.usage import PodCgroup, PodSample
 from colo.linux.layout import KUBEPODS, Hierarchy, find_hierarchy, pod_cgroup_paths
-from colo.ports.usage import PodCgroup, PodSample
 
 _GONE = (errno.ENOENT, errno.ENODEV, errno.ESRCH)
 

@@ -17,7 +17,7 @@ from colo.ports.cluster import (
     PodConditionWriter,
     Unsubscribe,
 )
-from colo.ports.usage import PodCgroup, PodSample, UsageReader
+from colo.ports.usage import UsageReader
 
 __all__ = [
     "Binder",
@@ -26,9 +26,7 @@ __all__ = [
     "EventRecorder",
     "Evictor",
     "NodeStatusPatcher",
-    "PodCgroup",
     "PodConditionWriter",
-    "PodSample",
     "Unsubscribe",
     "UsageReader",
 ]
