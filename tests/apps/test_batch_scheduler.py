@@ -15,22 +15,25 @@ from colo.coord.ledger import InProcessCoordinator, Ledger
 from colo.core.builders import NodeBuilder, PodBuilder
 from colo.core.changes import ChangeKind, ClusterEvent, EventType, PodRef
 from colo.core.errors import Conflict, Retryable
-from colo.core.objects import Node, Pod
+from colo.core.objects import START_AT_ANNOTATION, Node, Pod
 from colo.core.reservation import Item
 from colo.core.virtual import VIRTUAL_NODE_LABEL_KEY, VIRTUAL_NODE_LABEL_VALUE, VIRTUAL_TAINT_KEY
-from colo.sched.messages import Bind
+from colo.sched.messages import Bind, Reserve
 
 
 class FakeBinder:
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] = lambda: 0.0) -> None:
         self.bound: list[tuple[str, str]] = []
+        self.at: list[float] = []  # the clock when each binding went out
         self.fail: dict[str, list[Exception]] = {}  # pod key -> errors to raise, in order
+        self._clock = clock
 
     async def bind_retrying(self, pod: PodRef, node_name: str) -> None:
         errors = self.fail.get(pod.key)
         if errors:
             raise errors.pop(0)
         self.bound.append((pod.key, node_name))
+        self.at.append(self._clock())
 
 
 class FakeConditions:
@@ -63,10 +66,13 @@ def node(name: str, cpu: str = "4", *, virtual: bool = False) -> Node:
 
 
 def pod(name: str, cpu: str = "1", *, job: str | None = None, node_name: str | None = None,
-        scheduler: str = "colo-batch", phase: str = "Pending", **spec: Any) -> Pod:  # fmt: skip
+        scheduler: str = "colo-batch", phase: str = "Pending", start_at: str | None = None,
+        **spec: Any) -> Pod:  # fmt: skip
     b = PodBuilder(name, namespace="ns")
     if job:
         b = b.owner("Job", job)
+    if start_at is not None:
+        b = b.annotation(START_AT_ANNOTATION, start_at)
     obj = b.obj()
     obj["metadata"]["uid"] = f"uid-{name}"
     obj["spec"]["containers"][0]["resources"] = {"requests": {"cpu": cpu}}
@@ -82,7 +88,7 @@ class Rig:
     """The driver on one asyncio loop of its own, with a clock the test sets."""
 
     def __init__(self, *nodes: Node, coordinated: bool = True) -> None:
-        self.binder = FakeBinder()
+        self.binder = FakeBinder(lambda: self.now)
         self.conditions = FakeConditions()
         self.events = FakeEvents()
         self.ledger = Ledger(ttl_s=30)
@@ -96,11 +102,16 @@ class Rig:
             coordinator=coordinator if coordinated else None,
             clock=lambda: self.now,
             wall=lambda: 0.0,
+            sleep=self._sleep,
         )
         self.loop = self.sched.loop
         self.recorded = self.sched.record()
         for n in nodes:
             self.add(n)
+
+    async def _sleep(self, seconds: float) -> None:
+        """The clock moves on by what the driver waits (no real waiting)."""
+        self.now += seconds
 
     def _on_loop(self, work: Callable[[], None]) -> None:
         async def body() -> None:
@@ -132,14 +143,15 @@ class Rig:
                 self.add(bound, ChangeKind.MODIFIED)
 
     def cycle(self) -> int:
-        """The clock moves on to the cycle the loop asked for (if it asked) and the driver
-        hands it what is due then, with every command it led to carried out; returns the
-        pods it sent to be bound."""
+        """The driver hands the loop what is due now, then the clock moves on to the cycle
+        the loop asked for (if it asked) and the driver hands it that, with every command
+        carried out; returns the pods it sent to be bound."""
         before = len(self.recorded)
+        self._on_loop(self.sched.step)  # what is due now (a timer may ask for a cycle)
         at = self.loop.cycle_at()
         if at is not None:
             self.now = max(self.now, at)
-        self._on_loop(self.sched.step)
+            self._on_loop(self.sched.step)
         return sum(1 for _, c in self.recorded[before:] if isinstance(c, Bind))
 
 
@@ -310,3 +322,48 @@ def test_a_pod_deleted_or_finished_while_being_bound_frees_its_room(kind: Change
     gone = pod("p", node_name="a", phase="Failed" if kind is ChangeKind.MODIFIED else "Running")
     rig.add(gone, kind)
     assert rig.loop.snap.used[0, 0] == 0 and not rig.loop.held
+
+
+T0 = 1_800_000_000.0  # 2027-01-15T08:00:00Z
+T0_TEXT = "2027-01-15T08:00:00Z"
+
+
+def test_a_pod_with_a_start_time_is_placed_just_before_it_and_bound_at_it() -> None:
+    rig = Rig(node("a"))
+    rig.now = T0 - 60.0
+    rig.add(pod("cron-1", start_at=T0_TEXT))
+    assert rig.cycle() == 0  # a minute early: not even placed
+    assert "ns/cron-1" not in rig.loop.held
+    assert rig.loop.timer_at() == T0 - 2.0  # plan_ahead_s before its start
+    rig.now = T0 - 2.0
+    assert rig.cycle() == 1  # placed and reserved now (and a cycle later), bound at the start
+    assert rig.binder.bound == [("ns/cron-1", "a")] and rig.binder.at == [T0]
+    reserved_at = [at for at, c in rig.recorded if isinstance(c, Reserve)]
+    assert reserved_at == [pytest.approx(T0 - 2.0 + 0.05)] and rig.ledger.granted == 1
+
+
+def test_a_pod_whose_start_has_passed_is_scheduled_at_once() -> None:
+    rig = Rig(node("a"))
+    rig.now = T0 + 5.0
+    rig.add(pod("late", start_at=T0_TEXT))
+    assert rig.cycle() == 1
+    assert rig.binder.at == [T0 + 5.0]  # with the next cycle, waiting for nothing
+
+
+def test_a_start_time_colo_cannot_read_is_reported_with_the_annotation_named() -> None:
+    rig = Rig(node("a"))
+    rig.add(pod("bad", start_at="tomorrow at noon"))
+    assert rig.cycle() == 0
+    (written,) = rig.conditions.written
+    assert written[0] == "ns/bad" and f"metadata.annotations[{START_AT_ANNOTATION}]" in written[3]
+
+
+def test_a_held_back_pod_deleted_before_its_time_is_never_placed() -> None:
+    rig = Rig(node("a"))
+    rig.now = T0 - 60.0
+    waiting = pod("cron-1", start_at=T0_TEXT)
+    rig.add(waiting)
+    rig.add(waiting, ChangeKind.DELETED)
+    rig.now = T0
+    rig.sched.step()  # its timer comes and finds nothing to release
+    assert rig.cycle() == 0 and rig.binder.bound == [] and not rig.loop.pending

@@ -24,7 +24,7 @@ import logging
 import os
 import socket
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -84,9 +84,12 @@ class BatchScheduler:
         *,
         coordinator: Coordinator | None = None,
         options: LoopOptions | None = None,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] = time.time,
         wall: Callable[[], float] = time.time,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
+        """`clock`: the loop's time; the wall clock, since `colo.io/start-at` is a wall
+        time. `sleep` waits for a binding's `not_before` (tests pass their own three)."""
         opts = options or LoopOptions()
         if opts.coordinated != (coordinator is not None):
             opts = dataclasses.replace(opts, coordinated=coordinator is not None)
@@ -97,6 +100,7 @@ class BatchScheduler:
         self._coordinator = coordinator
         self._clock = clock
         self._wall = wall
+        self._sleep = sleep
         self.times = CycleTimes()
         self.recorded: list[tuple[float, Event | Command]] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -183,6 +187,8 @@ class BatchScheduler:
             log.warning("coordinator unreserve failed (reservations will expire): %s", e)
 
     async def _bind(self, command: Bind) -> None:
+        if command.not_before is not None:  # placed ahead of its colo.io/start-at
+            await self._sleep(max(0.0, command.not_before - self._clock()))
         try:
             await self._binder.bind_retrying(command.pod, command.node)
         except (Conflict, NotFound) as e:

@@ -65,15 +65,35 @@ def _timestamp_s(metadata: Mapping[str, Any], key: str, obj: str) -> float | Non
     text = opt_str(metadata, key, obj, "metadata")
     if not text:
         return None
+    return parse_time_s(text, obj=obj, field=f"metadata.{key}")
+
+
+def parse_time_s(text: str, *, obj: str, field: str) -> float:
+    """Unix seconds of an RFC 3339 time (no offset: UTC); InvalidInput names `field`."""
     try:
         parsed = datetime.fromisoformat(text)
     except ValueError:
         raise InvalidInput(
-            "invalid time", obj=obj, field=f"metadata.{key}", value=text, expected=_TIME_EXPECTED
+            "invalid time", obj=obj, field=field, value=text, expected=_TIME_EXPECTED
         ) from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
     return parsed.timestamp()
+
+
+START_AT_ANNOTATION = "colo.io/start-at"
+"""Pod annotation, an RFC 3339 time: colo-batch binds the pod no earlier (colo-cron sets it
+on the pods it creates ahead of their schedule)."""
+
+
+def start_at_s(pod: Pod) -> float | None:
+    """The pod's `colo.io/start-at` in unix seconds, or None; InvalidInput names the key."""
+    text = pod.annotations.get(START_AT_ANNOTATION)
+    if text is None:
+        return None
+    return parse_time_s(
+        text, obj=f"pod {pod.key}", field=f"metadata.annotations[{START_AT_ANNOTATION}]"
+    )
 
 
 @dataclass(frozen=True, slots=True)

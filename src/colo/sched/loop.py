@@ -2,8 +2,9 @@
 the simulator alike.
 
 `BatchLoop.handle(event, now)` takes what a driver observed (`colo.sched.messages`) and
-returns what it wants done. `now` is monotonic seconds (the simulator's time in the
-simulator). The driver calls `handle(TimerDue(), now)` once `now >= timer_at()` and
+returns what it wants done. `now` is seconds on the wall clock, unix time (a pod's
+`colo.io/start-at` is a wall time; the simulator passes its own time and writes its
+pods' times in it). The driver calls `handle(TimerDue(), now)` once `now >= timer_at()` and
 `handle(CycleDue(wall), now)` once `now >= cycle_at()`, executes every command it gets
 back, in order, and reports their outcomes as events. Nothing here awaits, sleeps, reads
 a clock or touches a socket: `colo.apps.batch` drives it against the API server and the
@@ -30,7 +31,11 @@ ledger, and both run the very same steps:
 6. A pod that fits nowhere gets `ReportUnschedulable` with kube-scheduler's message,
    once per distinct message; a pod whose spec cannot be read gets one naming the field
    and waits until it changes. The loop never stops for one pod.
-7. A pod that failed on a virtual node marks its job: the job's pods are scheduled as if
+7. A pod annotated `colo.io/start-at` (colo-cron's pods, created ahead of their
+   schedule) waits until `plan_ahead_s` before that time, is then placed and reserved
+   like any other, and its `Bind` says `not_before`: at the tick only the binding is
+   left to do.
+8. A pod that failed on a virtual node marks its job: the job's pods are scheduled as if
    annotated `colo.io/virtual-failed` (standard nodes only) for
    `virtual_retry_after_s`, then virtual nodes are tried again.
 """
@@ -38,6 +43,7 @@ ledger, and both run the very same steps:
 from __future__ import annotations
 
 import dataclasses
+import heapq
 import logging
 from dataclasses import dataclass, field
 from typing import Literal
@@ -46,7 +52,7 @@ import numpy as np
 
 from colo.core.changes import ChangeKind, ClusterEvent, PodRef
 from colo.core.errors import InvalidInput
-from colo.core.objects import Node, Pod
+from colo.core.objects import Node, Pod, start_at_s
 from colo.core.reservation import Item, Reply
 from colo.core.virtual import VIRTUAL_NODE_LABEL_KEY, VIRTUAL_NODE_LABEL_VALUE
 from colo.sched.backlog import BatchQueue, JobPods, Planner, Waiting
@@ -109,11 +115,18 @@ class LoopOptions:
     explain: bool = True
     """Report unschedulable pods with kube-scheduler's message (finding it costs as much
     as placing their group; the simulator, which shows none, turns it off)."""
+    plan_ahead_s: float = 2.0
+    """A pod annotated `colo.io/start-at` is placed and reserved this long before that
+    time and bound at it (keep it well under the coordinator's reservation TTL)."""
 
     def __post_init__(self) -> None:
         if self.batch_delay_s <= 0:
             raise InvalidInput(
                 "must be > 0", obj="colo-batch", field="batch_delay_s", value=self.batch_delay_s
+            )
+        if self.plan_ahead_s < 0:
+            raise InvalidInput(
+                "must be >= 0", obj="colo-batch", field="plan_ahead_s", value=self.plan_ahead_s
             )
         if self.conflict_hold_s < 0 or self.virtual_retry_after_s < 0:
             raise InvalidInput(
@@ -199,6 +212,9 @@ class BatchLoop:
         self._not_before = float("-inf")  # after a coordinator fault
         self._vecs: dict[tuple[tuple[str, int], ...], np.ndarray] = {}
         self._compiled: dict[tuple[object, ...], Requirements] = {}
+        self._later: list[tuple[float, int, str]] = []  # heap of (plan at, seq, key)
+        self._start: dict[str, float] = {}  # pod -> its colo.io/start-at, while pending
+        self._held_back: set[str] = set()  # pending pods not due yet (in `_later`)
 
     # --- the driver's view ---------------------------------------------------------------
     def cycle_at(self) -> float | None:
@@ -207,10 +223,12 @@ class BatchLoop:
 
     def timer_at(self) -> float | None:
         """When the next placeholder or virtual-node mark expires, if any."""
-        if not self._placeholders and not self._virtual_failed:
+        if not self._placeholders and not self._virtual_failed and not self._later:
             return None
         times = [until for until, _, _ in self._placeholders]
         times.extend(self._virtual_failed.values())
+        if self._later:
+            times.append(self._later[0][0])
         return min(times)
 
     def handle(self, event: Event, now: float) -> list[Command]:
@@ -290,6 +308,7 @@ class BatchLoop:
         scheduled = self._as_scheduled(pod, now)
         try:
             req = self._compile(scheduled)
+            start = start_at_s(pod)
         except InvalidInput as e:
             self.stats.bad_pods += 1
             self.pending.pop(key, None)  # until the pod changes
@@ -307,8 +326,23 @@ class BatchLoop:
         else:
             entry = dataclasses.replace(old, pod=pod, req=req, shape=shape, vec=vec)
         self.pending[key] = entry
+        if start is None:
+            self._start.pop(key, None)
+        else:
+            self._start[key] = start
+        if start is not None and not self._due(key, now):
+            self._held_back.add(key)
+            heapq.heappush(self._later, (start - self.options.plan_ahead_s, entry.seq, key))
+            return
+        self._held_back.discard(key)
         if self.parked and key not in self.inflight:
             self.queue.add(entry)
+
+    def _due(self, key: str, now: float) -> bool:
+        """Whether a pending pod may be placed now (a `colo.io/start-at` pod only from
+        `plan_ahead_s` before its time)."""
+        start = self._start.get(key)
+        return start is None or start - self.options.plan_ahead_s <= now
 
     def _compile(self, pod: Pod) -> Requirements:
         """`requirements_of` the pod, remembered by what it reads besides the pod's name
@@ -361,6 +395,8 @@ class BatchLoop:
             self.queue.remove(entry)
         self.inflight.discard(key)
         self._reported.pop(key, None)
+        self._start.pop(key, None)
+        self._held_back.discard(key)
 
     def _count_bound(self, pod: Pod, now: float) -> None:
         i = self.snap.index.get(pod.node_name or "")
@@ -412,6 +448,14 @@ class BatchLoop:
             del self._virtual_failed[job]
             self._recompile(job, now, out)
             self._wake(now)
+        while self._later and self._later[0][0] <= now:
+            _, _, key = heapq.heappop(self._later)
+            if key not in self._held_back or not self._due(key, now):
+                continue  # gone, changed, or already released
+            self._held_back.discard(key)
+            if self.parked and key not in self.inflight:
+                self.queue.add(self.pending[key])
+            self._wake(now)
 
     # --- one cycle -----------------------------------------------------------------------
     def _run_cycle(self, now: float, wall: float, out: list[Command]) -> None:
@@ -422,13 +466,17 @@ class BatchLoop:
         if self.parked:
             placed = self._cycle_parked(now, wall)
         else:
-            entries = [e for k, e in self.pending.items() if k not in self.inflight]
+            entries = [
+                e
+                for k, e in self.pending.items()
+                if k not in self.inflight and k not in self._held_back
+            ]
             placed = self._run(entries, now, wall, out) if entries else []
         if not placed:
             return
         self.stats.placed += len(placed)
         if not self.options.coordinated:
-            out.extend(Bind(_ref(p.entry.pod), self.snap.names[p.node]) for p in placed)
+            out.extend(self._bind(p, now) for p in placed)
             return
         ticket = self._next_ticket
         self._next_ticket += 1
@@ -525,7 +573,7 @@ class BatchLoop:
             key = p.entry.key
             if reply.ok and p.entry.req.gang not in refused_gangs:
                 if key in self.inflight:
-                    out.append(Bind(_ref(p.entry.pod), self.snap.names[p.node]))
+                    out.append(self._bind(p, now))
                 else:  # bound elsewhere or gone while we asked: the reservation is void
                     back.append(key)
                 continue
@@ -546,6 +594,11 @@ class BatchLoop:
             log.info("coordinator refused %d of %d reservations; retrying them",
                      refused, len(placed))  # fmt: skip
             self._wake(now)  # retry the refused ones against the fresher view
+
+    def _bind(self, p: Placement, now: float) -> Bind:
+        start = self._start.get(p.entry.key)
+        not_before = start if start is not None and start > now else None
+        return Bind(_ref(p.entry.pod), self.snap.names[p.node], not_before)
 
     def _reserve_failed(self, event: ReserveFailed, now: float) -> None:
         placed = self._tickets.pop(event.ticket)
