@@ -1,0 +1,468 @@
+"""CPU tiers: which cpus each pod on a node may run on (pure; no I/O, no clock).
+
+Given the node's `CPUTopology`, the cpus reserved for the system, its pods (tier, cpu
+request and limit), the kubelet's CPU manager state and the previous assignment,
+`CPUAllocator.allocate` returns a `CPUAssignment`:
+
+| tier | gets | rule (source) |
+|---|---|---|
+| LSE | its own whole physical cores | exclusive, shared with no pod of any tier (1) |
+| LSR | its own cpus, whole cores first | exclusive against LS/LSR/LSE; BE may use them (2) |
+| LS, SYSTEM | the shared pool | every cpu no pod holds exclusively, reserved included (3) |
+| BE | the BE cpuset | all but reserved cpus, the kubelet's and the cores of LSE pods (4) |
+
+Sources: Koordinator's "Fine-grained CPU orchestration" proposal
+(koordinator-sh/koordinator docs/proposals/scheduling/20220530-fine-grained-cpu-orchestration.md,
+"Koordinator QoS CPU orchestration principles"), its koordlet (`calcBECPUSet` in
+pkg/koordlet/qosmanager/plugins/cpusuppress/cpu_suppress.go) and the kubelet's static CPU
+manager (k8s.io/kubernetes pkg/kubelet/cm/cpumanager/policy_static.go, cpu_assignment.go).
+
+1. LSE: "The CPUs allocated by the LSE Pod are completely exclusive and MUST NOT be shared"
+   (Koordinator). colo makes that hold for whole physical cores, as the kubelet's
+   `full-pcpus-only` option does: an LSE pod gets `n / threads-per-core` whole cores, so its
+   hyperthread siblings are its own, and a request that is not a multiple of the threads per
+   core is refused as the kubelet refuses it (`SMTAlignmentError`: 3 cpus on a 2-thread
+   machine is refused, not rounded up to 4 — the pod would pay for cpus it did not ask for).
+2. LSR: "The CPUs allocated by the LSR Pod only can be shared with BE Pods" (Koordinator).
+   Whole cores first, then single threads (`colo.agent.cpupick.pick_threads`).
+3. "LS Pods bind the CPU shared pool, excluding CPUs allocated by LSE/LSR Pods"; "if kubelet
+   reserved CPUs, the shared pool includes the reserved CPUs" (Koordinator; the kubelet's
+   default cpuset is the same set). SYSTEM pods run there too. The allocator never hands out
+   the pool's last cpu: a pod that would empty it is refused.
+4. "BE Pods bind all CPUs in the node, excluding CPUs allocated by LSE Pods" (Koordinator);
+   koordlet's `calcBECPUSet` also leaves out the cpus reserved for the system, and colo does
+   too unless `CPUOptions.be_on_reserved`. colo also leaves out the LSE pods' whole cores
+   (siblings of a cpu the kubelet pinned for an LSE pod included) and every cpu the kubelet
+   pinned, since the kubelet keeps all other containers off those.
+
+Requests (Koordinator: "The Request and Limit of LSE/LSR Pods MUST be equal and the CPU value
+MUST be an integer multiple of 1000"): an LSE or LSR pod whose request is not positive, not
+whole, or not equal to its limit is refused naming the field; so is a negative request or
+limit in any tier. Refusals are values (`Refusal`), never exceptions: one bad pod does not
+stop a node's allocation, and a refused pod runs in the shared pool until a later run can
+place it (every run retries).
+
+Placement (`colo.agent.cpupick`): one NUMA node when it fits (best fit), else the fewest
+nodes, then the fewest sockets, ties to the lowest ids. `CPUOptions.numa_policy =
+"single-numa-node"` refuses a pod that fits no single node, as the kubelet's topology
+manager policy of that name does.
+
+Stability: a pod keeps its cpus as long as it exists. The previous assignment is kept pod
+by pod (in uid order) unless it can no longer be: its cpus left the node, became reserved
+or the kubelet's, its request changed, or (LSE) they are not whole cores; then the pod is
+placed again and a note says why. New pods are placed after every kept pod, LSE before
+LSR, larger before smaller, then by uid, so the input's order does not matter.
+
+The kubelet (`colo.agent.kubeletcpu`): when its CPU manager is `static`, the cpus in its
+checkpoint are its own; colo allocates around them, a pod it placed keeps them (owner
+"kubelet"), and a note says so ("kubelet static CPU manager owns cpus 4-7 for pod X").
+
+Fast path: the assignment remembers its input; given back as `previous` with the same pods
+(equal `CPUPod`s in the same order) and kubelet state, it is returned as it is.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+from colo.agent.cpupick import Layout, Shortfall, pick_threads, pick_whole_cores
+from colo.agent.kubeletcpu import KubeletCPUState, describe_owner
+from colo.core.errors import InvalidInput
+from colo.core.qos import QoSTier
+from colo.core.topology import CPUTopology, format_cpuset
+
+NUMAPolicy = Literal["best-effort", "single-numa-node"]
+EXCLUSIVE_TIERS = frozenset({QoSTier.LSE, QoSTier.LSR})
+
+
+@dataclass(frozen=True, slots=True)
+class CPUPod:
+    """A pod as the allocator sees it. `uid` identifies it across runs; `name` is `ns/name`."""
+
+    uid: str
+    name: str
+    tier: QoSTier
+    cpu_request_milli: int
+    #: None: no cpu limit
+    cpu_limit_milli: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CPUOptions:
+    #: "best-effort": one NUMA node when it fits, else the fewest; "single-numa-node": or refuse
+    numa_policy: NUMAPolicy = "best-effort"
+    #: let BE work use the cpus reserved for the system (Koordinator's proposal does; its
+    #: koordlet does not)
+    be_on_reserved: bool = False
+
+    def __post_init__(self) -> None:
+        if self.numa_policy not in ("best-effort", "single-numa-node"):
+            raise InvalidInput(
+                "unknown NUMA policy",
+                obj="cpu options",
+                field="numa_policy",
+                value=self.numa_policy,
+                expected="best-effort or single-numa-node",
+            )
+
+
+class RefusalCode(enum.StrEnum):
+    INVALID = "invalid"  # the pod's own numbers are wrong: `field` names which
+    SMT_ALIGNMENT = "smt-alignment"  # an LSE request that is not whole cores
+    NOT_ENOUGH_CORES = "not-enough-cores"  # LSE: too few whole free cores on the node
+    NOT_ENOUGH_CPUS = "not-enough-cpus"  # LSR: too few free cpus on the node
+    NO_NUMA_FIT = "no-numa-fit"  # single-numa-node: enough in total, not on one node
+    SHARED_POOL = "shared-pool"  # it would leave the shared pool without a cpu
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """Why a pod got no exclusive cpus this run (it runs in the shared pool meanwhile)."""
+
+    uid: str
+    name: str
+    code: RefusalCode
+    message: str
+    #: the pod's field at fault (`resources.requests.cpu`, ...) for `INVALID`/`SMT_ALIGNMENT`
+    field: str | None = None
+
+    def __str__(self) -> str:
+        where = f" (field {self.field})" if self.field else ""
+        return f"pod {self.name}{where}: {self.message}"
+
+
+@dataclass(frozen=True, slots=True)
+class PodCPUs:
+    """One pod's exclusive cpus, and who placed them."""
+
+    uid: str
+    name: str
+    tier: QoSTier
+    cpus: frozenset[int]
+    numa_nodes: tuple[int, ...]
+    owner: Literal["colo", "kubelet"] = "colo"
+
+
+@dataclass(frozen=True)
+class CPUAssignment:
+    """A node's cpus by tier. Equal assignments compare equal whatever input produced them."""
+
+    #: pod uid → its exclusive cpus: LSE and LSR pods colo placed, and pods the kubelet pinned
+    exclusive: Mapping[str, PodCPUs]
+    #: the LS shared pool: every cpu no pod holds exclusively (reserved cpus included)
+    shared: frozenset[int]
+    #: the BE cpuset (rule 4 in the module docstring)
+    be: frozenset[int]
+    reserved: frozenset[int]
+    #: every cpu the kubelet's static CPU manager pinned, by owner (pods colo may not know)
+    kubelet: Mapping[str, frozenset[int]]
+    refusals: tuple[Refusal, ...]
+    #: explanations: the kubelet's cpus, pods moved and why, an empty BE cpuset
+    notes: tuple[str, ...]
+    key: object = field(default=None, compare=False, repr=False)
+
+    def cpuset_of(self, pod: CPUPod) -> frozenset[int]:
+        """The cpus `pod` may run on: its own if exclusive, else its tier's pool."""
+        own = self.exclusive.get(pod.uid)
+        if own is not None:
+            return own.cpus
+        return self.be if pod.tier is QoSTier.BE else self.shared
+
+    def explain(self) -> list[str]:
+        """Lines for `colo explain node`: every exclusive pod, refusal, note and pool."""
+        lines = []
+        for p in sorted(self.exclusive.values(), key=lambda p: (p.tier, p.name, p.uid)):
+            by = " by the kubelet" if p.owner == "kubelet" else ""
+            nodes = ",".join(map(str, p.numa_nodes))
+            lines.append(f"{p.tier} pod {p.name}: cpus {format_cpuset(p.cpus)} (NUMA {nodes}){by}")
+        lines.extend(f"refused: {r}" for r in self.refusals)
+        lines.extend(self.notes)
+        lines.append(f"reserved for the system: {format_cpuset(self.reserved) or 'none'}")
+        lines.append(f"LS shared pool: {format_cpuset(self.shared) or 'empty'}")
+        lines.append(f"BE cpuset: {format_cpuset(self.be) or 'empty'}")
+        return lines
+
+
+class CPUAllocator:
+    """One node's allocator: its topology, reserved cpus and options, indexed once."""
+
+    __slots__ = ("_layout", "_options", "_reserved", "_signature", "_topology")
+
+    def __init__(
+        self,
+        topology: CPUTopology,
+        *,
+        reserved_cpus: Iterable[int] = (),
+        options: CPUOptions | None = None,
+    ) -> None:
+        reserved = frozenset(reserved_cpus)
+        unknown = reserved - topology.cpus
+        if unknown:
+            raise InvalidInput(
+                "reserved cpus not on the node",
+                obj="node",
+                field="reserved cpus",
+                value=format_cpuset(unknown),
+                expected=f"cpus among {format_cpuset(topology.cpus)}",
+            )
+        self._topology = topology
+        self._layout = Layout.of(topology)
+        self._reserved = reserved
+        self._options = options or CPUOptions()
+        self._signature = (topology, reserved, self._options)
+
+    @property
+    def layout(self) -> Layout:
+        return self._layout
+
+    def allocate(
+        self,
+        pods: Iterable[CPUPod],
+        *,
+        previous: CPUAssignment | None = None,
+        kubelet: KubeletCPUState | None = None,
+    ) -> CPUAssignment:
+        """The node's assignment (rules in the module docstring). Duplicate uids: ValueError."""
+        pods = tuple(pods)
+        key = (self._signature, pods, kubelet)
+        if previous is not None and previous.key == key:
+            return previous
+        return _Run(self._layout, self._reserved, self._options, pods, kubelet).assign(
+            previous, key
+        )
+
+
+def allocate_cpus(
+    topology: CPUTopology,
+    pods: Iterable[CPUPod],
+    *,
+    reserved_cpus: Iterable[int] = (),
+    previous: CPUAssignment | None = None,
+    kubelet: KubeletCPUState | None = None,
+    options: CPUOptions | None = None,
+) -> CPUAssignment:
+    """`CPUAllocator(topology, ...).allocate(pods, ...)` for a single call."""
+    allocator = CPUAllocator(topology, reserved_cpus=reserved_cpus, options=options)
+    return allocator.allocate(pods, previous=previous, kubelet=kubelet)
+
+
+def check_pod(pod: CPUPod, smt: int) -> Refusal | int | None:
+    """The exclusive cpus `pod` needs (None for LS/BE/SYSTEM), or why its numbers are wrong."""
+    req, lim = pod.cpu_request_milli, pod.cpu_limit_milli
+    if pod.tier not in EXCLUSIVE_TIERS:
+        if req < 0:
+            return _invalid(pod, "requests", f"a negative cpu request ({req}m)", "0 or more")
+        if lim is not None and lim < req:
+            return _invalid(pod, "limits", f"a cpu limit of {lim}m", f"at least the request {req}m")
+        return None
+    if req <= 0:
+        return _invalid(pod, "requests", f"a cpu request of {req}m", "a positive whole number")
+    if req % 1000:
+        return _invalid(pod, "requests", f"a fractional cpu request ({req}m)", "whole cpus")
+    if lim != req:
+        got = "no cpu limit" if lim is None else f"a cpu limit of {lim}m"
+        return _invalid(pod, "limits", got, f"equal to the request, {req}m")
+    cpus = req // 1000
+    if pod.tier is QoSTier.LSE and cpus % smt:
+        return Refusal(
+            pod.uid,
+            pod.name,
+            RefusalCode.SMT_ALIGNMENT,
+            f"LSE pods get whole physical cores and {cpus} cpus is not a multiple of the "
+            f"{smt} threads per core (kubelet full-pcpus-only: SMTAlignmentError); ask for "
+            f"{cpus - cpus % smt or smt} or {cpus - cpus % smt + smt}",
+            field="resources.requests.cpu",
+        )
+    return cpus
+
+
+def _invalid(pod: CPUPod, kind: str, got: str, expected: str) -> Refusal:
+    return Refusal(
+        pod.uid,
+        pod.name,
+        RefusalCode.INVALID,
+        f"{pod.tier} pod has {got}: expected {expected}",
+        field=f"resources.{kind}.cpu",
+    )
+
+
+class _Run:
+    """One allocation: the state it builds up while keeping and placing pods."""
+
+    def __init__(
+        self,
+        layout: Layout,
+        reserved: frozenset[int],
+        options: CPUOptions,
+        pods: Sequence[CPUPod],
+        kubelet: KubeletCPUState | None,
+    ) -> None:
+        self.layout = layout
+        self.reserved = reserved
+        self.options = options
+        self.pods = pods
+        self.kubelet = kubelet
+        self.holder: dict[int, str] = {}  # cpu → the name of who holds it exclusively
+        self.exclusive: dict[str, PodCPUs] = {}
+        self.refusals: list[Refusal] = []
+        self.notes: list[str] = []
+
+    def assign(self, previous: CPUAssignment | None, key: object) -> CPUAssignment:
+        layout = self.layout
+        by_uid: dict[str, CPUPod] = {}
+        for pod in self.pods:
+            if pod.uid in by_uid:
+                raise ValueError(f"pod uid {pod.uid} given twice ({pod.name})")
+            by_uid[pod.uid] = pod
+        kubelet_cpus = self._kubelet_owned(by_uid)
+        wanted: dict[str, int] = {}
+        for pod in self.pods:
+            if pod.uid in self.exclusive:
+                continue  # the kubelet placed it
+            need = check_pod(pod, layout.smt)
+            if isinstance(need, Refusal):
+                self.refusals.append(need)
+            elif need is not None:
+                wanted[pod.uid] = need
+        kept_before = previous.exclusive if previous is not None else {}
+        pending: list[CPUPod] = []
+        for uid in sorted(wanted):
+            pod, old = by_uid[uid], kept_before.get(uid)
+            if old is None or old.owner != "colo":
+                pending.append(pod)
+                continue
+            why = self._cannot_keep(pod, wanted[uid], old.cpus, kubelet_cpus)
+            if why is None:
+                self._hold(pod, old.cpus)
+            else:
+                self.notes.append(
+                    f"pod {pod.name} could not keep cpus {format_cpuset(old.cpus)}: {why}"
+                )
+                pending.append(pod)
+        pending.sort(key=lambda p: (p.tier is not QoSTier.LSE, -wanted[p.uid], p.uid))
+        for pod in pending:
+            self._place(pod, wanted[pod.uid])
+        shared = layout.cpus - self.holder.keys()
+        lse_cores = layout.whole_cores_cpus(
+            c for p in self.exclusive.values() if p.tier is QoSTier.LSE for c in p.cpus
+        )
+        be = layout.cpus - lse_cores - kubelet_cpus
+        if not self.options.be_on_reserved:
+            be -= self.reserved
+        owners = self.kubelet.owners if self.kubelet is not None else ()
+        if not be:
+            self.notes.append("BE cpuset is empty: reserved cpus and LSE pods cover every core")
+        return CPUAssignment(
+            exclusive=dict(sorted(self.exclusive.items())),
+            shared=frozenset(shared),
+            be=be,
+            reserved=self.reserved,
+            kubelet={o.owner: o.cpus & layout.cpus for o in owners},
+            refusals=tuple(sorted(self.refusals, key=lambda r: r.uid)),
+            notes=tuple(self.notes),
+            key=key,
+        )
+
+    def _kubelet_owned(self, by_uid: Mapping[str, CPUPod]) -> frozenset[int]:
+        """Hold every cpu the kubelet pinned; pods colo knows keep them as theirs."""
+        if self.kubelet is None:
+            return frozenset()
+        layout, names = self.layout, {uid: p.name for uid, p in by_uid.items()}
+        owned: set[int] = set()
+        for owner in self.kubelet.owners:
+            cpus = owner.cpus & layout.cpus
+            self.notes.append(describe_owner(owner, names))
+            if owner.cpus - layout.cpus:
+                self.notes.append(
+                    f"kubelet checkpoint names cpus {format_cpuset(owner.cpus - layout.cpus)} "
+                    "that are not on the node; ignored"
+                )
+            name = names.get(owner.owner, f"uid {owner.owner}")
+            for cpu in cpus:
+                self.holder.setdefault(cpu, f"{name} (kubelet)")
+            owned |= cpus
+            pod = by_uid.get(owner.owner)
+            if pod is not None and cpus:
+                self.exclusive[pod.uid] = PodCPUs(
+                    pod.uid, pod.name, pod.tier, cpus, layout.numa_nodes_of(cpus), "kubelet"
+                )
+        return frozenset(owned)
+
+    def _cannot_keep(
+        self, pod: CPUPod, need: int, cpus: frozenset[int], kubelet_cpus: frozenset[int]
+    ) -> str | None:
+        layout = self.layout
+        if gone := cpus - layout.cpus:
+            return f"cpus {format_cpuset(gone)} are not on the node"
+        if len(cpus) != need:
+            return f"its request changed from {len(cpus)} to {need} cpus"
+        if taken := cpus & self.reserved:
+            return f"cpus {format_cpuset(taken)} are now reserved for the system"
+        if taken := cpus & kubelet_cpus:
+            return f"the kubelet static CPU manager now owns cpus {format_cpuset(taken)}"
+        if taken := cpus & self.holder.keys():
+            return f"cpus {format_cpuset(taken)} are held by pod {self.holder[min(taken)]}"
+        if pod.tier is QoSTier.LSE and not layout.is_whole_cores(cpus):
+            return "an LSE pod needs whole cores and these are not"
+        return None
+
+    def _hold(self, pod: CPUPod, cpus: frozenset[int]) -> None:
+        for cpu in cpus:
+            self.holder[cpu] = pod.name
+        numa = self.layout.numa_nodes_of(cpus)
+        self.exclusive[pod.uid] = PodCPUs(pod.uid, pod.name, pod.tier, cpus, numa)
+
+    def _place(self, pod: CPUPod, need: int) -> None:
+        layout = self.layout
+        pool = len(layout.cpus) - len(self.holder)
+        if pool - need < 1:
+            self._refuse(
+                pod,
+                RefusalCode.SHARED_POOL,
+                f"needs {need} cpus and the shared pool has {pool}: placing it would leave "
+                "LS pods no cpu",
+            )
+            return
+        available = layout.cpus - self.holder.keys() - self.reserved
+        single = self.options.numa_policy == "single-numa-node"
+        if pod.tier is QoSTier.LSE:
+            got = pick_whole_cores(layout, available, need // layout.smt, single_numa=single)
+        else:
+            got = pick_threads(layout, available, need, single_numa=single)
+        if isinstance(got, Shortfall):
+            self._refuse_shortfall(pod, need, got)
+        else:
+            self._hold(pod, got)
+
+    def _refuse(self, pod: CPUPod, code: RefusalCode, message: str) -> None:
+        self.refusals.append(Refusal(pod.uid, pod.name, code, message))
+
+    def _refuse_shortfall(self, pod: CPUPod, need: int, short: Shortfall) -> None:
+        per_node = ", ".join(f"NUMA {n}: {k}" for n, k in short.free.items())
+        what = "whole cores" if short.unit == "cores" else "cpus"
+        asked = (
+            f"{short.needed} whole cores ({need} cpus)"
+            if short.unit == "cores"
+            else (f"{need} cpus")
+        )
+        if short.numa:
+            largest = max(short.free.values(), default=0)
+            self._refuse(
+                pod,
+                RefusalCode.NO_NUMA_FIT,
+                f"needs {asked} on one NUMA node (numa policy single-numa-node) but at most "
+                f"{largest} free {what} are on any one node ({per_node})",
+            )
+            return
+        code = (
+            RefusalCode.NOT_ENOUGH_CORES if short.unit == "cores" else RefusalCode.NOT_ENOUGH_CPUS
+        )
+        self._refuse(
+            pod,
+            code,
+            f"needs {asked} but only {short.total_free} free {what} are left ({per_node}; "
+            f"reserved for the system: {format_cpuset(self.reserved) or 'none'})",
+        )
