@@ -343,8 +343,23 @@ class _Run:
                 )
                 pending.append(pod)
         pending.sort(key=lambda p: (p.tier is not QoSTier.LSE, -wanted[p.uid], p.uid))
+        refused: list[CPUPod] = []
         for pod in pending:
-            self._place(pod, wanted[pod.uid])
+            got = self._attempt(pod, wanted[pod.uid])
+            if isinstance(got, Refusal):
+                refused.append(pod)
+            else:
+                self._hold(pod, got)
+        # A refusal describes the node as this run leaves it, which is what the next run
+        # (keeping every pod placed here) sees when it retries: so re-running with this
+        # assignment reproduces it, message included. Free cpus only shrank since the
+        # first attempt, so the pod cannot fit now either.
+        for pod in refused:
+            got = self._attempt(pod, wanted[pod.uid])
+            if isinstance(got, Refusal):
+                self.refusals.append(got)
+            else:  # not reachable (see above); keeping the placement is still correct
+                self._hold(pod, got)
         shared = layout.cpus - self.holder.keys()
         lse_cores = layout.whole_cores_cpus(
             c for p in self.exclusive.values() if p.tier is QoSTier.LSE for c in p.cpus
@@ -415,32 +430,29 @@ class _Run:
         numa = self.layout.numa_nodes_of(cpus)
         self.exclusive[pod.uid] = PodCPUs(pod.uid, pod.name, pod.tier, cpus, numa)
 
-    def _place(self, pod: CPUPod, need: int) -> None:
+    def _attempt(self, pod: CPUPod, need: int) -> frozenset[int] | Refusal:
+        """`need` cpus for `pod` from what is free now, or why not (nothing is held here)."""
         layout = self.layout
         pool = len(layout.cpus) - len(self.holder)
         if pool - need < 1:
-            self._refuse(
+            return self._refusal(
                 pod,
                 RefusalCode.SHARED_POOL,
                 f"needs {need} cpus and the shared pool has {pool}: placing it would leave "
                 "LS pods no cpu",
             )
-            return
         available = layout.cpus - self.holder.keys() - self.reserved
         single = self.options.numa_policy == "single-numa-node"
         if pod.tier is QoSTier.LSE:
             got = pick_whole_cores(layout, available, need // layout.smt, single_numa=single)
         else:
             got = pick_threads(layout, available, need, single_numa=single)
-        if isinstance(got, Shortfall):
-            self._refuse_shortfall(pod, need, got)
-        else:
-            self._hold(pod, got)
+        return self._shortfall(pod, need, got) if isinstance(got, Shortfall) else got
 
-    def _refuse(self, pod: CPUPod, code: RefusalCode, message: str) -> None:
-        self.refusals.append(Refusal(pod.uid, pod.name, code, message))
+    def _refusal(self, pod: CPUPod, code: RefusalCode, message: str) -> Refusal:
+        return Refusal(pod.uid, pod.name, code, message)
 
-    def _refuse_shortfall(self, pod: CPUPod, need: int, short: Shortfall) -> None:
+    def _shortfall(self, pod: CPUPod, need: int, short: Shortfall) -> Refusal:
         per_node = ", ".join(f"NUMA {n}: {k}" for n, k in short.free.items())
         what = "whole cores" if short.unit == "cores" else "cpus"
         asked = (
@@ -450,17 +462,16 @@ class _Run:
         )
         if short.numa:
             largest = max(short.free.values(), default=0)
-            self._refuse(
+            return self._refusal(
                 pod,
                 RefusalCode.NO_NUMA_FIT,
                 f"needs {asked} on one NUMA node (numa policy single-numa-node) but at most "
                 f"{largest} free {what} are on any one node ({per_node})",
             )
-            return
         code = (
             RefusalCode.NOT_ENOUGH_CORES if short.unit == "cores" else RefusalCode.NOT_ENOUGH_CPUS
         )
-        self._refuse(
+        return self._refusal(
             pod,
             code,
             f"needs {asked} but only {short.total_free} free {what} are left ({per_node}; "

@@ -1,0 +1,123 @@
+"""Properties of the cpu allocator over random pod sequences, on every real machine's layout.
+
+Each example adds and removes pods one at a time, feeding every run the previous assignment
+as the agent does, and checks after every run:
+- exclusive cpusets are disjoint, the right size, off reserved and kubelet-pinned cpus, and
+  an LSE pod's are whole cores;
+- BE never shares a physical core with an LSE pod, nor uses reserved or kubelet cpus;
+- the LS pool is exactly the cpus no pod holds exclusively, and never empty;
+- every LSE/LSR pod either has cpus or a refusal saying why;
+- pods that stay keep their cpus; a removed pod frees exactly its cpus;
+- re-running with the previous assignment changes nothing, in any input order.
+"""
+
+from __future__ import annotations
+
+import pytest
+from cpukit import FIXTURES, load, pod
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from colo.agent.cpupick import Layout
+from colo.agent.cpus import EXCLUSIVE_TIERS, CPUAllocator, CPUAssignment, CPUPod, RefusalCode
+from colo.agent.kubeletcpu import KubeletCPUOwner, KubeletCPUState
+from colo.core.qos import QoSTier
+
+TIERS = [QoSTier.LSE, QoSTier.LSR, QoSTier.LSE, QoSTier.LSR, QoSTier.LS, QoSTier.BE]
+SIZES = [-1, 0, 0.5, 1, 1.5, 2, 2, 3, 4, 4, 6, 8, 12, 16, 20]
+PLACEMENT_CODES = {
+    RefusalCode.NOT_ENOUGH_CORES,
+    RefusalCode.NOT_ENOUGH_CPUS,
+    RefusalCode.NO_NUMA_FIT,
+    RefusalCode.SHARED_POOL,
+}
+
+ADD = st.tuples(st.just("add"), st.sampled_from(TIERS), st.sampled_from(SIZES))
+REMOVE = st.tuples(st.just("remove"), st.integers(0, 99), st.just(0))
+STEPS = st.lists(st.one_of(ADD, ADD, REMOVE), min_size=1, max_size=12)
+
+
+def check(
+    layout: Layout,
+    reserved: frozenset[int],
+    kubelet_cpus: frozenset[int],
+    pods: list[CPUPod],
+    result: CPUAssignment,
+) -> None:
+    by_uid = {p.uid: p for p in pods}
+    held: list[int] = []
+    for uid, got in result.exclusive.items():
+        assert got.uid == uid and uid in by_uid
+        held.extend(got.cpus)
+        if got.owner == "kubelet":
+            continue
+        the_pod = by_uid[uid]
+        assert the_pod.tier in EXCLUSIVE_TIERS
+        assert len(got.cpus) * 1000 == the_pod.cpu_request_milli
+        assert not got.cpus & reserved and not got.cpus & kubelet_cpus
+        assert got.numa_nodes == layout.numa_nodes_of(got.cpus)
+        if got.tier is QoSTier.LSE:
+            assert layout.is_whole_cores(got.cpus), f"{uid}: {sorted(got.cpus)}"
+    assert len(held) == len(set(held)), "exclusive cpusets overlap"
+    assert result.shared == layout.cpus - set(held) - kubelet_cpus
+    assert result.shared, "the shared pool is never empty"
+    lse_cores = layout.whole_cores_cpus(
+        c for p in result.exclusive.values() if p.tier is QoSTier.LSE for c in p.cpus
+    )
+    assert result.be == layout.cpus - lse_cores - reserved - kubelet_cpus
+    refused = {r.uid for r in result.refusals}
+    assert refused <= by_uid.keys() and not refused & result.exclusive.keys()
+    for p in pods:
+        if p.tier in EXCLUSIVE_TIERS:
+            assert p.uid in result.exclusive or p.uid in refused, p
+
+
+@pytest.mark.parametrize("fixture", FIXTURES)
+@settings(max_examples=40, deadline=None)
+@given(data=st.data(), steps=STEPS)
+def test_random_pod_sequences_keep_every_invariant(
+    fixture: str, data: st.DataObject, steps: list[tuple[str, object, float]]
+) -> None:
+    topo = load(fixture)
+    cpus = sorted(topo.cpus)
+    reserved = frozenset(data.draw(st.sets(st.sampled_from(cpus[:4]), max_size=2), "reserved"))
+    kubelet: KubeletCPUState | None = None
+    kubelet_cpus: frozenset[int] = frozenset()
+    if len(cpus) > 2 and data.draw(st.booleans(), "kubelet pins a core"):
+        core_cpus = topo.siblings(data.draw(st.sampled_from(cpus[4:]), "pinned cpu"))
+        pinned = core_cpus - reserved
+        kubelet = KubeletCPUState(
+            "static", topo.cpus - pinned, (KubeletCPUOwner("uid-k", pinned, (("c", pinned),)),)
+        )
+        kubelet_cpus = pinned
+    alloc = CPUAllocator(topo, reserved_cpus=reserved)
+    layout = alloc.layout
+    current: list[CPUPod] = []
+    previous: CPUAssignment | None = None
+    for i, (op, what, size) in enumerate(steps):
+        removed = None
+        if op == "add":
+            current.append(pod(f"p{i}", QoSTier(str(what)), size))
+        elif current:
+            removed = current.pop(int(str(what)) % len(current))
+        result = alloc.allocate(current, previous=previous, kubelet=kubelet)
+        check(layout, reserved, kubelet_cpus, current, result)
+
+        # re-running changes nothing: at once for the same input, by value in any order
+        assert alloc.allocate(current, previous=result, kubelet=kubelet) is result
+        shuffled = data.draw(st.permutations(current), "order")
+        assert alloc.allocate(shuffled, previous=result, kubelet=kubelet) == result
+        assert alloc.allocate(shuffled, previous=previous, kubelet=kubelet) == result
+
+        if previous is not None:
+            for uid, before in previous.exclusive.items():  # pods that stay keep their cpus
+                if uid in result.exclusive and before.owner == "colo":
+                    assert result.exclusive[uid].cpus == before.cpus
+            pending = any(r.code in PLACEMENT_CODES for r in previous.refusals)
+            if removed is not None and removed.uid in previous.exclusive and not pending:
+                freed = previous.exclusive[removed.uid].cpus
+                assert result.shared == previous.shared | freed
+                assert result.exclusive == {
+                    u: p for u, p in previous.exclusive.items() if u != removed.uid
+                }
+        previous = result
