@@ -38,8 +38,10 @@ def pod(
     *,
     limit: float | str | None = "same",
     uid: str | None = None,
+    labelled: bool = True,
 ) -> CPUPod:
-    """A pod requesting `cpus` (limit equal unless given; None for no limit)."""
+    """A pod requesting `cpus` (limit equal unless given; None for no limit); `labelled`:
+    its tier came from the `colo.io/qos` label rather than being derived."""
     request = round(cpus * 1000)
     lim = request if limit == "same" else (None if limit is None else round(float(limit) * 1000))
     return CPUPod(
@@ -48,6 +50,7 @@ def pod(
         tier=QoSTier(tier),
         cpu_request_milli=request,
         cpu_limit_milli=lim,
+        tier_from_label=labelled,
     )
 
 

@@ -15,6 +15,8 @@ from colo.agent.cpus import (
 )
 from colo.agent.kubeletcpu import parse_kubelet_cpu_state
 from colo.core.errors import InvalidInput
+from colo.core.objects import Pod
+from colo.core.qos import QoSTier
 
 #: (id, fixture, reserved cpus, pods, {pod name: its cpus})
 PLACEMENTS = [
@@ -471,3 +473,38 @@ def test_an_unknown_numa_policy_is_rejected() -> None:
 def test_assignments_compare_by_value_not_by_the_input_that_made_them() -> None:
     a = allocate_cpus(load("local-2cpu"), [])
     assert isinstance(a, CPUAssignment) and a == allocate_cpus(load("local-2cpu"), ())
+
+
+class TestDerivedTiers:
+    """Unlabelled Guaranteed pods are LSR by derivation (`colo.core.qos`)."""
+
+    def test_a_derived_lsr_pod_of_fractional_cpus_runs_in_the_shared_pool_unrefused(self) -> None:
+        guaranteed = pod("g", "LSR", 0.5, labelled=False)
+        result = allocate_cpus(load("2s8c2t-2numa"), [guaranteed])
+        assert result.exclusive == {} and result.refusals == ()
+        assert result.cpuset_of(guaranteed) == result.shared == load("2s8c2t-2numa").cpus
+
+    def test_a_derived_lsr_pod_of_whole_cpus_is_pinned_as_the_kubelet_would(self) -> None:
+        result = allocate_cpus(load("2s8c2t-2numa"), [pod("g", "LSR", 2, labelled=False)])
+        assert result.exclusive["uid-g"].cpus == {0, 16}
+
+    def test_a_pod_view_becomes_a_cpu_pod_with_its_tier_and_where_it_came_from(self) -> None:
+        raw = {
+            "metadata": {"name": "web", "namespace": "shop", "uid": "u-1"},
+            "spec": {
+                "containers": [
+                    {
+                        "name": "app",
+                        "resources": {"limits": {"cpu": "2", "memory": "1Gi"}},
+                    }
+                ]
+            },
+        }
+        derived = CPUPod.of(Pod.from_k8s(raw))
+        assert derived == CPUPod("u-1", "shop/web", QoSTier.LSR, 2000, 2000, False)
+        raw["metadata"]["labels"] = {"colo.io/qos": "LSE"}  # type: ignore[index]
+        labelled = CPUPod.of(Pod.from_k8s(raw))
+        assert labelled.tier is QoSTier.LSE and labelled.tier_from_label
+        raw["metadata"]["labels"] = {"colo.io/qos": "LS"}  # type: ignore[index]
+        raw["spec"]["containers"][0]["resources"] = {"requests": {"cpu": "250m"}}  # type: ignore[index]
+        assert CPUPod.of(Pod.from_k8s(raw)).cpu_limit_milli is None

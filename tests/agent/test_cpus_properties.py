@@ -23,7 +23,8 @@ from colo.agent.cpus import EXCLUSIVE_TIERS, CPUAllocator, CPUAssignment, CPUPod
 from colo.agent.kubeletcpu import KubeletCPUOwner, KubeletCPUState
 from colo.core.qos import QoSTier
 
-TIERS = [QoSTier.LSE, QoSTier.LSR, QoSTier.LSE, QoSTier.LSR, QoSTier.LS, QoSTier.BE]
+#: "LSR-derived": a Guaranteed pod without the colo.io/qos label
+TIERS = ["LSE", "LSR", "LSE", "LSR", "LSR-derived", "LS", "BE"]
 SIZES = [-1, 0, 0.5, 1, 1.5, 2, 2, 3, 4, 4, 6, 8, 12, 16, 20]
 PLACEMENT_CODES = {
     RefusalCode.NOT_ENOUGH_CORES,
@@ -68,8 +69,11 @@ def check(
     refused = {r.uid for r in result.refusals}
     assert refused <= by_uid.keys() and not refused & result.exclusive.keys()
     for p in pods:
-        if p.tier in EXCLUSIVE_TIERS:
+        whole = p.cpu_request_milli > 0 and p.cpu_request_milli % 1000 == 0
+        if p.tier in EXCLUSIVE_TIERS and (p.tier_from_label or whole):
             assert p.uid in result.exclusive or p.uid in refused, p
+        elif not p.tier_from_label:
+            assert p.uid not in result.exclusive and p.uid not in refused, p
 
 
 @pytest.mark.parametrize("fixture", FIXTURES)
@@ -97,7 +101,8 @@ def test_random_pod_sequences_keep_every_invariant(
     for i, (op, what, size) in enumerate(steps):
         removed = None
         if op == "add":
-            current.append(pod(f"p{i}", QoSTier(str(what)), size))
+            tier, _, derived = str(what).partition("-")
+            current.append(pod(f"p{i}", tier, size, labelled=not derived))
         elif current:
             removed = current.pop(int(str(what)) % len(current))
         result = alloc.allocate(current, previous=previous, kubelet=kubelet)

@@ -40,7 +40,11 @@ MUST be an integer multiple of 1000"): an LSE or LSR pod whose request is not po
 whole, or not equal to its limit is refused naming the field; so is a negative request or
 limit in any tier. Refusals are values (`Refusal`), never exceptions: one bad pod does not
 stop a node's allocation, and a refused pod runs in the shared pool until a later run can
-place it (every run retries).
+place it (every run retries). Those rules are for tiers set by the `colo.io/qos` label. A pod
+that is LSR only because `colo.core.qos` derived it (Guaranteed, unlabelled) is treated as the
+kubelet's static policy treats a Guaranteed pod: pinned when its cpus are whole, else left in
+the shared pool without a refusal. (Koordinator instead leaves unlabelled Guaranteed pods in
+the shared pool; colo's tiers call them LSR, and pinning whole ones matches the kubelet.)
 
 Placement (`colo.agent.cpupick`): one NUMA node when it fits (best fit), else the fewest
 nodes, then the fewest sockets, ties to the lowest ids. `CPUOptions.numa_policy =
@@ -71,7 +75,8 @@ from typing import Literal
 from colo.agent.cpupick import Layout, Shortfall, pick_threads, pick_whole_cores
 from colo.agent.kubeletcpu import KubeletCPUState, describe_owner
 from colo.core.errors import InvalidInput
-from colo.core.qos import QoSTier
+from colo.core.objects import Pod
+from colo.core.qos import QOS_LABEL, QoSTier
 from colo.core.topology import CPUTopology, format_cpuset
 
 NUMAPolicy = Literal["best-effort", "single-numa-node"]
@@ -88,6 +93,22 @@ class CPUPod:
     cpu_request_milli: int
     #: None: no cpu limit
     cpu_limit_milli: int | None = None
+    #: the tier came from the `colo.io/qos` label; False when `colo.core.qos` derived it
+    #: (a Guaranteed pod is LSR): such a pod is pinned only when its cpus are whole, and
+    #: otherwise runs in the shared pool without a refusal, as under the kubelet's static policy
+    tier_from_label: bool = True
+
+    @classmethod
+    def of(cls, pod: Pod) -> CPUPod:
+        """From colo's pod view: its effective cpu request and limit (0 = none) and tier."""
+        return cls(
+            uid=pod.uid or pod.key,
+            name=pod.key,
+            tier=pod.tier,
+            cpu_request_milli=pod.requests.cpu_milli,
+            cpu_limit_milli=pod.limits.cpu_milli or None,
+            tier_from_label=QOS_LABEL in pod.labels,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -252,7 +273,10 @@ def allocate_cpus(
 def check_pod(pod: CPUPod, smt: int) -> Refusal | int | None:
     """The exclusive cpus `pod` needs (None for LS/BE/SYSTEM), or why its numbers are wrong."""
     req, lim = pod.cpu_request_milli, pod.cpu_limit_milli
-    if pod.tier not in EXCLUSIVE_TIERS:
+    exclusive = pod.tier in EXCLUSIVE_TIERS
+    if exclusive and not pod.tier_from_label and (req <= 0 or req % 1000 or lim != req):
+        return None  # a derived LSR pod of fractional cpus: the shared pool, as the kubelet does
+    if not exclusive:
         if req < 0:
             return _invalid(pod, "requests", f"a negative cpu request ({req}m)", "0 or more")
         if lim is not None and lim < req:
