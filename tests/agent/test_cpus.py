@@ -353,17 +353,21 @@ class TestStability:
         )
         after = alloc.allocate([a], previous=first, kubelet=state)
         assert after.exclusive["uid-a"].cpus == {1, 17}
-        assert (
+        assert after.moves == (
             "pod default/a could not keep cpus 0,16: the kubelet static CPU manager now owns "
-            "cpus 0,16" in after.notes
+            "cpus 0,16; now 1,17",
         )
+        again = alloc.allocate([a], previous=after, kubelet=state)
+        assert again is after
+        other_input = alloc.allocate([a, pod("ls", "LS", 1)], previous=after, kubelet=state)
+        assert other_input == after and other_input.moves == ()  # a move is an event
 
     def test_a_pod_whose_request_changed_is_placed_again(self) -> None:
         alloc = CPUAllocator(self.topo)
         first = alloc.allocate([pod("a", "LSR", 2)])
         after = alloc.allocate([pod("a", "LSR", 4)], previous=first)
         assert len(after.exclusive["uid-a"].cpus) == 4
-        assert any("its request changed from 2 to 4 cpus" in n for n in after.notes)
+        assert any("its request changed from 2 to 4 cpus" in n for n in after.moves)
 
     def test_a_pod_that_turns_ls_gives_its_cpus_back(self) -> None:
         alloc = CPUAllocator(self.topo)
@@ -389,7 +393,7 @@ class TestStability:
         assert first.exclusive["uid-a"].cpus == {1, 193}
         small = allocate_cpus(load("4s2c2t-1numa"), [pod("a", "LSE", 2)], previous=first)
         assert small.exclusive["uid-a"].cpus == {0, 8}
-        assert any("are not on the node" in n for n in small.notes)
+        assert any("are not on the node" in n for n in small.moves)
 
     def test_the_same_uid_twice_is_a_caller_bug(self) -> None:
         with pytest.raises(ValueError, match="given twice"):
@@ -508,3 +512,19 @@ class TestDerivedTiers:
         raw["metadata"]["labels"] = {"colo.io/qos": "LS"}  # type: ignore[index]
         raw["spec"]["containers"][0]["resources"] = {"requests": {"cpu": "250m"}}  # type: ignore[index]
         assert CPUPod.of(Pod.from_k8s(raw)).cpu_limit_milli is None
+
+
+def test_a_one_cpu_lse_pod_on_two_threads_per_core_is_told_to_ask_for_two() -> None:
+    (refusal,) = allocate_cpus(load("2s8c2t-2numa"), [pod("one", "LSE", 1)]).refusals
+    assert refusal.message.endswith("ask for 2")
+
+
+def test_a_pod_that_cannot_be_placed_again_says_it_has_nothing_now() -> None:
+    alloc = CPUAllocator(load("local-2cpu"))
+    first = alloc.allocate([pod("a", "LSR", 1)])
+    assert first.exclusive["uid-a"].cpus == {0}
+    state = parse_kubelet_cpu_state('{"policyName":"static","entries":{"uid-x":{"c":"0"}}}')
+    after = alloc.allocate([pod("a", "LSR", 1)], previous=first, kubelet=state)
+    assert after.exclusive == {}
+    assert after.moves[0].endswith("now none (refused)")
+    assert after.refusals[0].code is RefusalCode.SHARED_POOL

@@ -7,7 +7,8 @@ as the agent does, and checks after every run:
 - BE never shares a physical core with an LSE pod, nor uses reserved or kubelet cpus;
 - the LS pool is exactly the cpus no pod holds exclusively, and never empty;
 - every LSE/LSR pod either has cpus or a refusal saying why;
-- pods that stay keep their cpus; a removed pod frees exactly its cpus;
+- pods that stay keep their cpus unless the kubelet pins some of them, and then the
+  assignment says they moved; a removed pod frees exactly its cpus;
 - re-running with the previous assignment changes nothing, in any input order.
 """
 
@@ -35,7 +36,9 @@ PLACEMENT_CODES = {
 
 ADD = st.tuples(st.just("add"), st.sampled_from(TIERS), st.sampled_from(SIZES))
 REMOVE = st.tuples(st.just("remove"), st.integers(0, 99), st.just(0))
-STEPS = st.lists(st.one_of(ADD, ADD, REMOVE), min_size=1, max_size=12)
+#: the kubelet's static CPU manager pins another core (for a pod colo does not know)
+PIN = st.tuples(st.just("pin"), st.integers(0, 999), st.just(0))
+STEPS = st.lists(st.one_of(ADD, ADD, REMOVE, PIN), min_size=1, max_size=12)
 
 
 def check(
@@ -87,13 +90,6 @@ def test_random_pod_sequences_keep_every_invariant(
     reserved = frozenset(data.draw(st.sets(st.sampled_from(cpus[:4]), max_size=2), "reserved"))
     kubelet: KubeletCPUState | None = None
     kubelet_cpus: frozenset[int] = frozenset()
-    if len(cpus) > 2 and data.draw(st.booleans(), "kubelet pins a core"):
-        core_cpus = topo.siblings(data.draw(st.sampled_from(cpus[4:]), "pinned cpu"))
-        pinned = core_cpus - reserved
-        kubelet = KubeletCPUState(
-            "static", topo.cpus - pinned, (KubeletCPUOwner("uid-k", pinned, (("c", pinned),)),)
-        )
-        kubelet_cpus = pinned
     alloc = CPUAllocator(topo, reserved_cpus=reserved)
     layout = alloc.layout
     current: list[CPUPod] = []
@@ -103,7 +99,11 @@ def test_random_pod_sequences_keep_every_invariant(
         if op == "add":
             tier, _, derived = str(what).partition("-")
             current.append(pod(f"p{i}", tier, size, labelled=not derived))
-        elif current:
+        elif op == "pin" and len(cpus) > 4:
+            kubelet_cpus = topo.siblings(cpus[4:][int(str(what)) % (len(cpus) - 4)]) - reserved
+            owner = KubeletCPUOwner("uid-k", kubelet_cpus, (("c", kubelet_cpus),))
+            kubelet = KubeletCPUState("static", topo.cpus - kubelet_cpus, (owner,))
+        elif op == "remove" and current:
             removed = current.pop(int(str(what)) % len(current))
         result = alloc.allocate(current, previous=previous, kubelet=kubelet)
         check(layout, reserved, kubelet_cpus, current, result)
@@ -115,9 +115,19 @@ def test_random_pod_sequences_keep_every_invariant(
         assert alloc.allocate(shuffled, previous=previous, kubelet=kubelet) == result
 
         if previous is not None:
+            moved = set()
+            staying = {p.uid for p in current}
             for uid, before in previous.exclusive.items():  # pods that stay keep their cpus
-                if uid in result.exclusive and before.owner == "colo":
+                if before.owner != "colo" or uid not in staying:
+                    continue
+                if before.cpus & kubelet_cpus:  # ... unless the kubelet took some
+                    moved.add(uid)
+                else:
                     assert result.exclusive[uid].cpus == before.cpus
+            if result is previous:  # nothing changed: handed back, with its own moves
+                assert not moved
+            else:
+                assert len(result.moves) == len(moved)
             pending = any(r.code in PLACEMENT_CODES for r in previous.refusals)
             if removed is not None and removed.uid in previous.exclusive and not pending:
                 freed = previous.exclusive[removed.uid].cpus

@@ -54,7 +54,7 @@ manager policy of that name does.
 Stability: a pod keeps its cpus as long as it exists. The previous assignment is kept pod
 by pod (in uid order) unless it can no longer be: its cpus left the node, became reserved
 or the kubelet's, its request changed, or (LSE) they are not whole cores; then the pod is
-placed again and a note says why. New pods are placed after every kept pod, LSE before
+placed again and `moves` says why. New pods are placed after every kept pod, LSE before
 LSR, larger before smaller, then by uid, so the input's order does not matter.
 
 The kubelet (`colo.agent.kubeletcpu`): when its CPU manager is `static`, the cpus in its
@@ -180,9 +180,14 @@ class CPUAssignment:
     reserved: frozenset[int]
     #: every cpu the kubelet's static CPU manager pinned, by owner (pods colo may not know)
     kubelet: Mapping[str, frozenset[int]]
+    #: ascending by pod uid
     refusals: tuple[Refusal, ...]
-    #: explanations: the kubelet's cpus, pods moved and why, an empty BE cpuset
+    #: explanations of the state: whose cpus the kubelet pinned, an empty BE cpuset
     notes: tuple[str, ...]
+    #: what the run that made this assignment changed against the `previous` it was given:
+    #: pods that could not keep their cpus, and why. An event, not state: not compared, so
+    #: a re-run that keeps everything equals the run that moved a pod.
+    moves: tuple[str, ...] = field(default=(), compare=False)
     key: object = field(default=None, compare=False, repr=False)
 
     def cpuset_of(self, pod: CPUPod) -> frozenset[int]:
@@ -201,6 +206,7 @@ class CPUAssignment:
             lines.append(f"{p.tier} pod {p.name}: cpus {format_cpuset(p.cpus)} (NUMA {nodes}){by}")
         lines.extend(f"refused: {r}" for r in self.refusals)
         lines.extend(self.notes)
+        lines.extend(self.moves)
         lines.append(f"reserved for the system: {format_cpuset(self.reserved) or 'none'}")
         lines.append(f"LS shared pool: {format_cpuset(self.shared) or 'empty'}")
         lines.append(f"BE cpuset: {format_cpuset(self.be) or 'empty'}")
@@ -246,7 +252,12 @@ class CPUAllocator:
         previous: CPUAssignment | None = None,
         kubelet: KubeletCPUState | None = None,
     ) -> CPUAssignment:
-        """The node's assignment (rules in the module docstring). Duplicate uids: ValueError."""
+        """The node's assignment (rules in the module docstring). Duplicate uids: ValueError.
+
+        Returns `previous` itself when the pods (equal, in the same order) and the kubelet
+        state are those it was made from: nothing changed, and its `moves` are still those
+        of the run that made it.
+        """
         pods = tuple(pods)
         key = (self._signature, pods, kubelet)
         if previous is not None and previous.key == key:
@@ -297,7 +308,7 @@ def check_pod(pod: CPUPod, smt: int) -> Refusal | int | None:
             RefusalCode.SMT_ALIGNMENT,
             f"LSE pods get whole physical cores and {cpus} cpus is not a multiple of the "
             f"{smt} threads per core (kubelet full-pcpus-only: SMTAlignmentError); ask for "
-            f"{cpus - cpus % smt or smt} or {cpus - cpus % smt + smt}",
+            + " or ".join(str(n) for n in (cpus - cpus % smt, cpus - cpus % smt + smt) if n),
             field="resources.requests.cpu",
         )
     return cpus
@@ -353,6 +364,7 @@ class _Run:
                 wanted[pod.uid] = need
         kept_before = previous.exclusive if previous is not None else {}
         pending: list[CPUPod] = []
+        moved: list[tuple[CPUPod, str]] = []
         for uid in sorted(wanted):
             pod, old = by_uid[uid], kept_before.get(uid)
             if old is None or old.owner != "colo":
@@ -362,8 +374,8 @@ class _Run:
             if why is None:
                 self._hold(pod, old.cpus)
             else:
-                self.notes.append(
-                    f"pod {pod.name} could not keep cpus {format_cpuset(old.cpus)}: {why}"
+                moved.append(
+                    (pod, f"pod {pod.name} could not keep cpus {format_cpuset(old.cpus)}: {why}")
                 )
                 pending.append(pod)
         pending.sort(key=lambda p: (p.tier is not QoSTier.LSE, -wanted[p.uid], p.uid))
@@ -402,6 +414,12 @@ class _Run:
             kubelet={o.owner: o.cpus & layout.cpus for o in owners},
             refusals=tuple(sorted(self.refusals, key=lambda r: r.uid)),
             notes=tuple(self.notes),
+            moves=tuple(
+                f"{why}; now {format_cpuset(self.exclusive[p.uid].cpus)}"
+                if p.uid in self.exclusive
+                else f"{why}; now none (refused)"
+                for p, why in moved
+            ),
             key=key,
         )
 
