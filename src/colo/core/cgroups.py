@@ -198,9 +198,10 @@ Intent = CgroupIntent | ReclaimIntent
 
 @dataclass(frozen=True, slots=True)
 class FileChange:
-    """One setting's fate: the cgroup, colo's name for the setting (`knob`, e.g.
-    `cpu_quota_us` or `io_max[254:0].read_bps`), the kernel's file and the value in the
-    file's format, and why it failed (empty unless it did)."""
+    """One setting's fate: the cgroup, colo's name for the setting (`knob`: an intent's
+    field such as `cpu_weight`, `cpu_max` for quota and period together,
+    `io_max[254:0].read_bps` or `reclaim`), the kernel's file and the value in the file's
+    format, and why it failed (empty unless it did)."""
 
     cgroup: PurePosixPath
     knob: str

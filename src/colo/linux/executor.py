@@ -228,8 +228,14 @@ class _Apply:
             return
         try:
             writes = self.driver.reclaim(cgroup, intent.bytes)
-        except Gone:
-            self._gone(cgroup)
+        except Gone as e:
+            if self.driver.exists(cgroup, "memory"):  # there, but without memory.stat
+                why = f"missing: {self.driver.missing(cgroup, Knob('memory_limit'))}"
+                self._fail(
+                    FileChange(cgroup, "reclaim", str(e).rpartition("/")[2], "", why), "missing"
+                )
+            else:
+                self._gone(cgroup)
             return
         except InfrastructureError as e:
             self._fail(FileChange(cgroup, "reclaim", "memory.stat", "", str(e)), "unreadable")
@@ -263,7 +269,11 @@ class _Apply:
             return
         label = knob.label if knob is not None else "reclaim"
         if e.errno == errno.ENOENT:
-            missing = self.driver.missing(cgroup, knob) if knob is not None else "no such file"
+            missing = (
+                self.driver.missing(cgroup, knob)
+                if knob is not None
+                else f"the kernel has no {file}"
+            )
             self._fail(FileChange(cgroup, label, file, value, f"missing: {missing}"), "missing")
             return
         code = errno_name(e.errno)

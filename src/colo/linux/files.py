@@ -34,7 +34,7 @@ class KernelFiles:
     errno means depends on the file, and the callers say."""
 
     def read(self, path: Path) -> str:
-        with open(path, encoding="ascii") as f:
+        with open(path, encoding="utf-8") as f:
             return f.read()
 
     def write(self, path: Path, text: str) -> None:
