@@ -12,7 +12,7 @@ import dataclasses
 import errno
 import logging
 import os
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 
 import pytest
 
@@ -20,6 +20,7 @@ from colo.core.cgroups import MAX, CgroupIntent
 from colo.core.errors import InvalidInput
 from colo.core.topology import parse_cpuset
 from colo.linux import Executor, LinuxCgroups, driver_for
+from colo.linux.files import KernelFiles
 
 pytestmark = pytest.mark.cgroup
 
@@ -267,6 +268,31 @@ def test_a_cgroup_gone_before_or_during_apply_is_not_an_error(cgroup_tree, monke
     )
     assert during.gone == (P(POD),) and during.failed == ()
     assert files_written(during) == [(other, "cpu.cfs_quota_us", "30000")]
+
+
+class RefusingPeriods(KernelFiles):
+    """The real files, except that every CFS period write is refused."""
+
+    def write(self, path: Path, text: str) -> None:
+        if path.name == "cpu.cfs_period_us":
+            raise OSError(errno.EINVAL, "Invalid argument", str(path))
+        super().write(path, text)
+
+
+def test_a_period_change_refused_halfway_puts_the_quota_back(cgroup_tree) -> None:
+    cgroup_tree.make(POD)
+    put(cgroup_tree, "cpu", POD, "cpu.cfs_quota_us", "50000")
+    h = linux(cgroup_tree).hierarchy
+    executor = Executor(driver_for(h, RefusingPeriods()))
+    report = executor.apply([CgroupIntent(P(POD), cpu_quota_us=25_000, cpu_period_us=50_000)])
+    assert files_written(report) == [
+        (POD, "cpu.cfs_quota_us", "-1"),  # lifted; the period refused;
+        (POD, "cpu.cfs_quota_us", "50000"),  # put back
+    ]
+    (failed,) = report.failed
+    assert failed.file == "cpu.cfs_period_us" and failed.reason.startswith("EINVAL")
+    assert get(cgroup_tree, "cpu", POD, "cpu.cfs_quota_us") == "50000"  # as it was
+    assert get(cgroup_tree, "cpu", POD, "cpu.cfs_period_us") == "100000"
 
 
 def test_a_value_the_kernel_refuses_is_reported_with_its_reason_and_the_rest_applied(

@@ -205,13 +205,16 @@ class _Apply:
 
     def _restore(self, plan: _Plan) -> None:
         """Put back the value a multi-write change started from (v1's period change
-        lifts the quota first) after a later write of it failed; best effort."""
+        lifts the quota first) after a later write of it failed; best effort, and what
+        it writes (or fails to) is reported like any write."""
         try:
             now = self.driver.read(plan.cgroup, plan.knob)
-            for w in self.driver.render(plan.cgroup, plan.knob, now, plan.current):
-                self.driver.files.write(w.path, w.text)
         except OSError as e:
             log.warning("cannot restore %s of cgroup %s: %s", plan.knob.label, plan.cgroup, e)
+            return
+        for w in self.driver.render(plan.cgroup, plan.knob, now, plan.current):
+            if not self._write(plan.cgroup, plan.knob, w):
+                return
 
     def _write(self, cgroup: PurePosixPath, knob: Knob, w: FileWrite) -> bool:
         try:
