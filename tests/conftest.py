@@ -41,7 +41,15 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
-_CPUACCT = ("cpuacct", "cpu,cpuacct", "cpuacct,cpu")
+#: v1 controllers the tree makes cgroups in: mount names that may hold each, and a file
+#: proving it (cpu and cpuacct may be one mount, `cpu,cpuacct`)
+_V1 = {
+    "cpu": (("cpu", "cpu,cpuacct", "cpuacct,cpu"), "cpu.shares"),
+    "cpuacct": (("cpuacct", "cpu,cpuacct", "cpuacct,cpu"), "cpuacct.usage"),
+    "cpuset": (("cpuset",), "cpuset.cpus"),
+    "memory": (("memory",), "memory.usage_in_bytes"),
+    "blkio": (("blkio",), "blkio.throttle.read_bps_device"),
+}
 
 #: Waits for a line on stdin (so its pid can be moved first), then touches `sys.argv[1]`
 #: MiB (charged to its cgroup from then on) and spins on one core until killed.
@@ -55,37 +63,74 @@ while True:
 
 
 class CgroupTree:
-    """Cgroups made by hand below `/sys/fs/cgroup/{cpuacct,memory}/<name>`: a private
+    """Cgroups made by hand below `/sys/fs/cgroup/<controller>/<name>` for the v1
+    controllers cpu, cpuacct, cpuset, memory and blkio (those mounted): a private
     stand-in for the kubelet's cgroup root (its `--cgroup-root` is `/<name>`), never
-    the machine's own kubepods. `close()` kills what it started and removes every cgroup
-    it made, leaves first."""
+    the machine's own kubepods. With `hybrid=True`, `make` also makes the cgroup in the
+    cgroup2 tree at `/sys/fs/cgroup/unified` (as systemd does on a hybrid node).
+    `close()` kills what it started and removes every cgroup it made, leaves first."""
 
     def __init__(self, cgroup_root: Path = CGROUP_ROOT) -> None:
-        mounts = [cgroup_root / m for m in _CPUACCT]
-        cpuacct = next((m for m in mounts if (m / "cpuacct.usage").is_file()), None)
-        memory = cgroup_root / "memory"
-        if cpuacct is None or not (memory / "memory.usage_in_bytes").is_file():
+        mounts: dict[str, Path] = {}
+        for controller, (names, proof) in _V1.items():
+            found = next(
+                (cgroup_root / n for n in names if (cgroup_root / n / proof).is_file()), None
+            )
+            if found is not None:
+                mounts[controller] = found
+        if "cpuacct" not in mounts or "memory" not in mounts:
             pytest.skip(f"no cgroup v1 cpuacct and memory controllers under {cgroup_root}")
         self.cgroup_root = cgroup_root
         self.name = f"colo-test-{uuid.uuid4().hex[:8]}"
         self.kubelet_root = f"/{self.name}"
-        self._tops = [cpuacct / self.name, memory / self.name]
+        #: controller → this tree's top cgroup in it (co-mounted controllers share one)
+        self.dirs = {c: m / self.name for c, m in mounts.items()}
+        unified = cgroup_root / "unified"
+        self.unified = unified / self.name if (unified / "cgroup.controllers").is_file() else None
+        self._tops = list(dict.fromkeys(self.dirs.values()))
         self._procs: list[subprocess.Popen[bytes]] = []
         for top in self._tops:
-            top.mkdir()
+            self._mkdir(top)
+        if self.unified is not None:
+            self.unified.mkdir()
 
-    def make(self, path: str) -> None:
-        """Create the cgroup `path` (relative to the kubelet root) and its parents."""
-        for top in self._tops:
-            (top / path).mkdir(parents=True, exist_ok=True)
+    def _mkdir(self, d: Path) -> None:
+        d.mkdir()
+        if (d / "cpuset.cpus").exists() and not (d / "cpuset.cpus").read_text().strip():
+            # v1 cpusets start empty, and no task may join one until it has cpus and mems
+            for name in ("cpuset.cpus", "cpuset.mems"):
+                (d / name).write_text((d.parent / name).read_text())
+
+    def path(self, controller: str, path: str = "") -> Path:
+        """The directory of cgroup `path` (relative to the kubelet root) for `controller`
+        (`unified` for the cgroup2 tree)."""
+        top = self.unified if controller == "unified" else self.dirs.get(controller)
+        if top is None:
+            pytest.skip(f"no {controller} hierarchy under {self.cgroup_root}")
+        return top / path if path else top
+
+    def make(self, path: str, *, hybrid: bool = False) -> None:
+        """Create the cgroup `path` (relative to the kubelet root) and its parents, in
+        every controller (and the cgroup2 tree with `hybrid`)."""
+        tops = self._tops + ([self.unified] if hybrid and self.unified is not None else [])
+        for top in tops:
+            d = top
+            for part in Path(path).parts:
+                d = d / part
+                if not d.is_dir():
+                    self._mkdir(d)
 
     def enter(self, path: str, pid: int) -> None:
-        for top in self._tops:
-            (top / path / "cgroup.procs").write_text(f"{pid}\n")
+        tops = self._tops + ([self.unified] if self.unified is not None else [])
+        for top in tops:
+            if (top / path).is_dir():
+                (top / path / "cgroup.procs").write_text(f"{pid}\n")
 
-    def start_busy(self, path: str, megabytes: int = 64) -> subprocess.Popen[bytes]:
+    def start_busy(
+        self, path: str, megabytes: int = 64, *, hybrid: bool = False
+    ) -> subprocess.Popen[bytes]:
         """A process in cgroup `path` spinning on one core and holding `megabytes`."""
-        self.make(path)
+        self.make(path, hybrid=hybrid)
         proc = subprocess.Popen([sys.executable, "-c", BUSY, str(megabytes)], stdin=subprocess.PIPE)
         self._procs.append(proc)
         self.enter(path, proc.pid)
@@ -101,20 +146,32 @@ class CgroupTree:
         self.enter(path, proc.pid)
         return proc
 
+    def run_in(self, path: str, argv: list[str]) -> None:
+        """Run `argv` to completion as a member of cgroup `path` (it joins before it
+        execs, so everything it does is charged there)."""
+        self.make(path)
+        proc = subprocess.Popen(
+            ["sh", "-c", 'read _; exec "$@"', "sh", *argv], stdin=subprocess.PIPE
+        )
+        self._procs.append(proc)
+        self.enter(path, proc.pid)
+        proc.communicate(b"go\n", timeout=120)
+        assert proc.returncode == 0, argv
+
     def stop(self, proc: subprocess.Popen[bytes]) -> None:
         proc.kill()
         proc.wait(timeout=10)
 
     def remove(self, path: str) -> None:
         """Remove the cgroup `path` and everything below it (its processes must be gone)."""
-        for top in self._tops:
+        for top in self._tops + ([self.unified] if self.unified is not None else []):
             _rmtree(top / path)
 
     def close(self) -> None:
         for proc in self._procs:
             if proc.poll() is None:
                 self.stop(proc)
-        for top in self._tops:
+        for top in self._tops + ([self.unified] if self.unified is not None else []):
             if top.exists():
                 _rmtree(top)
 

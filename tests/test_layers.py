@@ -60,3 +60,25 @@ def test_the_ports_hold_protocols_and_nothing_else_of_their_own() -> None:
         if "Protocol" not in bases
     ]
     assert not not_protocols, f"put these in colo.core: {not_protocols}"
+
+
+def test_only_the_executor_writes_cgroup_files() -> None:
+    """ARCHITECTURE.md: only colo.linux's executor writes cgroup files. The one way to
+    write is `KernelFiles.write` (colo/linux/files.py), and only the executor calls it;
+    nothing else in colo.linux writes a file."""
+    writes_files = re.compile(
+        r"\.write_text\(|\.write_bytes\(|os\.write\(|O_WRONLY|O_RDWR|[\"']w[b+]?[\"']"
+    )
+    linux = SRC / "linux"
+    writers = sorted(
+        str(p.relative_to(SRC))
+        for p in linux.rglob("*.py")
+        if writes_files.search(p.read_text(encoding="utf-8"))
+    )
+    assert writers == ["linux/files.py"], writers
+    callers = sorted(
+        str(p.relative_to(SRC))
+        for p in SRC.rglob("*.py")
+        if ".files.write(" in p.read_text(encoding="utf-8")
+    )
+    assert callers == ["linux/executor.py"], callers

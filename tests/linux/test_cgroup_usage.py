@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from unifiedmodel import UnifiedTree
 
 from colo.core.errors import InvalidInput
 from colo.core.usage import PodCgroup
@@ -70,31 +71,18 @@ POD = {
 
 
 # --- cgroup v2, on a model of the unified tree -------------------------------------
-class UnifiedModel:
-    """A directory model of a cgroup v2 tree: the files the reader opens, with the
-    kernel's formats (flat `key value` lines in cpu.stat and memory.stat, one number in
-    memory.current), written by the test.
-
-    A model, because this machine mounts cgroup v1 for the cpu and memory controllers
-    (its v2 mount at /sys/fs/cgroup/unified has no controllers to enable), so no real
-    v2 cgroup here accounts cpu or memory.
-    """
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        (root / "cgroup.controllers").write_text("cpuset cpu io memory pids\n")
+class UnifiedModel(UnifiedTree):
+    """The model of a v2 tree (unifiedmodel.py) with a pod's counters set in one call:
+    cpu.stat usage_usec, memory.current and memory.stat inactive_file."""
 
     def pod(self, path: str, *, usage_usec: int, current: int, inactive_file: int) -> None:
-        d = self.root / path
-        d.mkdir(parents=True, exist_ok=True)
-        (d / "cpu.stat").write_text(
-            f"usage_usec {usage_usec}\nuser_usec {usage_usec // 2}\n"
-            f"system_usec {usage_usec // 2}\nnr_periods 0\nnr_throttled 0\n"
-        )
-        (d / "memory.current").write_text(f"{current}\n")
-        (d / "memory.stat").write_text(
-            f"anon {current - inactive_file}\nfile {inactive_file}\n"
-            f"active_file 0\ninactive_file {inactive_file}\n"
+        self.make(path)
+        self.account(
+            path,
+            usage_usec=usage_usec,
+            anon=current - inactive_file,
+            file=inactive_file,
+            inactive_file=inactive_file,
         )
 
 
@@ -103,7 +91,7 @@ def test_v2_cpu_is_the_usage_usec_rate_and_memory_the_working_set(
     tmp_path: Path, driver: str
 ) -> None:
     tree = UnifiedModel(tmp_path)
-    (tmp_path / POD[driver]).parent.mkdir(parents=True)
+    tree.make(str(Path(POD[driver]).parent))
     reader = CgroupUsageReader(tmp_path)
     assert reader.hierarchy.version == 2 and reader.available()
     pod = [PodCgroup(UID, "Burstable")]
