@@ -89,6 +89,10 @@ class SpecSchedule(Schedule):
 
     def next_us(self, after_us: int) -> int | None:
         """robfig's `SpecSchedule.Next`, step for step (the `goto WRAP`s are `continue`)."""
+        if not (self.second and self.minute and self.hour and self.month):
+            # A field that matches nothing (`, * * * *` parses): robfig steps minute by
+            # minute through five years (2.6 million steps) to return its zero time.
+            return None
         t = WallTime.at(after_us, self.zone)
         # Start at the earliest possible time: the upcoming second.
         t = t.add(SECOND_US - t.micros)
