@@ -12,18 +12,21 @@ running are never touched. Each deleted Job also leaves `status.active`.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime
 
 from colo.cron.objects import CronJob, Job, JobFinish
+from colo.cron.walltime import to_us
 
-_NEVER = datetime.max.replace(tzinfo=UTC)
+
+def _start_key(job: Job) -> tuple[bool, int, str]:
+    # instants as integers: Python calls a time in a repeated hour unequal to the same
+    # instant in another zone, which would break ties wrongly
+    started = job.start_time
+    return (started is None, 0 if started is None else to_us(started), job.name)
 
 
 def oldest_first(jobs: Iterable[Job]) -> list[Job]:
     """Kubernetes' `byJobStartTime` order: by start time, unstarted last, ties by name."""
-    return sorted(
-        jobs, key=lambda job: (job.start_time is None, job.start_time or _NEVER, job.name)
-    )
+    return sorted(jobs, key=_start_key)
 
 
 def _over_limit(jobs: list[Job], limit: int | None) -> list[Job]:

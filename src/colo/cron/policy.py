@@ -35,6 +35,7 @@ from colo.cron.naming import job_name, scheduled_timestamp
 from colo.cron.objects import ConcurrencyPolicy, CronJob, JobRef
 from colo.cron.parser import ScheduleSyntaxError, parse_standard
 from colo.cron.schedule import Schedule
+from colo.cron.walltime import to_us
 from colo.cron.zones import UnknownTimeZone, load_location
 
 NORMAL = "Normal"
@@ -182,9 +183,9 @@ def decide(cronjob: CronJob, now: datetime, *, local_zone: tzinfo = UTC) -> Sync
         events.append(Event(WARNING, "MissSchedule", message))
         return SyncDecision(Outcome.MISSED_DEADLINE, requeue, scheduled, events=tuple(events))
     name = job_name(cronjob.name, scheduled)
-    if (
-        any(ref.name == name and ref.namespace == cronjob.namespace for ref in cronjob.active)
-        or cronjob.last_schedule_time == scheduled
+    if any(ref.name == name and ref.namespace == cronjob.namespace for ref in cronjob.active) or (
+        cronjob.last_schedule_time is not None
+        and to_us(cronjob.last_schedule_time) == to_us(scheduled)
     ):
         return SyncDecision(Outcome.ALREADY_CREATED, requeue, scheduled, name, events=tuple(events))
     if cronjob.concurrency_policy is ConcurrencyPolicy.FORBID and cronjob.active:
