@@ -29,16 +29,38 @@ class GoSyntaxError(ValueError):
 
 
 def _quote(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    """The `time` package's `quote`: non-ASCII and control characters as `\\x` bytes."""
+    out = ['"']
+    for char in text:
+        if ord(char) >= 0x80 or ord(char) < 0x20:
+            out.extend(f"\\x{byte:02x}" for byte in char.encode("utf-8", "surrogatepass"))
+        else:
+            out.append("\\" + char if char in '"\\' else char)
+    out.append('"')
+    return "".join(out)
+
+
+def _strconv_quote(text: str) -> str:
+    """`strconv.Quote`, for what cron fields hold: printable characters kept."""
+    out = ['"']
+    for char in text:
+        if char in '"\\':
+            out.append("\\" + char)
+        elif char.isprintable():
+            out.append(char)
+        else:
+            out.append(f"\\x{ord(char):02x}" if ord(char) < 0x80 else f"\\u{ord(char):04x}")
+    out.append('"')
+    return "".join(out)
 
 
 def atoi(text: str) -> int:
     """Go's `strconv.Atoi` on a 64-bit platform."""
     if not _ATOI.fullmatch(text):
-        raise GoSyntaxError(f"strconv.Atoi: parsing {_quote(text)}: invalid syntax")
+        raise GoSyntaxError(f"strconv.Atoi: parsing {_strconv_quote(text)}: invalid syntax")
     value = int(text)
     if not -(2**63) <= value <= _MAX_NS:
-        raise GoSyntaxError(f"strconv.Atoi: parsing {_quote(text)}: value out of range")
+        raise GoSyntaxError(f"strconv.Atoi: parsing {_strconv_quote(text)}: value out of range")
     return value
 
 
@@ -49,11 +71,31 @@ def _leading_digits(text: str) -> tuple[str, str]:
     return text[:end], text[end:]
 
 
+def _leading_fraction(text: str) -> tuple[int, float, str]:
+    """Go's `leadingFraction`: the digits as an integer and their scale (a float64, as
+    Go keeps it), ignoring digits past what fits in 63 bits."""
+    value, scale, overflow = 0, 1.0, False
+    digits, rest = _leading_digits(text)
+    for digit in digits:
+        if overflow:
+            continue
+        if value > (2**63 - 1) // 10:
+            overflow = True
+            continue
+        grown = value * 10 + int(digit)
+        if grown > 2**63:
+            overflow = True
+            continue
+        value = grown
+        scale *= 10
+    return value, scale, rest
+
+
 def parse_duration_ns(text: str) -> int:
     """Go's `time.ParseDuration`: nanoseconds in `[-+]?([0-9]*(\\.[0-9]*)?[a-z]+)+` or `0`.
 
-    A fraction is exact to the nanosecond as in Go (which scales it through a float64:
-    `1.0000000001h` may differ from Go in the last nanosecond, never at a second).
+    A fraction goes through a float64 as in Go (`0.3333333333333333333h` is exactly 20m),
+    so the nanoseconds, and so `@every`'s whole seconds, are Go's.
     """
     invalid = GoSyntaxError(f"time: invalid duration {_quote(text)}")
     rest = text
@@ -70,11 +112,12 @@ def parse_duration_ns(text: str) -> int:
         if not (rest[0] == "." or "0" <= rest[0] <= "9"):
             raise invalid
         whole, rest = _leading_digits(rest)
-        fraction = ""
-        had_point = rest[:1] == "."
-        if had_point:
-            fraction, rest = _leading_digits(rest[1:])
-        if not whole and not fraction:
+        fraction, fraction_scale, had_fraction = 0, 1.0, False
+        if rest[:1] == ".":
+            before = len(rest) - 1
+            fraction, fraction_scale, rest = _leading_fraction(rest[1:])
+            had_fraction = len(rest) != before
+        if not whole and not had_fraction:
             raise invalid
         end = 0
         while end < len(rest) and not (rest[end] == "." or "0" <= rest[end] <= "9"):
@@ -89,8 +132,8 @@ def parse_duration_ns(text: str) -> int:
         if value > 2**63 // scale:
             raise invalid
         value *= scale
-        if fraction.strip("0"):
-            value += int(fraction) * scale // 10 ** len(fraction)
+        if fraction > 0:
+            value += int(float(fraction) * (float(scale) / fraction_scale))
             if value > 2**63:
                 raise invalid
         total += value
