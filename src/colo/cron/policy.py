@@ -13,7 +13,9 @@ The checks run in Kubernetes' order, and the first that applies decides:
 5. `nextScheduleTime` fails (a schedule that never fires): Warning `InvalidSchedule`;
 6. nothing due: requeue at the next fire time;
 7. the due time plus `startingDeadlineSeconds` is before now: Warning `MissSchedule`, and
-   the run is skipped (not recorded: Kubernetes notices the miss again on every sync);
+   the run is skipped (Kubernetes keeps this check; as step 5 already starts the search at
+   `now − startingDeadlineSeconds`, a run that late is never found, and a missed deadline
+   shows as step 6: nothing due, no event);
 8. that run's Job is already in `status.active` by name, or `status.lastScheduleTime` is
    that time: nothing (it was created);
 9. `Forbid` with any active Job: Normal `JobAlreadyActive`, the run is skipped;
