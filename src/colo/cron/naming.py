@@ -8,8 +8,8 @@ characters of `-<minutes>` still fit a 63-character Job name.
 
 The Job also carries `batch.kubernetes.io/cronjob-scheduled-timestamp`: the scheduled time
 in RFC 3339 (Go's `time.RFC3339`, so whole seconds and `Z` for a zero offset) in
-`spec.timeZone`, or in UTC when it is unset (`time.LoadLocation("")`), whichever zone the
-schedule itself ran in.
+`spec.timeZone`, or in UTC when it is unset (`time.LoadLocation("")`), even when the
+schedule itself ran in kube-controller-manager's own zone.
 """
 
 from __future__ import annotations
