@@ -92,6 +92,9 @@ def _parser() -> argparse.ArgumentParser:
     from colo.cli.agent import add_parser as add_agent_parser
 
     add_agent_parser(commands)
+    from colo.cli.cron import add_parser as add_cron_parser
+
+    add_cron_parser(commands)
     return parser
 
 
@@ -134,6 +137,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from colo.cli.webhook import run_webhook
 
             return run_webhook(args)
+        if args.command == "cron":
+            from colo.cli.cron import run_cron
+
+            return run_cron(args)
     except InvalidInput as exc:
         print(f"colo: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
