@@ -42,7 +42,12 @@ def dev_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ClusterSta
     if missing:
         pytest.fail(f"e2e tests need the control-plane binaries: {missing}", pytrace=False)
     state = cluster.up(
-        ClusterOptions(nodes=STANDARD_NODES, virtual_nodes=VIRTUAL_NODES, with_scheduler=True)
+        ClusterOptions(
+            nodes=STANDARD_NODES,
+            virtual_nodes=VIRTUAL_NODES,
+            with_scheduler=True,
+            cronjob_controller=False,  # colo-cron runs CronJobs (tests/e2e/test_cron_controller.py)
+        )
     )
     try:
         yield state

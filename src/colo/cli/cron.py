@@ -1,6 +1,11 @@
-"""`colo cron next`: when a CronJob schedule fires, as Kubernetes would fire it.
+"""`colo cron next`: when a CronJob schedule fires, as Kubernetes would fire it;
+`colo cron serve`: run colo-cron.
 
 colo cron next SCHEDULE [--time-zone TZ] [--after RFC3339] [--count 5] [--json]
+colo cron serve [--kubeconfig PATH] [--context NAME] [--lead 10s] [--status-delay 5s]
+                [--scheduler-name colo-batch] [--no-manage-jobs] [--qps 500] [--burst 1000]
+                [--no-leader-elect] [--lease-namespace kube-system] [--lease-duration 15s]
+                [--metrics-listen HOST:PORT] [-v]
 
 Prints the next fire times after `--after` (default: now), one RFC 3339 time with its
 offset per line, or one JSON list with `--json`. The schedule and zone are validated as
@@ -17,7 +22,7 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
-from colo.cli.args import whole_number
+from colo.cli.args import host_port, positive_number, whole_number
 
 
 def rfc3339_time(text: str) -> datetime:
@@ -59,9 +64,101 @@ def add_parser(commands: Any) -> None:
         help="how many fire times (default: 5)",
     )  # fmt: skip
     nxt.add_argument("--json", action="store_true", help="print one JSON list of strings")
+    _add_serve(sub)
+
+
+def _add_serve(sub: Any) -> None:
+    serve = sub.add_parser(
+        "serve",
+        help="run colo-cron: fire CronJobs on the second (kube-controller-manager's CronJob "
+        "controller must be off: --controllers=*,-cronjob-controller)",
+    )
+    serve.add_argument("--kubeconfig", default=None, help="kubeconfig file (default: kubectl's)")
+    serve.add_argument("--context", default=None, help="kubeconfig context")
+    serve.add_argument(
+        "--lead", type=duration, default=10.0, metavar="DURATION",
+        help="create each run's Job and pods this long before it is due (default: 10s)",
+    )  # fmt: skip
+    serve.add_argument(
+        "--status-delay", type=duration, default=5.0, metavar="DURATION",
+        help="write statuses no sooner than this after a run's time (default: 5s)",
+    )  # fmt: skip
+    serve.add_argument(
+        "--scheduler-name", default="colo-batch",
+        help="the scheduler of the pods colo-cron makes; it must honour colo.io/start-at "
+        "(default: colo-batch)",
+    )  # fmt: skip
+    serve.add_argument(
+        "--manage-jobs", action=argparse.BooleanOptionalAction, default=True,
+        help="run the Jobs itself and make their pods ahead (default: on; off leaves every "
+        "Job to kube-controller-manager's Job controller, created at its second)",
+    )  # fmt: skip
+    serve.add_argument(
+        "--qps", type=positive_number("requests per second"), default=500.0,
+        help="client-side API request rate (default: 500)",
+    )  # fmt: skip
+    serve.add_argument("--burst", type=whole_number(1), default=1000, help="default: 1000")
+    serve.add_argument(
+        "--leader-elect", action=argparse.BooleanOptionalAction, default=True,
+        help="run only while holding the Lease kube-system/colo-cron (default: on)",
+    )  # fmt: skip
+    serve.add_argument("--lease-namespace", default="kube-system", help="default: kube-system")
+    serve.add_argument(
+        "--lease-duration", type=duration, default=15.0, metavar="DURATION",
+        help="how long a silent leader's Lease holds (default: 15s)",
+    )  # fmt: skip
+    serve.add_argument(
+        "--metrics-listen", default=None, type=host_port, metavar="HOST:PORT",
+        help="serve Prometheus /metrics and /healthz here (default: off)",
+    )  # fmt: skip
+    serve.add_argument("-v", "--verbose", action="store_true", help="log every decision")
+
+
+def duration(text: str) -> float:
+    from colo.core.duration import parse_duration_s
+    from colo.core.errors import InvalidInput
+
+    try:
+        return parse_duration_s(text)
+    except InvalidInput as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    import asyncio
+    import logging
+
+    from colo.apps.batch import default_identity
+    from colo.apps.cron import CronServeOptions, serve
+    from colo.core.errors import InvalidInput
+    from colo.cron.loop import CronOptions
+    from colo.kube.config import load_config
+
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    if args.lease_duration < 3.0:
+        raise InvalidInput(
+            "must be at least 3s", field="--lease-duration", value=args.lease_duration
+        )
+    config = load_config(args.kubeconfig, context=args.context)
+    options = CronServeOptions(
+        cron=CronOptions(
+            lead_s=args.lead, status_delay_s=args.status_delay,
+            scheduler_name=args.scheduler_name, manage_jobs=args.manage_jobs,
+        ),
+        qps=args.qps, burst=args.burst, leader_elect=args.leader_elect,
+        lease_namespace=args.lease_namespace, lease_duration_s=args.lease_duration,
+        identity=default_identity(), metrics_listen=args.metrics_listen,
+    )  # fmt: skip
+    asyncio.run(serve(config, options))
+    return 0
 
 
 def run_cron(args: argparse.Namespace) -> int:
+    if args.cron_command == "serve":
+        return run_serve(args)
     from itertools import islice
 
     from colo.cron import parse_cronjob_schedule

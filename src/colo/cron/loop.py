@@ -551,7 +551,12 @@ class CronLoop:
         if self._said.get((key, reason)) == message:
             return
         self._said[(key, reason)] = message
-        out.append(Record("Job" if kind == "Job" else "CronJob", key, type, reason, message))
+        if kind == "Job":
+            job = self.jobs.get(key)
+            out.append(Record("Job", key, type, reason, message, job.uid if job else ""))
+        else:
+            cj = self.cronjobs.get(key)
+            out.append(Record("CronJob", key, type, reason, message, cj.uid if cj else ""))
         if type is EventType.WARNING or reason != "SuccessfulCreate":
             log.log(logging.WARNING if type is EventType.WARNING else logging.INFO,
                     "%s %s: %s: %s", kind, key, reason, message)  # fmt: skip

@@ -113,6 +113,7 @@ class Record:
     type: EventType
     reason: str
     message: str
+    uid: str = ""
 
 
 Command = CreateJob | CreatePod | Delete | PatchStatus | Record

@@ -24,6 +24,7 @@ from colo.ports.api import Api
 
 log = logging.getLogger(__name__)
 
+_API_VERSIONS = {"Pod": "v1", "Node": "v1", "CronJob": "batch/v1", "Job": "batch/v1"}
 #: Namespace for events about cluster-scoped objects (nodes), as kubectl expects.
 CLUSTER_SCOPED_EVENT_NAMESPACE = "default"
 
@@ -61,6 +62,7 @@ class KubeEventRecorder:
         reason: str,
         message: str,
         type: EventType = EventType.NORMAL,
+        uid: str = "",
     ) -> None:
         ns, _, name = key.rpartition("/")
         event_ns = ns or CLUSTER_SCOPED_EVENT_NAMESPACE
@@ -83,7 +85,7 @@ class KubeEventRecorder:
             created = await self._api.request(
                 "POST",
                 f"/api/v1/namespaces/{event_ns}/events",
-                body=self._body(kind, ns, name, event_ns, reason, message, type, now),
+                body=self._body(kind, ns, name, event_ns, reason, message, type, now, uid),
             )
             self._remember(dedupe, (event_ns, created["metadata"]["name"], 1, self._mono()))
             self.recorded += 1
@@ -108,11 +110,16 @@ class KubeEventRecorder:
         message: str,
         type: EventType,
         now: datetime,
+        uid: str = "",
     ) -> dict[str, Any]:
         involved: dict[str, Any] = {"kind": kind, "name": name}
+        if kind in _API_VERSIONS:
+            involved["apiVersion"] = _API_VERSIONS[kind]
         if ns:
             involved["namespace"] = ns
-        if kind == "Node":
+        if uid:
+            involved["uid"] = uid
+        elif kind == "Node":
             involved["uid"] = name  # what the kubelet puts there, so `kubectl describe` finds it
         return {
             "apiVersion": "v1",

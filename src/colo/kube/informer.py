@@ -22,7 +22,7 @@ from colo.ports.cluster import Unsubscribe
 log = logging.getLogger(__name__)
 
 Raw = dict[str, Any]
-Resource = Literal["pods", "nodes"]
+Resource = Literal["pods", "nodes", "cronjobs", "jobs"]
 
 
 def key_of(obj: Mapping[str, Any]) -> str:
@@ -43,6 +43,7 @@ class Informer:
         transport: WatchTransport,
         resource: Resource = "pods",
         *,
+        api: str = "/api/v1",
         namespace: str | None = None,
         label_selector: str | None = None,
         field_selector: str | None = None,
@@ -56,7 +57,7 @@ class Informer:
         self._t = transport
         self.resource = resource
         ns = f"/namespaces/{namespace}" if namespace else ""
-        self._path = f"/api/v1{ns}/{resource}"
+        self._path = f"{api}{ns}/{resource}"
         self._selector = label_selector
         self._field_selector = field_selector  # e.g. spec.nodeName=<node>: one node's pods
         self._page_size = page_size
@@ -69,6 +70,7 @@ class Informer:
         self._views: dict[str, tuple[str, Pod | Node | None]] = {}  # None: unreadable
         self._by_node: dict[str, set[str]] = {}
         self._handlers: list[Callable[[ClusterEvent], None]] = []
+        self._raw_handlers: list[Callable[[ChangeKind, Raw], None]] = []
         self._synced = asyncio.Event()
         self.resource_version = ""
         self.relists = 0
@@ -126,6 +128,17 @@ class Informer:
 
         return unsubscribe
 
+    def subscribe_raw(self, handler: Callable[[ChangeKind, Raw], None]) -> Unsubscribe:
+        """Call `handler(kind, object)` with every change's JSON, for resources colo has
+        no view of here (CronJobs, Jobs: their readers build their own)."""
+        self._raw_handlers.append(handler)
+
+        def unsubscribe() -> None:
+            if handler in self._raw_handlers:
+                self._raw_handlers.remove(handler)
+
+        return unsubscribe
+
     # --- cache mutation ------------------------------------------------------------
     def _index(self, key: str, old: Raw | None, new: Raw | None) -> None:
         if self.resource != "pods":
@@ -155,6 +168,12 @@ class Informer:
             self._cache[key] = obj
             self._index(key, old, obj)
         self.events += 1
+        for raw_handler in list(self._raw_handlers):
+            try:
+                raw_handler(kind, obj)
+            except Exception:
+                self.handler_errors += 1
+                log.exception("informer %s: a subscriber failed on %s %s", self._path, kind, key)
         if not self._handlers:
             return  # views are built when someone reads them, not for every event
         view = self._build(obj) if kind is ChangeKind.DELETED else self.view(key)

@@ -106,6 +106,8 @@ class EventRecorder(Protocol):
         reason: str,
         message: str,
         type: EventType = EventType.NORMAL,
+        uid: str = "",
     ) -> None:
-        """Record a Kubernetes Event about the object `kind` `key` (`namespace/name` or name)."""
+        """Record a Kubernetes Event about the object `kind` `key` (`namespace/name` or name);
+        `uid` (when known) lets `kubectl describe` find it."""
         ...

@@ -249,6 +249,7 @@ class SimCluster(ClusterState):
         reason: str,
         message: str,
         type: EventType = EventType.NORMAL,
+        uid: str = "",
     ) -> None:
         self.events.append((self.loop.now(), kind, key, reason, message))
 
