@@ -64,7 +64,7 @@ def cronjob(name: str, *, run_for: str = "3s", **spec: Any) -> dict[str, Any]:
                                     "image": "busybox",
                                     "resources": {"requests": {"cpu": "100m", "memory": "64Mi"}},
                                 }
-                            ],  # fmt: skip
+                            ],
                         },
                     }
                 }
