@@ -102,16 +102,11 @@ class Rig:
             coordinator=coordinator if coordinated else None,
             clock=lambda: self.now,
             wall=lambda: 0.0,
-            sleep=self._sleep,
         )
         self.loop = self.sched.loop
         self.recorded = self.sched.record()
         for n in nodes:
             self.add(n)
-
-    async def _sleep(self, seconds: float) -> None:
-        """The clock moves on by what the driver waits (no real waiting)."""
-        self.now += seconds
 
     def _on_loop(self, work: Callable[[], None]) -> None:
         async def body() -> None:
@@ -336,10 +331,28 @@ def test_a_pod_with_a_start_time_is_placed_just_before_it_and_bound_at_it() -> N
     assert "ns/cron-1" not in rig.loop.held
     assert rig.loop.timer_at() == T0 - 2.0  # plan_ahead_s before its start
     rig.now = T0 - 2.0
-    assert rig.cycle() == 1  # placed and reserved now (and a cycle later), bound at the start
-    assert rig.binder.bound == [("ns/cron-1", "a")] and rig.binder.at == [T0]
+    assert rig.cycle() == 0  # placed and reserved now (a cycle later), bound at its start
     reserved_at = [at for at, c in rig.recorded if isinstance(c, Reserve)]
     assert reserved_at == [pytest.approx(T0 - 2.0 + 0.05)] and rig.ledger.granted == 1
+    assert rig.loop.timer_at() == T0 and rig.binder.bound == []
+    rig.now = T0
+    assert rig.cycle() == 1
+    assert rig.binder.bound == [("ns/cron-1", "a")] and rig.binder.at == [T0]
+
+
+def test_a_pod_whose_node_shrank_before_its_start_is_placed_again() -> None:
+    rig = Rig(node("a", "2"), node("b", "2"))
+    rig.now = T0 - 2.0
+    rig.add(pod("cron-1", "2", start_at=T0_TEXT))
+    rig.cycle()
+    (placed,) = [n for n, h in rig.loop.held.items()]
+    where = rig.loop.snap.names[rig.loop.held[placed].node]
+    rig.add(node(where, "1"), ChangeKind.MODIFIED)  # its node shrank to 1 cpu meanwhile
+    rig.ledger.update_node(where, {"cpu": 1000, "memory": 16 * 2**30, "pods": 110})
+    rig.now = T0
+    assert rig.cycle() == 1  # given back at its start, placed again at once
+    other = "b" if where == "a" else "a"
+    assert rig.binder.bound == [("ns/cron-1", other)]
 
 
 def test_a_pod_whose_start_has_passed_is_scheduled_at_once() -> None:

@@ -92,7 +92,9 @@ def test_colo_batch_binds_every_offline_pod_through_the_ledger(
     assert stats.bound == len(bound) > 0  # nobody else binds offline pods
     assert c.admission_failures == 0
     ledger = policy.coordinator.ledger
-    assert ledger.granted == stats.bound + sum(
+    # every reservation is a bound pod, a pod still being bound, or a pod placed ahead of
+    # its start whose node shrank before it (reserved again elsewhere)
+    assert ledger.granted == stats.bound + stats.replaced_at_start + sum(
         1 for p in c.records if p.phase is Phase.PENDING and p.key in policy.scheduler.engine.held
     )
     # The ledger holds what the cluster holds: per node, online requests plus the batch

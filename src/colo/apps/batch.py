@@ -24,7 +24,7 @@ import logging
 import os
 import socket
 import time
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -86,10 +86,9 @@ class BatchScheduler:
         options: LoopOptions | None = None,
         clock: Callable[[], float] = time.time,
         wall: Callable[[], float] = time.time,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         """`clock`: the loop's time; the wall clock, since `colo.io/start-at` is a wall
-        time. `sleep` waits for a binding's `not_before` (tests pass their own three)."""
+        time (tests pass their own)."""
         opts = options or LoopOptions()
         if opts.coordinated != (coordinator is not None):
             opts = dataclasses.replace(opts, coordinated=coordinator is not None)
@@ -100,7 +99,6 @@ class BatchScheduler:
         self._coordinator = coordinator
         self._clock = clock
         self._wall = wall
-        self._sleep = sleep
         self.times = CycleTimes()
         self.recorded: list[tuple[float, Event | Command]] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -187,8 +185,6 @@ class BatchScheduler:
             log.warning("coordinator unreserve failed (reservations will expire): %s", e)
 
     async def _bind(self, command: Bind) -> None:
-        if command.not_before is not None:  # placed ahead of its colo.io/start-at
-            await self._sleep(max(0.0, command.not_before - self._clock()))
         try:
             await self._binder.bind_retrying(command.pod, command.node)
         except (Conflict, NotFound) as e:

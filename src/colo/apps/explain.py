@@ -13,9 +13,11 @@ sources, one answer (`NodeExplanation`):
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from colo.agent.report import EXPLANATION_ANNOTATION
 from colo.core.errors import InvalidInput, NotFound
@@ -146,3 +148,109 @@ def explain_sim(options: SimExplainOptions) -> NodeExplanation:
             "(the reporter skips changes under its threshold, so it may lag the computation)",
         ],
     )
+
+
+# --- colo explain cronjob --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CronJobExplanation:
+    """When a CronJob fires next, and how its last run came to start when it did."""
+
+    title: str
+    lines: list[str]
+
+
+def _when(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    moment = datetime.fromisoformat(text)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _after(moment: datetime | None, base: datetime) -> str:
+    return "—" if moment is None else f"{(moment - base).total_seconds():+.1f} s"
+
+
+def explain_run(
+    cronjob: Mapping[str, Any], jobs: list[Mapping[str, Any]], pods: list[Mapping[str, Any]],
+    now: datetime,
+) -> CronJobExplanation:  # fmt: skip
+    """Pure: the explanation from the CronJob's, its Jobs' and their pods' JSON."""
+    from colo.cron import controller_schedule
+    from colo.cron.bodies import MANAGER
+    from colo.cron.resources import CronJobView, JobView
+
+    view = CronJobView.from_k8s(cronjob)
+    facts = view.facts
+    zone = f"in {facts.time_zone}" if facts.time_zone else "in UTC"
+    title = f"cronjob {view.key}: {facts.schedule!r} {zone}"
+    loaded = controller_schedule(facts)
+    if loaded.schedule is None:
+        reasons = "; ".join(e.message for e in loaded.events)
+        return CronJobExplanation(title, [f"it never fires: {reasons}"])
+    lines: list[str] = []
+    if facts.suspend:
+        lines.append("suspended: it fires again when spec.suspend is false")
+    else:
+        nxt = loaded.schedule.next(now)
+        lines.append(f"next run: {nxt.isoformat() if nxt else 'none within five years'}")
+    if facts.concurrency_policy.value != "Allow":
+        lines.append(f"concurrencyPolicy {facts.concurrency_policy.value}")
+    runs: list[tuple[datetime, JobView, Mapping[str, Any]]] = []
+    for raw in jobs:
+        job = JobView.from_k8s(raw)
+        if job.owner is not None and job.owner[2] == view.uid and job.scheduled is not None:
+            runs.append((job.scheduled, job, raw))
+    if not runs:
+        return CronJobExplanation(title, [*lines, "no run yet"])
+    scheduled, last, raw = max(runs, key=lambda r: r[0].timestamp())
+    created = _when(raw["metadata"].get("creationTimestamp"))
+    if last.managed_by == MANAGER:
+        who = f"colo-cron, ahead of its time (it runs the Job: spec.managedBy {MANAGER})"
+    elif last.made_by_colo:
+        who = "colo-cron at its time, for kube-controller-manager's Job controller"
+    else:
+        who = "someone else (kube-controller-manager's CronJob controller?)"
+    lines.append(f"last run: Job {last.name}, scheduled {scheduled.isoformat()}")
+    lines.append(f"  Job created {_after(created, scheduled)} by {who}")
+    for pod in pods:
+        meta = pod["metadata"]
+        if not any(o.get("uid") == last.uid for o in meta.get("ownerReferences") or []):
+            continue
+        status = pod.get("status") or {}
+        placed = [c for c in status.get("conditions") or []
+                  if c.get("type") == "PodScheduled" and c.get("status") == "True"]  # fmt: skip
+        bound = _when(placed[0].get("lastTransitionTime")) if placed else None
+        node = (pod.get("spec") or {}).get("nodeName") or "no node yet"
+        made = _after(_when(meta.get("creationTimestamp")), scheduled)
+        started = _after(_when(status.get("startTime")), scheduled)
+        lines.append(
+            f"  pod {meta['name']}: created {made}, bound {_after(bound, scheduled)} to {node}, "
+            f"started {started}"
+        )
+    if last.finished is not None:
+        lines.append(f"  finished: {last.finished.value}")
+    lines.append("(times are to the second, as the API server keeps them)")
+    return CronJobExplanation(title, lines)
+
+
+async def explain_cronjob(config: ClientConfig, key: str) -> CronJobExplanation:
+    """The CronJob `namespace/name` from the API server; `InvalidInput` (field
+    NAMESPACE/NAME) when it is not there."""
+    from colo.kube.transport import Transport
+
+    ns, _, name = key.partition("/")
+    if not ns or not name:
+        raise InvalidInput("expected NAMESPACE/NAME", field="NAMESPACE/NAME", value=key)
+    async with Transport.from_config(config) as t:
+        try:
+            cronjob = await t.get(f"/apis/batch/v1/namespaces/{ns}/cronjobs/{name}")
+        except NotFound:
+            raise InvalidInput(
+                "cronjob not found", obj=config.server, field="NAMESPACE/NAME", value=key
+            ) from None
+        jobs = (await t.get(f"/apis/batch/v1/namespaces/{ns}/jobs"))["items"]
+        selector = {"labelSelector": "batch.kubernetes.io/controller-uid"}
+        pods = (await t.get(f"/api/v1/namespaces/{ns}/pods", selector))["items"]
+    return explain_run(cronjob, jobs, pods, datetime.now(UTC))

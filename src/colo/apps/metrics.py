@@ -37,6 +37,11 @@ _BATCH_COUNTERS = (
     ),
     ("colo_batch_unreadable_pods", "Pods whose spec colo could not read.", "bad_pods"),
     (
+        "colo_batch_replaced_at_start",
+        "Pods placed ahead of their colo.io/start-at placed again: their node shrank.",
+        "replaced_at_start",
+    ),
+    (
         "colo_batch_virtual_fallbacks",
         "Pods sent to standard nodes after their job failed on a virtual node.",
         "virtual_fallbacks",

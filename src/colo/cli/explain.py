@@ -38,6 +38,12 @@ def add_parser(commands: Any) -> None:
         "--at", default=None, help="with --sim: simulated time, e.g. 90m (default: end)"
     )
     node.add_argument("--traces", type=Path, default=None, help="with --sim: trace directory")
+    cron = sub.add_parser(
+        "cronjob", help="when a CronJob fires next, and why its last run started when it did"
+    )
+    cron.add_argument("name", metavar="NAMESPACE/NAME", help="the CronJob")
+    cron.add_argument("--kubeconfig", default=None, help="kubeconfig file (default: kubectl's)")
+    cron.add_argument("--context", default=None, help="kubeconfig context")
 
 
 def _mcpu(v: int) -> str:
@@ -83,9 +89,23 @@ def _parse_at(text: str | None) -> float | None:
     return parse_duration_s(text, obj="colo explain node", field="--at")
 
 
+def _explain_cronjob(args: argparse.Namespace) -> int:
+    from colo.apps.explain import explain_cronjob
+    from colo.kube.config import load_config
+
+    config = load_config(args.kubeconfig, context=args.context)
+    explained = asyncio.run(explain_cronjob(config, args.name))
+    print(explained.title)
+    for line in explained.lines:
+        print(line)
+    return 0
+
+
 def run_explain(args: argparse.Namespace) -> int:
     from colo.apps.explain import SimExplainOptions, explain_cluster, explain_sim
 
+    if args.explain_command == "cronjob":
+        return _explain_cronjob(args)
     if args.sim:
         explained = explain_sim(
             SimExplainOptions(

@@ -101,6 +101,28 @@ METRIC_INFO: dict[str, MetricInfo] = {
         "99th percentile of the delay from the time a job was due to start (its creation, or "
         "its scheduled fire time for cron jobs such as the 00:00 wave) to the start of its pod.",
     ),
+    "job_start_delay_p50_s": MetricInfo(
+        "Job start delay, p50",
+        "seconds",
+        "seconds",
+        "lower",
+        "Median delay from a wave job's scheduled fire time to the start of its pod.",
+    ),
+    "job_start_delay_max_s": MetricInfo(
+        "Job start delay, max",
+        "seconds",
+        "seconds",
+        "lower",
+        "The longest delay from a wave job's scheduled fire time to the start of its pod.",
+    ),
+    "job_bind_delay_p99_s": MetricInfo(
+        "Job bind delay, p99",
+        "seconds",
+        "seconds",
+        "lower",
+        "99th percentile of the delay from a wave job's fire time to its pod being bound to a "
+        "node: the controllers' and the scheduler's part, without the kubelet's start-up.",
+    ),
 }
 
 

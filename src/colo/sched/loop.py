@@ -33,8 +33,9 @@ ledger, and both run the very same steps:
    and waits until it changes. The loop never stops for one pod.
 7. A pod annotated `colo.io/start-at` (colo-cron's pods, created ahead of their
    schedule) waits until `plan_ahead_s` before that time, is then placed and reserved
-   like any other, and its `Bind` says `not_before`: at the tick only the binding is
-   left to do.
+   like any other, and held until that time: then, if its node still has room for it
+   (a colo-agent may have shrunk the batch capacity meanwhile), it is bound, else given
+   back and placed again. At the tick only the binding is left to do.
 8. A pod that failed on a virtual node marks its job: the job's pods are scheduled as if
    annotated `colo.io/virtual-failed` (standard nodes only) for
    `virtual_retry_after_s`, then virtual nodes are tried again.
@@ -174,6 +175,9 @@ class BatchStats:
     coordinator_faults: int = 0
     virtual_fallbacks: int = 0
     """Pods scheduled on standard nodes only because their job failed on a virtual node."""
+    replaced_at_start: int = 0
+    """Pods placed ahead of their `colo.io/start-at` whose node had no room left for them
+    at that time: given back and placed again."""
     by_error: dict[str, int] = field(default_factory=dict)
     """Failed bindings by error."""
 
@@ -215,6 +219,7 @@ class BatchLoop:
         self._later: list[tuple[float, int, str]] = []  # heap of (plan at, seq, key)
         self._start: dict[str, float] = {}  # pod -> its colo.io/start-at, while pending
         self._held_back: set[str] = set()  # pending pods not due yet (in `_later`)
+        self._timed: list[tuple[float, int, str, int]] = []  # (start, seq, pod, node) placed
 
     # --- the driver's view ---------------------------------------------------------------
     def cycle_at(self) -> float | None:
@@ -223,12 +228,13 @@ class BatchLoop:
 
     def timer_at(self) -> float | None:
         """When the next placeholder or virtual-node mark expires, if any."""
-        if not self._placeholders and not self._virtual_failed and not self._later:
+        if not (self._placeholders or self._virtual_failed or self._later or self._timed):
             return None
         times = [until for until, _, _ in self._placeholders]
         times.extend(self._virtual_failed.values())
-        if self._later:
-            times.append(self._later[0][0])
+        for heap in (self._later, self._timed):
+            if heap:
+                times.append(heap[0][0])
         return min(times)
 
     def handle(self, event: Event, now: float) -> list[Command]:
@@ -456,6 +462,7 @@ class BatchLoop:
             if self.parked and key not in self.inflight:
                 self.queue.add(self.pending[key])
             self._wake(now)
+        self._bind_timed(now, out)
 
     # --- one cycle -----------------------------------------------------------------------
     def _run_cycle(self, now: float, wall: float, out: list[Command]) -> None:
@@ -476,7 +483,8 @@ class BatchLoop:
             return
         self.stats.placed += len(placed)
         if not self.options.coordinated:
-            out.extend(self._bind(p, now) for p in placed)
+            for p in placed:
+                self._bind(p, now, out)
             return
         ticket = self._next_ticket
         self._next_ticket += 1
@@ -573,7 +581,7 @@ class BatchLoop:
             key = p.entry.key
             if reply.ok and p.entry.req.gang not in refused_gangs:
                 if key in self.inflight:
-                    out.append(self._bind(p, now))
+                    self._bind(p, now, out)
                 else:  # bound elsewhere or gone while we asked: the reservation is void
                     back.append(key)
                 continue
@@ -595,10 +603,41 @@ class BatchLoop:
                      refused, len(placed))  # fmt: skip
             self._wake(now)  # retry the refused ones against the fresher view
 
-    def _bind(self, p: Placement, now: float) -> Bind:
+    def _bind(self, p: Placement, now: float, out: list[Command]) -> None:
+        """Bind now, or at the pod's `colo.io/start-at` if that is still to come."""
         start = self._start.get(p.entry.key)
-        not_before = start if start is not None and start > now else None
-        return Bind(_ref(p.entry.pod), self.snap.names[p.node], not_before)
+        if start is not None and start > now:
+            heapq.heappush(self._timed, (start, p.entry.seq, p.entry.key, p.node))
+            return
+        out.append(Bind(_ref(p.entry.pod), self.snap.names[p.node]))
+
+    def _bind_timed(self, now: float, out: list[Command]) -> None:
+        """The placements whose time has come: bound where they still fit."""
+        due: list[tuple[str, int]] = []
+        while self._timed and self._timed[0][0] <= now:
+            _, _, key, node = heapq.heappop(self._timed)
+            held = self.held.get(key)
+            if key in self.inflight and held is not None and held.assumed and held.node == node:
+                due.append((key, node))
+        if not due:
+            return
+        free = self.snap.free()
+        back: list[str] = []
+        for key, node in due:
+            held = self.held[key]
+            cols = held.vec.nonzero()[0]
+            if (free[node, cols] >= 0).all():  # it is counted there already
+                out.append(Bind(_ref(self.pending[key].pod), self.snap.names[node]))
+            else:  # the node shrank under it: place it again
+                back.append(key)
+                self.stats.replaced_at_start += 1
+                self._give_back(key, now, grew=True)
+                free = self.snap.free()
+        if back:
+            log.info("%d pods due now no longer fit where they were placed; placing them "
+                     "again", len(back))  # fmt: skip
+            if self.options.coordinated:
+                out.append(Unreserve(tuple(back)))
 
     def _reserve_failed(self, event: ReserveFailed, now: float) -> None:
         placed = self._tickets.pop(event.ticket)

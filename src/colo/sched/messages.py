@@ -95,13 +95,10 @@ class Unreserve:
 
 @dataclass(frozen=True, slots=True)
 class Bind:
-    """Bind the pod to the node (uid precondition) — not before `not_before` (the loop's
-    time) when set: a pod annotated `colo.io/start-at`, placed ahead; answer
-    `BindSucceeded`/`BindFailed`."""
+    """Bind the pod to the node (uid precondition); answer `BindSucceeded`/`BindFailed`."""
 
     pod: PodRef
     node: str
-    not_before: float | None = None
 
     @property
     def key(self) -> str:

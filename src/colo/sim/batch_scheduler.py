@@ -143,12 +143,7 @@ class SimBatchScheduler:
             replies = self.ledger.reserve(command.items, now)
             self.handle(m.Reserved(command.ticket, tuple(replies)))
         elif isinstance(command, m.Bind):
-            if command.not_before is not None and command.not_before > now:
-                # placed ahead of its start: the request goes out (and pays its token) then
-                at = command.not_before
-                self.loop.schedule(at, partial(self._send, command), priority=PRIO_CONTROL)
-            else:
-                self._send(command)
+            self._send(command)
         elif isinstance(command, m.Unreserve) and self.ledger is not None:
             self.ledger.unreserve(command.keys)
         # ReportUnschedulable: nothing in the simulator shows it (and explain is off)

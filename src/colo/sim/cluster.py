@@ -10,16 +10,18 @@ change announced to subscribers as a watch would), `Binder`, `Evictor`,
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine, Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
 
 from colo.core.changes import ChangeKind, ClusterEvent, EventType, PodRef
 from colo.core.errors import Conflict, NotFound
-from colo.core.objects import Node, Pod
+from colo.core.objects import START_AT_ANNOTATION, Node, Pod
 from colo.core.qos import QoSTier
 from colo.core.resources import BATCH_CPU, BATCH_MEMORY, Resources
 from colo.ports.cluster import Unsubscribe
+from colo.sched.requirements import VIRTUAL_LABEL
 from colo.sim.engine import EventLoop
 from colo.sim.physics import Physics, Series
 from colo.sim.scenario import Scenario
@@ -43,6 +45,7 @@ __all__ = [
     "node_names",
 ]
 
+_NO_ANNOTATIONS: dict[str, str] = {}
 _PHASES = {
     Phase.PENDING: "Pending",
     Phase.BOUND: "Pending",
@@ -75,6 +78,8 @@ class SimCluster(ClusterState):
         # What views share, built once: labels and owner per job, requests per shape.
         self._job_meta: dict[int, tuple[dict[str, str], str]] = {}
         self._requests: dict[tuple[int, int, bool], tuple[Resources, Resources, str]] = {}
+        self._run_meta: dict[str, tuple[dict[str, str], str]] = {}  # per colo-cron Job
+        self._starts: dict[float, dict[str, str]] = {}
 
     @property
     def series(self) -> Series:
@@ -167,13 +172,18 @@ class SimCluster(ClusterState):
         )
 
     def _pod_view(self, pod: SimPod) -> Pod:
-        meta = self._job_meta.get(pod.job)
+        run = pod.run
+        meta = self._job_meta.get(pod.job) if run is None else self._run_meta.get(run.job)
         if meta is None:
-            owner = f"job-{pod.job}"
-            meta = self._job_meta[pod.job] = (
-                {"colo.io/qos": QoSTier.BE.value, "job-name": owner},
-                owner,
-            )
+            owner = f"job-{pod.job}" if run is None else run.job
+            labels = {"colo.io/qos": QoSTier.BE.value, "job-name": owner}
+            if run is not None and run.virtual:
+                labels[VIRTUAL_LABEL] = "prefer"
+            meta = (labels, owner)
+            if run is None:
+                self._job_meta[pod.job] = meta
+            else:
+                self._run_meta[run.job] = meta
         labels, owner = meta
         shape = (pod.cpu_milli, pod.memory_bytes, self.batch_mode)
         made = self._requests.get(shape)
@@ -204,7 +214,16 @@ class SimCluster(ClusterState):
             owner_kind="Job",
             owner_name=owner,
             created_s=pod.created_s,
+            annotations=_NO_ANNOTATIONS if run is None else self._start_at(run.start_at_s),
         )
+
+    def _start_at(self, at_s: float) -> dict[str, str]:
+        """`colo.io/start-at` of pods due at `at_s` (simulated time reads as unix time)."""
+        made = self._starts.get(at_s)
+        if made is None:
+            when = datetime.fromtimestamp(at_s, UTC).isoformat().replace("+00:00", "Z")
+            made = self._starts[at_s] = {START_AT_ANNOTATION: when}
+        return made
 
     # ---- write ports (coroutines that never suspend) ----------------------------------
     def _record(self, ref: PodRef) -> SimPod:

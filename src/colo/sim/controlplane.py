@@ -38,12 +38,15 @@ class StockJobController:
         burst: int,
         requests_per_job: int,
         pool: str | None = None,
+        cron: bool = True,
     ) -> None:
+        """`cron` False: the jobs CronJobs fire are someone else's (colo-cron's)."""
         self.cluster = cluster
         self.loop = loop
         self.limiter = RateLimiter(qps, burst)
         self.requests_per_job = requests_per_job
         self.pool = pool
+        self.cron = cron
         cluster.on_lost(self._recreate)
 
     def start(self) -> None:
@@ -53,7 +56,8 @@ class StockJobController:
             at = float(jobs.arrival_s[j])
             if at >= end:
                 break
-            self.loop.schedule(at, partial(self._due, j), priority=PRIO_ARRIVAL)
+            if self.cron or not jobs.cron[j]:
+                self.loop.schedule(at, partial(self._due, j), priority=PRIO_ARRIVAL)
 
     def _due(self, job: int) -> None:
         jobs = self.cluster.workload.jobs
@@ -78,6 +82,8 @@ class StockJobController:
 
     def _recreate(self, pod: SimPod) -> None:
         """The Job controller replaces a failed or evicted pod (one more API request)."""
+        if pod.run is not None:
+            return  # a Job colo-cron runs: it replaces its own pods
         at = self.limiter.reserve(self.loop.now(), 1)
         self.loop.schedule(
             at, partial(self._create, pod.job, pod.slot, pod.due_s), priority=PRIO_CONTROL

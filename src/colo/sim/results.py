@@ -23,6 +23,9 @@ POLICY_METRICS: tuple[str, ...] = (
     "evictions",
     "node_hours",
     "job_start_delay_p99_s",
+    "job_start_delay_p50_s",
+    "job_start_delay_max_s",
+    "job_bind_delay_p99_s",
 )
 
 #: Names of the `extra_series` the colo policy's simulated agents publish (the report

@@ -183,6 +183,8 @@ def measure(
     cron = jobs.cron[slot_job]
     offline_waits = waited[counted & ~cron]
     wave_delays = waited[counted & cron]
+    bound = cluster.slot_bound
+    wave_binds = (np.where(np.isnan(bound), end_s, bound) - slot_due)[counted & cron]
     s = cluster.series
     online_unplaced = int(np.count_nonzero(cluster.online_pod_node < 0))
     metrics: dict[str, float | int] = {
@@ -198,6 +200,9 @@ def measure(
         "evictions": int(cluster.evictions),
         "node_hours": float(len(workload.node_cpu_milli) * scenario.duration / 3600.0),
         "job_start_delay_p99_s": _percentile(wave_delays, 99),
+        "job_start_delay_p50_s": _percentile(wave_delays, 50),
+        "job_start_delay_max_s": float(wave_delays.max()) if len(wave_delays) else 0.0,
+        "job_bind_delay_p99_s": _percentile(wave_binds, 99),
     }
     series: dict[str, np.ndarray] = {}
     for source in cluster.series_sources:

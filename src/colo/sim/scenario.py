@@ -184,6 +184,9 @@ class ColoPolicy(_Model):
     batch_cycle: Annotated[Seconds, Field(gt=0, le=60)] = 0.5
     """From the first change (a pod arrived, room freed) to the batch cycle that sees it:
     `--batch-delay` plus the cycle's and the reservation's own time."""
+    cron_lead: Annotated[Seconds, Field(ge=0, le=3600)] = 10.0
+    """How long before a CronJob run is due colo-cron makes its Job and pods
+    (`colo cron serve --lead`)."""
 
 
 class Policies(_Model):

@@ -39,6 +39,17 @@ class Phase(enum.IntEnum):
     EVICTED = 5
 
 
+@dataclass(frozen=True, slots=True)
+class CronRun:
+    """What a pod colo-cron made carries: its name, its Job, when it may start."""
+
+    pod: str
+    job: str
+    start_at_s: float
+    virtual: bool = True
+    """Labelled `colo.io/virtual-nodes: prefer` (cron work goes to virtual nodes first)."""
+
+
 @dataclass(slots=True, eq=False)
 class SimPod:
     """One offline pod: its job, its request and where it is in its lifecycle."""
@@ -56,6 +67,8 @@ class SimPod:
     cron: bool
     pool: str | None = None
     """Node selector `colo.io/pool=<pool>` when set."""
+    run: CronRun | None = None
+    """The CronJob run that made it (colo-cron's pods), else None."""
     node: int = -1
     phase: Phase = Phase.PENDING
     started_s: float = float("nan")
@@ -64,7 +77,7 @@ class SimPod:
 
     @property
     def name(self) -> str:
-        return f"job-{self.job}-{self.index}"
+        return self.run.pod if self.run is not None else f"job-{self.job}-{self.index}"
 
     @property
     def key(self) -> str:
@@ -151,6 +164,8 @@ class ClusterState:
         # First start time of every job slot (NaN until it starts): the waits come from here.
         self.slot_offset = np.concatenate([[0], np.cumsum(workload.jobs.pods)]).astype(np.int64)
         self.slot_started = np.full(int(self.slot_offset[-1]), np.nan)
+        # First binding of every job slot (NaN until bound): the schedulers' part of a wait.
+        self.slot_bound = np.full(int(self.slot_offset[-1]), np.nan)
         self.jobs_completed = 0
         self.evictions = 0
         self.admission_failures = 0
@@ -199,6 +214,7 @@ class ClusterState:
         due_s: float,
         cron: bool,
         pool: str | None = None,
+        run: CronRun | None = None,
     ) -> SimPod:
         pod = SimPod(
             index=len(self.records),
@@ -211,6 +227,7 @@ class ClusterState:
             created_s=self.loop.now(),
             cron=cron,
             pool=pool,
+            run=run,
         )
         self.records.append(pod)
         self._by_key[pod.key] = pod
@@ -269,6 +286,9 @@ class ClusterState:
             for callback in self._on_lost:
                 callback(pod)
             return
+        slot = self.slot_offset[pod.job] + pod.slot
+        if np.isnan(self.slot_bound[slot]):
+            self.slot_bound[slot] = self.loop.now()
         cpu_used[node] += pod.cpu_milli
         mem_used[node] += pod.memory_bytes
         self.requested_pods[node] += 1

@@ -8,7 +8,9 @@ node's colo-agent publishes from its predicted online peak (`colo.sim.reclaim_ag
 the real estimator, calculator and reporter). colo-batch places them (`colo.sim.
 batch_scheduler`: the real batch cycle), reserving every placement at the coordinator's
 ledger (`colo.sim.coordinator`) before binding within its own client rate limit.
-Still stock: kube-controller-manager's job controllers (colo's cron controller comes later).
+The jobs CronJobs fire (the wave) are colo-cron's (`colo.sim.cron`: the real loop, runs
+made ahead and bound at their second); the other jobs stay with kube-controller-manager's
+job controllers.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from colo.sim.batch_scheduler import SimBatchScheduler
 from colo.sim.cluster import SimCluster
 from colo.sim.controlplane import StockJobController
 from colo.sim.coordinator import SimCoordinator
+from colo.sim.cron import SimCronController
 from colo.sim.engine import EventLoop
 from colo.sim.policies.request_based import RequestBasedPolicy
 from colo.sim.reclaim_agent import SimReclaimAgents, install
@@ -33,6 +36,7 @@ class ColoPolicy(RequestBasedPolicy):
         self.agents: SimReclaimAgents | None = None
         self.coordinator: SimCoordinator | None = None
         self.scheduler: SimBatchScheduler | None = None
+        self.cron: SimCronController | None = None
 
     def install(self, cluster: SimCluster, loop: EventLoop) -> None:
         config = self.scenario.policies.colo
@@ -50,11 +54,15 @@ class ColoPolicy(RequestBasedPolicy):
             cycle_s=config.batch_cycle,
         )
         self.agents = install(cluster, loop, config)
+        # CronJobs are colo-cron's (the real loop); other jobs stay with the stock controller.
+        self.cron = SimCronController(cluster, loop, lead_s=config.cron_lead)
         controller = StockJobController(
             cluster,
             loop,
             qps=cp.controller_qps,
             burst=cp.controller_burst,
             requests_per_job=cp.requests_per_job,
+            cron=False,
         )
+        self.cron.start()
         controller.start()
