@@ -202,10 +202,12 @@ def test_cronjobs_fire_on_the_second_through_a_fail_over_with_each_policy(
 
         async def wave_complete() -> bool:
             jobs = await jobs_of(t, ns)
-            done = [j for n, j in jobs.items() if n.startswith("wave-")
-                    and any(c["type"] == "Complete" and c["status"] == "True"
-                            for c in j.get("status", {}).get("conditions", []))]  # fmt: skip
-            return len(done) == WAVE
+            runs = [jobs.get(f"wave-{i}-{minute}") or {} for i in range(WAVE)]
+            return all(
+                any(c["type"] == "Complete" and c["status"] == "True"
+                    for c in run.get("status", {}).get("conditions", []))
+                for run in runs
+            )  # fmt: skip
 
         await until(wave_complete, what="the wave's Jobs Complete", timeout_s=30)
         first_text = datetime.fromtimestamp(first, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -172,7 +172,12 @@ def test_events_aggregate_repeats_and_failures_are_counted_not_raised() -> None:
         await rec.record(kind="Node", key="n1", reason="Reclaim", message="m")
         node_ev = api.calls[-1][2]
         assert api.calls[-1][1] == "/api/v1/namespaces/default/events"
-        assert node_ev["involvedObject"] == {"kind": "Node", "name": "n1", "uid": "n1"}
+        assert node_ev["involvedObject"] == {
+            "apiVersion": "v1",
+            "kind": "Node",
+            "name": "n1",
+            "uid": "n1",
+        }
         api.down = True
         await rec.record(kind="Pod", key="ns/q", reason="R", message="m")
         assert (rec.recorded, rec.aggregated, rec.dropped) == (3, 1, 1)
