@@ -64,8 +64,25 @@ def test_the_stock_control_plane_starts_the_wave_no_faster_than_its_rate_limits(
     requests = s.wave.jobs * cp.requests_per_job + pods
     # The last wave pod cannot be created before the controller's limiter allows it.
     floor_s = (requests - cp.controller_burst) / cp.controller_qps
-    for figures in quick_run["summary"]["policies"].values():
-        assert figures["job_start_delay_p99_s"] >= 0.9 * floor_s
+    policies = quick_run["summary"]["policies"]
+    stock = [name for name in policies if name != "colo"]  # colo fires it through colo-cron
+    assert stock
+    for name in stock:
+        assert policies[name]["job_start_delay_p99_s"] >= 0.9 * floor_s
+
+
+def test_colo_fires_the_wave_on_virtual_nodes_on_the_second(quick_run: dict) -> None:  # type: ignore[type-arg]
+    s = load_scenario("default").quickened()
+    colo = quick_run["summary"]["policies"]["colo"]
+    assert s.cluster.virtual_nodes > 0
+    # bound within a second of the fire time, started after the virtual node's start-up
+    assert colo["job_bind_delay_p99_s"] <= 1.0
+    assert colo["job_start_delay_p99_s"] <= s.cluster.virtual_startup + 1.0
+    assert colo["cron_virtual_share"] == 1.0
+    for name, figures in quick_run["summary"]["policies"].items():
+        if name != "colo":
+            assert figures["cron_virtual_share"] == 0.0
+            assert figures["cron_pool_nodes"] == colo["cron_pool_nodes"] > 0
 
 
 def test_trace_rows_skipped_are_reported_per_file(quick_run: dict) -> None:  # type: ignore[type-arg]

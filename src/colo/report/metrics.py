@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass
 from typing import Literal
 
-Unit = Literal["percent", "seconds", "count", "node_hours", "number"]
+Unit = Literal["percent", "seconds", "count", "node_hours", "core_hours", "number"]
 Better = Literal["higher", "lower"]
 
 
@@ -123,6 +123,57 @@ METRIC_INFO: dict[str, MetricInfo] = {
         "99th percentile of the delay from a wave job's fire time to its pod being bound to a "
         "node: the controllers' and the scheduler's part, without the kubelet's start-up.",
     ),
+    "cron_core_hours": MetricInfo(
+        "Cron work",
+        "core_hours",
+        "core-hours",
+        None,
+        "What the CronJob runs ran: requested cores × time running, on any node.",
+    ),
+    "cron_virtual_share": MetricInfo(
+        "Cron work on virtual nodes",
+        "percent",
+        "% of cron core-hours",
+        None,
+        "The share of the cron work that ran on pay-per-use virtual nodes.",
+    ),
+    "cron_cost_core_hours": MetricInfo(
+        "Cron cost",
+        "core_hours",
+        "standard-node core-hours",
+        "lower",
+        "What the cron work cost as it ran: core-hours on virtual nodes at their price "
+        "(costs.virtual_core_hour) plus core-hours on standard nodes.",
+    ),
+    "cron_pool_nodes": MetricInfo(
+        "Reserved cron pool",
+        "count",
+        "nodes",
+        None,
+        "Standard nodes a pool kept for the cron work would need so every run starts on "
+        "time (its peak of concurrent requests); the same under every policy.",
+    ),
+    "cron_pool_share": MetricInfo(
+        "Cluster held by that pool",
+        "percent",
+        "% of nodes",
+        None,
+        "The reserved cron pool's share of a cluster that kept one beside these nodes.",
+    ),
+    "cron_pool_cost_core_hours": MetricInfo(
+        "Reserved cron pool cost",
+        "core_hours",
+        "standard-node core-hours",
+        None,
+        "That pool paid for the whole simulated time.",
+    ),
+    "cron_cost_saving": MetricInfo(
+        "Cron cost saved vs. a reserved pool",
+        "percent",
+        "% of the pool's cost",
+        "higher",
+        "1 − cron cost ÷ reserved cron pool cost.",
+    ),
 }
 
 
@@ -162,7 +213,7 @@ def format_metric(name: str, value: float | int | None) -> str:
         return f"{v:,.0f} s"
     if unit == "count":
         return f"{round(v):,}"
-    if unit == "node_hours":
+    if unit in ("node_hours", "core_hours"):
         return f"{v:,.1f}"
     return f"{v:,.4g}"
 

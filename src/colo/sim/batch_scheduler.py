@@ -74,7 +74,7 @@ class SimBatchScheduler:
                 backlog="every" if exhaustive else "parked",
                 explain=False,
             ),
-            capacity=max(1, len(cluster.node_names)),
+            capacity=max(1, len(cluster.all_names)),
         )
         self.recorded: list[tuple[float, m.Event | m.Command]] | None = [] if record else None
         self._cycle_event_at: float | None = None

@@ -17,9 +17,10 @@ import numpy as np
 
 from colo.core.changes import ChangeKind, ClusterEvent, EventType, PodRef
 from colo.core.errors import Conflict, NotFound
-from colo.core.objects import START_AT_ANNOTATION, Node, Pod
+from colo.core.objects import NO_SCHEDULE, START_AT_ANNOTATION, Node, Pod, Taint
 from colo.core.qos import QoSTier
 from colo.core.resources import BATCH_CPU, BATCH_MEMORY, Resources
+from colo.core.virtual import VIRTUAL_NODE_LABEL_KEY, VIRTUAL_NODE_LABEL_VALUE, VIRTUAL_TAINT_KEY
 from colo.ports.cluster import Unsubscribe
 from colo.sched.requirements import VIRTUAL_LABEL
 from colo.sim.engine import EventLoop
@@ -90,7 +91,7 @@ class SimCluster(ClusterState):
 
     # ---- ClusterReader ----------------------------------------------------------------
     def nodes(self) -> Sequence[Node]:
-        return [self._node_view(i) for i in range(len(self.node_names))]
+        return [self._node_view(i) for i in range(len(self.all_names))]
 
     def node_index(self, name: str) -> int | None:
         return self._node_index.get(name)
@@ -129,6 +130,8 @@ class SimCluster(ClusterState):
     # simulated day builds hundreds of thousands); tests/sim/test_cluster.py holds them
     # equal to what `from_k8s` makes of the same objects.
     def _node_view(self, i: int) -> Node:
+        if self.is_virtual(i):
+            return self._virtual_view(i)
         labels = {"kubernetes.io/hostname": self.node_names[i]}
         if self.node_pools[i]:
             labels["colo.io/pool"] = str(self.node_pools[i])
@@ -148,6 +151,22 @@ class SimCluster(ClusterState):
                 pods,
                 tuple(self.extended[i].items()),
             ),
+            ready=True,
+        )
+
+    def _virtual_view(self, i: int) -> Node:
+        """A virtual node as virtual-kubelet providers mark it. It advertises its quota as
+        `colo.io/batch-*` too: offline pods ask for those once colo-webhook rewrites them
+        (a real provider's node must advertise them for such pods; docs/simulator.md)."""
+        vn = self.virtual
+        cpu, memory = vn.cpu_milli, vn.memory_bytes
+        resources = Resources(cpu, memory, vn.pods, ((BATCH_CPU, cpu), (BATCH_MEMORY, memory)))
+        return Node(
+            name=self.all_names[i],
+            labels={VIRTUAL_NODE_LABEL_KEY: VIRTUAL_NODE_LABEL_VALUE},
+            taints=(Taint(VIRTUAL_TAINT_KEY, "colo", NO_SCHEDULE),),
+            capacity=resources,
+            allocatable=resources,
             ready=True,
         )
 
@@ -203,7 +222,7 @@ class SimCluster(ClusterState):
             name=pod.name,
             uid=str(pod.index),
             labels=labels,
-            node_name=self.node_names[pod.node] if bound else None,
+            node_name=self.all_names[pod.node] if bound else None,
             scheduler_name=self.pod_view_scheduler(),
             requests=requests,
             limits=limits,

@@ -26,6 +26,13 @@ POLICY_METRICS: tuple[str, ...] = (
     "job_start_delay_p50_s",
     "job_start_delay_max_s",
     "job_bind_delay_p99_s",
+    "cron_core_hours",
+    "cron_virtual_share",
+    "cron_cost_core_hours",
+    "cron_pool_nodes",
+    "cron_pool_share",
+    "cron_pool_cost_core_hours",
+    "cron_cost_saving",
 )
 
 #: Names of the `extra_series` the colo policy's simulated agents publish (the report

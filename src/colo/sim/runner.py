@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import multiprocessing
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -168,6 +169,53 @@ def _percentile(values: np.ndarray, q: float) -> float:
     return float(np.percentile(values, q)) if len(values) else 0.0
 
 
+def cron_pool_nodes(scenario: Scenario, workload: Workload) -> int:
+    """Standard nodes a pool reserved for the CronJob work needs so every run starts on
+    time: its peak of concurrently running requests (cpu and memory) over one node's
+    allocatable (the median node less the system reservation)."""
+    jobs = workload.jobs
+    cron = jobs.cron
+    if not cron.any():
+        return 0
+    starts = jobs.arrival_s[cron]
+    times = np.concatenate([starts + jobs.duration_s[cron], starts])
+    is_start = np.concatenate([np.zeros(len(starts), bool), np.ones(len(starts), bool)])
+    order = np.lexsort((is_start, times))  # at one instant, runs end before others start
+    node_cpu = float(np.median(workload.node_cpu_milli)) - scenario.cluster.system_reserved_cpu
+    node_memory = (
+        float(np.median(workload.node_memory_bytes)) - scenario.cluster.system_reserved_memory
+    )
+    need = 0
+    for per_pod, per_node in ((jobs.cpu_milli, node_cpu), (jobs.memory_bytes, node_memory)):
+        demand = (per_pod[cron] * jobs.pods[cron]).astype(np.float64)
+        delta = np.concatenate([-demand, demand])[order]
+        need = max(need, math.ceil(float(np.cumsum(delta).max()) / max(per_node, 1.0)))
+    return need
+
+
+def cron_costs(
+    scenario: Scenario, workload: Workload, core_hours: np.ndarray
+) -> dict[str, float | int]:
+    """What the CronJob work cost as it ran (pay-per-use core-hours on virtual nodes at
+    their price, core-hours on standard nodes at 1) against a reserved pool sized for it
+    and paid for the whole run (`cron_pool_nodes`); all in standard-node core-hours."""
+    standard_h, virtual_h = float(core_hours[1, 0]), float(core_hours[1, 1])
+    cost = standard_h + virtual_h * scenario.costs.virtual_core_hour
+    pool = cron_pool_nodes(scenario, workload)
+    node_cores = float(np.median(workload.node_cpu_milli)) / 1000.0
+    pool_cost = pool * node_cores * scenario.duration / 3600.0
+    nodes = len(workload.node_cpu_milli)
+    return {
+        "cron_core_hours": standard_h + virtual_h,
+        "cron_virtual_share": virtual_h / (standard_h + virtual_h) if virtual_h else 0.0,
+        "cron_cost_core_hours": cost,
+        "cron_pool_nodes": pool,
+        "cron_pool_share": pool / (nodes + pool) if pool else 0.0,
+        "cron_pool_cost_core_hours": pool_cost,
+        "cron_cost_saving": 1.0 - cost / pool_cost if pool_cost else 0.0,
+    }
+
+
 def measure(
     scenario: Scenario, workload: Workload, cluster: SimCluster, name: str, end_s: float
 ) -> PolicyResult:
@@ -203,6 +251,7 @@ def measure(
         "job_start_delay_p50_s": _percentile(wave_delays, 50),
         "job_start_delay_max_s": float(wave_delays.max()) if len(wave_delays) else 0.0,
         "job_bind_delay_p99_s": _percentile(wave_binds, 99),
+        **cron_costs(scenario, workload, cluster.core_hours(end_s)),
     }
     series: dict[str, np.ndarray] = {}
     for source in cluster.series_sources:

@@ -75,6 +75,16 @@ class Cluster(_Model):
     shapes: NodeShapes = NodeShapes()
     system_reserved_cpu: CpuMilli = 1000
     system_reserved_memory: Bytes = 4 * 2**30
+    virtual_nodes: int = Field(0, ge=0, le=1000)
+    """Serverless virtual nodes (virtual-kubelet: labelled and tainted as such, paid per
+    pod-second). Only colo-batch places pods there (the `colo` policy); they hold no
+    online pods and count in no utilization figure."""
+    virtual_node_cpu: CpuMilli = 2_000_000
+    """What each virtual node advertises (its provider's quota)."""
+    virtual_node_memory: Bytes = 8 * 2**40
+    virtual_node_pods: int = Field(5000, ge=1)
+    virtual_startup: Seconds = 1.0
+    """From binding to running on a virtual node."""
 
 
 class Online(_Model):
@@ -184,9 +194,20 @@ class ColoPolicy(_Model):
     batch_cycle: Annotated[Seconds, Field(gt=0, le=60)] = 0.5
     """From the first change (a pod arrived, room freed) to the batch cycle that sees it:
     `--batch-delay` plus the cycle's and the reservation's own time."""
+    jobs_on_virtual_nodes: Literal["prefer", "require", "avoid"] = "avoid"
+    """Where ordinary offline jobs' pods go (colo-batch's `--jobs-on-virtual-nodes`);
+    CronJob runs always prefer virtual nodes."""
     cron_lead: Annotated[Seconds, Field(ge=0, le=3600)] = 10.0
     """How long before a CronJob run is due colo-cron makes its Job and pods
     (`colo cron serve --lead`)."""
+
+
+class Costs(_Model):
+    """Prices, in core-hours of a standard node (only ratios matter)."""
+
+    virtual_core_hour: Annotated[float, Field(gt=0)] = 1.5
+    """What a core-hour of pods on virtual nodes costs: pay-per-use capacity is dearer per
+    core-hour than a node's, and paid only while pods run."""
 
 
 class Policies(_Model):
@@ -219,6 +240,7 @@ class Scenario(_Model):
     wave: Wave | None = Wave()
     contention: Contention = Contention()
     control_plane: ControlPlane = ControlPlane()
+    costs: Costs = Costs()
     policies: Policies = Policies()
     quick: Quick = Quick()
 
@@ -242,7 +264,7 @@ class Scenario(_Model):
         )
 
 
-BUILTIN_SCENARIOS = ("default",)
+BUILTIN_SCENARIOS = ("default", "cron-wave")
 
 
 def scenario_path(name_or_path: str) -> Path:

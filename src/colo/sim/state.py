@@ -39,6 +39,31 @@ class Phase(enum.IntEnum):
     EVICTED = 5
 
 
+@dataclass
+class VirtualNodes:
+    """The cluster's virtual nodes: what each admits and what runs there."""
+
+    names: list[str]
+    cpu_milli: int
+    memory_bytes: int
+    pods: int
+    startup_s: float
+    cpu_used: np.ndarray = field(init=False)
+    memory_used: np.ndarray = field(init=False)
+    pods_used: np.ndarray = field(init=False)
+
+    def __post_init__(self) -> None:
+        n = len(self.names)
+        self.cpu_used = np.zeros(n, np.int64)
+        self.memory_used = np.zeros(n, np.int64)
+        self.pods_used = np.zeros(n, np.int64)
+
+    def release(self, pod: SimPod, v: int) -> None:
+        self.cpu_used[v] -= pod.cpu_milli
+        self.memory_used[v] -= pod.memory_bytes
+        self.pods_used[v] -= 1
+
+
 @dataclass(frozen=True, slots=True)
 class CronRun:
     """What a pod colo-cron made carries: its name, its Job, when it may start."""
@@ -112,7 +137,17 @@ class ClusterState:
         self.workload = workload
         n = len(workload.node_cpu_milli)
         self.node_names = node_names(n)
-        self._node_index = {name: i for i, name in enumerate(self.node_names)}
+        vc = scenario.cluster
+        self.virtual = VirtualNodes(
+            names=[f"virtual-node-{i:04d}" for i in range(vc.virtual_nodes)],
+            cpu_milli=vc.virtual_node_cpu,
+            memory_bytes=vc.virtual_node_memory,
+            pods=vc.virtual_node_pods,
+            startup_s=vc.virtual_startup,
+        )
+        # Virtual nodes come after the standard ones: index n + i (no array covers them).
+        self.all_names = self.node_names + self.virtual.names
+        self._node_index = {name: i for i, name in enumerate(self.all_names)}
         self.node_pools: list[str | None] = list(node_pools) if node_pools else [None] * n
         reserved = scenario.cluster
         self.capacity_cpu = workload.node_cpu_milli.astype(np.int64)
@@ -169,6 +204,8 @@ class ClusterState:
         self.jobs_completed = 0
         self.evictions = 0
         self.admission_failures = 0
+        self.core_s = np.zeros((2, 2))
+        """Core-seconds offline pods ran, by [cron][on a virtual node] (requests × time)."""
         self.events: list[tuple[float, str, str, str, str]] = []
         self._on_pending: list[Callable[[SimPod], None]] = []
         self._on_freed: list[Callable[[int], None]] = []
@@ -265,12 +302,28 @@ class ClusterState:
     def free_pods(self) -> np.ndarray:
         return self.alloc_pods - self.requested_pods
 
+    def core_hours(self, now: float) -> np.ndarray:
+        """`core_s` in hours, counting pods still running at `now` up to `now`."""
+        out = self.core_s.copy()
+        for pod in self.records:
+            if pod.phase is Phase.RUNNING:
+                out[int(pod.cron), int(self.is_virtual(pod.node))] += (
+                    pod.cpu_milli / 1000.0 * (now - pod.started_s)
+                )
+        return out / 3600.0
+
+    def is_virtual(self, node: int) -> bool:
+        return node >= len(self.node_names)
+
     def bind_pod(self, pod: SimPod, node: int) -> None:
         """Bind and admit `pod` on `node`, or fail it at admission as the kubelet would."""
         if pod.phase is not Phase.PENDING:
-            raise Conflict(f"pod {pod.key} is already bound to {self.node_names[pod.node]}")
+            raise Conflict(f"pod {pod.key} is already bound to {self.all_names[pod.node]}")
         pod.node = node
         pod.phase = Phase.BOUND
+        if self.is_virtual(node):
+            self._bind_virtual(pod, node - len(self.node_names))
+            return
         cpu_alloc, mem_alloc = self._offline_alloc
         cpu_used, mem_used = self._offline_used
         fits = (
@@ -296,6 +349,30 @@ class ClusterState:
         self.loop.after(startup, partial(self._start, pod), priority=PRIO_STATE)
         self._notify(ChangeKind.MODIFIED, pod)
 
+    def _bind_virtual(self, pod: SimPod, v: int) -> None:
+        """A virtual node admits what fits its provider's quota, and starts it after its
+        own start-up; nothing of it shares a standard node."""
+        vn = self.virtual
+        if (
+            vn.cpu_used[v] + pod.cpu_milli > vn.cpu_milli
+            or vn.memory_used[v] + pod.memory_bytes > vn.memory_bytes
+            or vn.pods_used[v] >= vn.pods
+        ):
+            pod.phase = Phase.FAILED
+            self.admission_failures += 1
+            self._notify(ChangeKind.MODIFIED, pod)
+            for callback in self._on_lost:
+                callback(pod)
+            return
+        slot = self.slot_offset[pod.job] + pod.slot
+        if np.isnan(self.slot_bound[slot]):
+            self.slot_bound[slot] = self.loop.now()
+        vn.cpu_used[v] += pod.cpu_milli
+        vn.memory_used[v] += pod.memory_bytes
+        vn.pods_used[v] += 1
+        self.loop.after(vn.startup_s, partial(self._start, pod), priority=PRIO_STATE)
+        self._notify(ChangeKind.MODIFIED, pod)
+
     def _start(self, pod: SimPod) -> None:
         if pod.phase is not Phase.BOUND:
             return
@@ -306,6 +383,13 @@ class ClusterState:
         if np.isnan(self.slot_started[slot]):
             self.slot_started[slot] = now
         node = pod.node
+        if self.is_virtual(node):  # runs at full speed, nothing to share
+            pod.end_s = now + pod.duration_s
+            pod.end_handle = self.loop.schedule(
+                pod.end_s, partial(self.finish_pod, pod), priority=PRIO_STATE
+            )
+            self._notify(ChangeKind.MODIFIED, pod)
+            return
         self.offline_cpu[node] += pod.cpu_milli
         self.offline_memory[node] += pod.memory_bytes
         self._running[node].add(pod.index)
@@ -323,11 +407,20 @@ class ClusterState:
         if self.jobs_pods_done[pod.job] == self.workload.jobs.pods[pod.job]:
             self.jobs_completed += 1
         self._notify(ChangeKind.MODIFIED, pod)
-        for callback in self._on_freed:
-            callback(pod.node)
+        if not self.is_virtual(pod.node):
+            for callback in self._on_freed:
+                callback(pod.node)
 
     def _release(self, pod: SimPod) -> None:
         node = pod.node
+        virtual = self.is_virtual(node)
+        if pod.started_s == pod.started_s:  # it ran (not NaN)
+            self.core_s[int(pod.cron), int(virtual)] += (
+                pod.cpu_milli / 1000.0 * (self.loop.now() - pod.started_s)
+            )
+        if virtual:
+            self.virtual.release(pod, node - len(self.node_names))
+            return
         if pod.index in self._running[node]:
             self._running[node].discard(pod.index)
             self.offline_cpu[node] -= pod.cpu_milli
@@ -347,8 +440,9 @@ class ClusterState:
         self.evictions += 1
         self.events.append((self.loop.now(), "Pod", pod.key, "Evicted", reason))
         self._notify(ChangeKind.MODIFIED, pod)
-        for callback in self._on_freed:
-            callback(pod.node)
+        if not self.is_virtual(pod.node):
+            for callback in self._on_freed:
+                callback(pod.node)
         for lost in self._on_lost:
             lost(pod)
 

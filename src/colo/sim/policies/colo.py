@@ -15,6 +15,7 @@ job controllers.
 
 from __future__ import annotations
 
+from colo.sched.requirements import VirtualNodePolicy
 from colo.sim.batch_scheduler import SimBatchScheduler
 from colo.sim.cluster import SimCluster
 from colo.sim.controlplane import StockJobController
@@ -52,6 +53,7 @@ class ColoPolicy(RequestBasedPolicy):
             qps=config.batch_scheduler_qps,
             burst=config.batch_scheduler_burst,
             cycle_s=config.batch_cycle,
+            virtual=VirtualNodePolicy(jobs=config.jobs_on_virtual_nodes),
         )
         self.agents = install(cluster, loop, config)
         # CronJobs are colo-cron's (the real loop); other jobs stay with the stock controller.
