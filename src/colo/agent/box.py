@@ -124,7 +124,7 @@ class Box:
         cpu = np.where(target < self.cpu_milli, target, grown)
         cpu = np.clip(cpu, o.floor_milli, self.capacity)
         self.cpu_milli = cpu
-        quota = np.maximum(1000, np.floor(cpu / 1000.0 * o.period_us)).astype(np.int64)
+        quota = np.maximum(1000, np.floor(cpu * o.period_us / 1000.0)).astype(np.int64)
         limit = self.memory * o.memory_target - online_memory - system_memory
         limit = np.maximum(limit, o.memory_floor_bytes)
         reclaim = offline_memory >= limit * (1.0 - o.reclaim_margin)

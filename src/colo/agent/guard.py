@@ -13,7 +13,7 @@ calls for (`called`):
 
 | signal (NaN: unavailable, ignored)           | THROTTLE at | FORBID at | EVICT at |
 |----------------------------------------------|-------------|-----------|----------|
-| `cpu`: node CPU in use, all of it            | 0.80        | 0.90      | 0.97     |
+| `cpu`: CPU in use outside the offline box    | 0.80        | 0.90      | 0.97     |
 | `online`: online pods' CPU in use            | —           | 0.70      | 0.85     |
 | `psi_cpu`: PSI cpu "some" avg10              | 0.10        | 0.25      | 0.50     |
 | `psi_memory`: PSI memory "full" avg10        | 0.01        | 0.05      | 0.10     |
@@ -119,7 +119,9 @@ class Signals:
     """One interval's measurements, one value per node (NaN: not available there)."""
 
     cpu: np.ndarray
-    """Node CPU in use, all of it, as a fraction of capacity."""
+    """Node CPU in use outside the offline box (online pods and the system), as a
+    fraction of capacity: the box is sized to fill the rest, so counting it would make
+    every well-used node look overloaded."""
     online: np.ndarray
     """Online pods' CPU in use as a fraction of capacity."""
     psi_cpu: np.ndarray
@@ -242,12 +244,17 @@ class Guard:
             and now_s - st.last_evict_s[node] >= self.options.evict_cooldown_s
         )
 
+    def cooldown_over(self, node: int, now_s: float) -> bool:
+        """Whether `evict_cooldown_s` has passed since `node`'s last eviction (for any
+        reason: the protection loop's anti-starvation evictions share the cooldown)."""
+        return bool(now_s - self.state.last_evict_s[node] >= self.options.evict_cooldown_s)
+
     def evicted(self, node: int, now_s: float) -> None:
         self.state.last_evict_s[node] = now_s
 
 
 _LABELS = {
-    "cpu": "node cpu in use",
+    "cpu": "cpu in use outside the offline box",
     "online": "online cpu in use",
     "psi_cpu": "cpu pressure (some, avg10)",
     "psi_memory": "memory pressure (full, avg10)",

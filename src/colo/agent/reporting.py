@@ -12,6 +12,7 @@ Events in (methods), commands out (return values):
 | `set_pods({node: [PodSpec]})` | the pods on those nodes now (BE pods are ignored) | — |
 | `set_node(NodeSpec)` | a node's capacity or allocatable changed | — |
 | `observe(Usage)` | per pod slot: cpu (millicores) and memory (bytes) at `now_s` | — |
+| `forbid(node, on)` | the protection loop forbids new offline work there (or not) | — |
 | `tick(now_s, wall)` | time to report | `Publish` and `Renew` commands |
 | `published(node, batch, now_s, ok=...)` | the outcome of a `Publish` | a `Renew` after a success |
 | `renewed(node, now_s, ok=...)` | the outcome of a `Renew` | — |
@@ -195,6 +196,7 @@ class ReportingLoop:
         self.online_cpu = np.zeros(n, np.int64)
         self.online_memory = np.zeros(n, np.int64)
         self.decisions: list[Decision | None] = [None] * n
+        self.forbidden = np.zeros(n, bool)
         self._publishing: dict[int, Batch] = {}
         self._renewing: set[int] = set()
         self.last_at: float | None = None
@@ -239,6 +241,12 @@ class ReportingLoop:
         self.reporters[i].set_capacity(
             cpu_capacity=spec.capacity.cpu_milli, memory_capacity=spec.capacity.memory_bytes
         )
+
+    def forbid(self, node: str, on: bool) -> None:
+        """While `on`, the node publishes zero batch capacity (the protection loop's
+        FORBID: no new offline pod may arrive); its reclaim is still computed and
+        explained. A fall to zero goes out at the next tick, whatever the rate limit."""
+        self.forbidden[self.node_index(node)] = on
 
     def set_pods(self, pods_by_node: Mapping[str, Sequence[PodSpec]]) -> None:
         """The pods now on each node named (nodes not named keep theirs). BE pods are
@@ -394,7 +402,10 @@ class ReportingLoop:
             if i in self._publishing:
                 continue  # its outcome is not in yet
             reporter = self.reporters[i]
-            decision = reporter.decide(Batch(c, m), now_s)
+            offer = Batch(0, 0) if self.forbidden[i] else Batch(c, m)
+            decision = reporter.decide(offer, now_s)
+            if self.forbidden[i]:
+                decision = Decision(decision.publish, f"forbidden by the guard; {decision.reason}")
             self.decisions[i] = decision
             if decision.publish is not None:
                 self._publishing[i] = decision.publish

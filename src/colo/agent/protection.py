@@ -1,0 +1,549 @@
+"""The protection loop: one sans-I/O object over N nodes that keeps online pods safe.
+
+Every interval it takes each node's measurements, steps the guard (`colo.agent.guard`),
+sizes the offline box (`colo.agent.box`), assigns cpus by tier (`colo.agent.cpus`) and
+says what to do. colo-agent runs it with N = 1 against `colo.linux` and the API server
+(`colo.apps.protect`); `colo sim` runs it with every node of the cluster
+(`colo.sim.protect_agent`). Neither driver holds any of the logic.
+
+Events in (methods), commands out (return values):
+
+| method | the driver tells | returns |
+|---|---|---|
+| `set_pods(node, pods, kubelet=None)` | the pods on the node now, with their cgroups | — |
+| `observe(Measurements)` | one round of measurements, arrays over nodes | — |
+| `tick(now_s)` | time to decide | the commands below, in this order per node |
+| `evicted(node, key, now_s, ok=...)` | the outcome of an `Evict` | — |
+
+| command | the driver does |
+|---|---|
+| `Transitioned(node, old, new, reason)` | an Event on the Node, a log line, a metric |
+| `Forbid(node, on, reason)` | publish zero batch capacity while on (`ReportingLoop.forbid`) |
+| `Starving(node, on, reason)` | say the node starves its offline work (annotation, event) |
+| `Apply(node, intents)` | hand the intents to the cgroup port (only the executor writes) |
+| `Evict(node, key, uid, reason)` | a policy/v1 eviction of that pod, then `evicted(...)` |
+
+What the node's signals mean and the guard's thresholds are in `colo.agent.guard`; the
+box's sizing in `colo.agent.box`. This module adds:
+
+- **Evictions by the guard**: in EVICT, one offline pod per `evict_cooldown_s`, the
+  lowest priority first, then the least progress (the latest started), then by name.
+- **Anti-starvation** (`ProtectionOptions.starve_*`): a node starves its offline work
+  while the box gives each offline pod less than `starve_milli` for `starve_after_s` in
+  a row. It says so (`Starving`), and only then — and only when the driver reports room
+  for offline work elsewhere in the cluster (`Measurements.room_elsewhere`) — evicts
+  its least-progressed offline pod, one per cooldown, so the pod can run elsewhere.
+  Eviction is never the first answer: the box's floor keeps offline work moving.
+- **The intents** (when `cgroups`): the box's CFS quota and period, SCHED_IDLE
+  (`cpu.idle`), memory limit and page-cache reclaim; with a topology, every pod's cpuset
+  by tier (LSE whole cores, LSR reserved cpus, LS the shared pool, BE the box's cpuset,
+  off the LSE pods' cores), for the pod's cgroup and each of its containers. Pods the
+  kubelet's static CPU manager pinned are left to the kubelet (a note says so).
+
+Pure: time is `now_s` as the driver gives it (monotonic seconds); the same inputs give
+the same commands.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+
+import numpy as np
+
+from colo.agent.box import Box, BoxOptions, Sized
+from colo.agent.cpupods import CPUPod
+from colo.agent.cpus import CPUAllocator, CPUAssignment, CPUOptions
+from colo.agent.guard import Guard, GuardOptions, Level, Signals, Transition
+from colo.agent.kubeletcpu import KubeletCPUState
+from colo.core.cgroups import CgroupIntent, Intent, ReclaimIntent
+from colo.core.errors import InvalidInput
+from colo.core.qos import QoSTier
+from colo.core.topology import CPUTopology, format_cpuset
+
+#: Annotation on the agent's heartbeat Lease: the protection loop's state (JSON), what
+#: `colo explain node` shows.
+PROTECTION_ANNOTATION = "colo.io/protection"
+
+#: The kubelet's BestEffort QoS cgroup under the cgroupfs driver: the offline box.
+DEFAULT_BOX = PurePosixPath("kubepods/besteffort")
+
+
+@dataclass(frozen=True)
+class ProtectionOptions:
+    guard: GuardOptions = field(default_factory=GuardOptions)
+    box: BoxOptions = field(default_factory=BoxOptions)
+    cpus: CPUOptions = field(default_factory=CPUOptions)
+    starve_milli: float = 50.0
+    """A node starves its offline work while the box gives each offline pod less."""
+    starve_after_s: float = 60.0
+    """... for this long in a row."""
+    box_idle: bool = True
+    """Run the box as SCHED_IDLE (`cpu.idle`); else at the lowest weight."""
+    cpusets: bool = True
+    """Write cpusets by tier (needs the node's topology)."""
+    box_memory: bool = True
+    """Write the box's memory limit and reclaim its page cache under pressure."""
+
+    def __post_init__(self) -> None:
+        for name in ("starve_milli", "starve_after_s"):
+            if not getattr(self, name) >= 0:
+                raise InvalidInput(
+                    "must be >= 0", obj="protection options", field=name,
+                    value=getattr(self, name),
+                )  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class ProtectedNode:
+    """A node as the loop needs it. `box`: the offline box's cgroup (relative to the
+    kubelet's cgroup root); `topology`: its cpus (None: no cpusets are written)."""
+
+    name: str
+    capacity_milli: int
+    memory_bytes: int
+    box: PurePosixPath = DEFAULT_BOX
+    topology: CPUTopology | None = None
+    reserved_cpus: frozenset[int] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class ProtectedPod:
+    """A pod on the node. `key` is `namespace/name`; `started_s` when it started (the
+    driver's monotonic clock; None: unknown, counted as just started); `cgroups`: the
+    pod's cgroup and then its containers' (empty in the simulator)."""
+
+    key: str
+    uid: str
+    tier: QoSTier
+    cpu_request_milli: int = 0
+    cpu_limit_milli: int | None = None
+    tier_from_label: bool = True
+    priority: int = 0
+    started_s: float | None = None
+    cgroups: tuple[PurePosixPath, ...] = ()
+
+
+@dataclass
+class Measurements:
+    """One round, arrays over the loop's nodes (in its order). CPU in millicores (mean
+    since the previous round), memory in bytes; pressure as fractions of time (PSI
+    avg10 / 100), `cpi` over its baseline, `slo_failing` 1/0 — each NaN where unknown.
+    `room_elsewhere[i]`: the driver found room for node i's offline work elsewhere
+    (None: nowhere known)."""
+
+    now_s: float
+    online_milli: np.ndarray
+    offline_milli: np.ndarray
+    system_milli: np.ndarray
+    online_memory: np.ndarray
+    offline_memory: np.ndarray
+    system_memory: np.ndarray
+    psi_cpu: np.ndarray
+    psi_memory: np.ndarray
+    psi_io: np.ndarray
+    cpi: np.ndarray
+    slo_failing: np.ndarray
+    room_elsewhere: np.ndarray | None = None
+
+    @classmethod
+    def of(cls, n: int, now_s: float, **values: object) -> Measurements:
+        """Every array NaN (memory 0) except those given; for drivers that know a few."""
+        nan = {k: np.full(n, np.nan) for k in ("psi_cpu", "psi_memory", "psi_io", "cpi")}
+        zeros = {
+            k: np.zeros(n)
+            for k in (
+                "online_milli", "offline_milli", "system_milli",
+                "online_memory", "offline_memory", "system_memory",
+            )
+        }  # fmt: skip
+        base: dict[str, object] = {**nan, **zeros, "slo_failing": np.full(n, np.nan)}
+        base.update(values)
+        return cls(now_s=now_s, **base)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True, slots=True)
+class Transitioned:
+    node: str
+    old: Level
+    new: Level
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Forbid:
+    node: str
+    on: bool
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Starving:
+    node: str
+    on: bool
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Apply:
+    node: str
+    intents: tuple[Intent, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Evict:
+    node: str
+    key: str
+    uid: str
+    reason: str
+
+
+Command = Transitioned | Forbid | Starving | Apply | Evict
+
+
+class ProtectionLoop:
+    """The protection loop of the agents of `nodes` (see the module docstring).
+
+    `cgroups=False` (the simulator) makes no `Apply` commands: the driver reads the
+    box's size from `box_milli` instead."""
+
+    def __init__(
+        self,
+        nodes: Sequence[ProtectedNode],
+        options: ProtectionOptions | None = None,
+        *,
+        cgroups: bool = True,
+    ) -> None:
+        names = [n.name for n in nodes]
+        if len(set(names)) != len(names):
+            raise InvalidInput("node names repeat", obj="protection loop", field="nodes")
+        self.options = opts = options or ProtectionOptions()
+        self.nodes = list(nodes)
+        self.node_names = names
+        self._index = {name: i for i, name in enumerate(names)}
+        self.cgroups = cgroups
+        n = len(nodes)
+        self.guard = Guard(n, opts.guard)
+        self.box = Box(
+            np.array([x.capacity_milli for x in nodes], np.float64),
+            np.array([x.memory_bytes for x in nodes], np.float64),
+            opts.box,
+        )
+        self._allocators: list[CPUAllocator | None] = [
+            CPUAllocator(x.topology, reserved_cpus=x.reserved_cpus, options=opts.cpus)
+            if x.topology is not None and opts.cpusets and cgroups
+            else None
+            for x in nodes
+        ]
+        self.assignments: list[CPUAssignment | None] = [None] * n
+        self._pods: list[tuple[ProtectedPod, ...]] = [()] * n
+        self._kubelet: list[KubeletCPUState | None] = [None] * n
+        self.offline_pods = np.zeros(n, np.int64)
+        self.measured: Measurements | None = None
+        self.sized: Sized | None = None
+        self.forbidden = np.zeros(n, bool)
+        self.starving = np.zeros(n, bool)
+        self._starved_since = np.full(n, np.nan)
+        self._evicting: list[set[str]] = [set() for _ in range(n)]
+        self.last_reason = [""] * n
+        self.last_at: float | None = None
+        # counts, for metrics
+        self.ticks = 0
+        self.transitions = 0
+        self.evictions = 0
+        self.eviction_failures = 0
+        self.starvation_evictions = 0
+
+    # --- inputs ----------------------------------------------------------------------
+    def node_index(self, name: str) -> int:
+        i = self._index.get(name)
+        if i is None:
+            raise KeyError(f"node {name!r} is not one of this loop's nodes")
+        return i
+
+    def set_pods(
+        self,
+        node: str,
+        pods: Sequence[ProtectedPod],
+        *,
+        kubelet: KubeletCPUState | None = None,
+    ) -> None:
+        """The pods on `node` now; `kubelet`: its static CPU manager's checkpoint."""
+        i = self.node_index(node)
+        self._pods[i] = tuple(sorted(pods, key=lambda p: p.key))
+        self._kubelet[i] = kubelet
+        self.offline_pods[i] = sum(p.tier is QoSTier.BE for p in pods)
+        keys = {p.key for p in pods}
+        self._evicting[i] &= keys
+
+    def set_offline_counts(self, counts: np.ndarray) -> None:
+        """Offline pods per node, for drivers that track only counts (the simulator)."""
+        self.offline_pods = np.asarray(counts, np.int64).copy()
+
+    def observe(self, m: Measurements) -> None:
+        n = len(self.nodes)
+        for name in ("online_milli", "offline_milli", "system_milli"):
+            if np.shape(getattr(m, name)) != (n,):
+                raise ValueError(f"measurements must be arrays of {n} nodes ({name})")
+        self.measured = m
+
+    def signals(self) -> Signals:
+        """The guard's signals from the last measurements (see `colo.agent.guard`): `cpu`
+        is what runs outside the offline box (online + system), since the box is sized
+        to fill the rest."""
+        m = self.measured
+        n = len(self.nodes)
+        if m is None:
+            return Signals.unavailable(n)
+        capacity = self.box.capacity
+        return Signals(
+            cpu=(m.online_milli + m.system_milli) / capacity,
+            online=m.online_milli / capacity,
+            psi_cpu=m.psi_cpu,
+            psi_memory=m.psi_memory,
+            psi_io=m.psi_io,
+            cpi=m.cpi,
+            slo_failing=m.slo_failing,
+        )
+
+    # --- deciding --------------------------------------------------------------------
+    def tick(self, now_s: float) -> list[Command]:
+        """One interval for every node (nothing before the first measurements)."""
+        m = self.measured
+        if m is None:
+            return []
+        self.ticks += 1
+        self.last_at = now_s
+        out: list[Command] = []
+        transitions = self.guard.step(self.signals(), now_s)
+        by_node: dict[int, Transition] = {t.node: t for t in transitions}
+        self.transitions += len(transitions)
+        level = self.guard.state.level
+        self.sized = sized = self.box.size(
+            now_s,
+            online_milli=m.online_milli,
+            system_milli=m.system_milli,
+            level=level,
+            online_memory=m.online_memory,
+            system_memory=m.system_memory,
+            offline_memory=m.offline_memory,
+        )
+        forbid = level >= Level.FORBID
+        starved = self._starvation(now_s, sized.cpu_milli)
+        changed = np.flatnonzero(
+            (forbid != self.forbidden) | (starved != self.starving) | (level >= Level.EVICT)
+            | self.starving
+        )  # fmt: skip
+        touched = set(by_node) | set(changed.tolist())
+        for i in sorted(touched):
+            name = self.node_names[i]
+            t = by_node.get(i)
+            if t is not None:
+                self.last_reason[i] = t.reason
+                out.append(Transitioned(name, t.old, t.new, t.reason))
+            if forbid[i] != self.forbidden[i]:
+                self.forbidden[i] = forbid[i]
+                why = t.reason if t is not None else self.last_reason[i]
+                out.append(Forbid(name, bool(forbid[i]), why))
+            if starved[i] != self.starving[i]:
+                self.starving[i] = starved[i]
+                out.append(Starving(name, bool(starved[i]), self._starving_reason(i)))
+            evict = self._evict(i, now_s)
+            if evict is not None:
+                out.append(evict)
+        if self.cgroups:
+            out.extend(self._apply(i, sized) for i in range(len(self.nodes)))
+        return out
+
+    def _starvation(self, now_s: float, box_milli: np.ndarray) -> np.ndarray:
+        o = self.options
+        offline = self.offline_pods
+        per_pod = np.divide(
+            box_milli, offline, out=np.full(len(offline), np.inf), where=offline > 0
+        )
+        short = per_pod < o.starve_milli
+        self._starved_since = np.where(
+            short, np.where(np.isnan(self._starved_since), now_s, self._starved_since), np.nan
+        )
+        with np.errstate(invalid="ignore"):
+            return np.asarray(now_s - self._starved_since >= o.starve_after_s)
+
+    def _starving_reason(self, i: int) -> str:
+        o = self.options
+        if not self.starving[i]:
+            return "offline work gets its share again"
+        box = float(self.box.cpu_milli[i])
+        return (
+            f"the offline box gives {int(self.offline_pods[i])} offline pods {box:.0f}m "
+            f"(< {o.starve_milli:.0f}m each) for {o.starve_after_s:.0f}s"
+        )
+
+    def _evict(self, i: int, now_s: float) -> Evict | None:
+        guard = self.guard
+        if not guard.cooldown_over(i, now_s):
+            return None
+        if guard.state.level[i] >= Level.EVICT:
+            why = f"interference: {self.last_reason[i] or 'the guard is in EVICT'}"
+        elif self.starving[i] and self.measured is not None:
+            room = self.measured.room_elsewhere
+            if room is None or not bool(room[i]):
+                return None  # starving, but nowhere better to go: keep it here
+            why = f"starved: {self._starving_reason(i)}; room elsewhere in the cluster"
+        else:
+            return None
+        victim = self._victim(i, now_s)
+        if victim is None:
+            return None
+        guard.evicted(i, now_s)
+        self._evicting[i].add(victim.key)
+        if guard.state.level[i] < Level.EVICT:
+            self.starvation_evictions += 1
+        return Evict(self.node_names[i], victim.key, victim.uid, why)
+
+    def _victim(self, i: int, now_s: float) -> ProtectedPod | None:
+        """Lowest priority first, then least progress (the latest started), then by key."""
+        candidates = [
+            p for p in self._pods[i] if p.tier is QoSTier.BE and p.key not in self._evicting[i]
+        ]
+        if not candidates:
+            return None
+
+        def order(p: ProtectedPod) -> tuple[int, float, str]:
+            started = now_s if p.started_s is None else p.started_s
+            return (p.priority, -started, p.key)
+
+        return min(candidates, key=order)
+
+    def evicted(self, node: str, key: str, now_s: float, *, ok: bool) -> None:
+        """The outcome of `Evict(node, key)`: a refused eviction (a disruption budget, the
+        pod gone) lets the next cooldown pick again."""
+        i = self.node_index(node)
+        if ok:
+            self.evictions += 1
+            return
+        self.eviction_failures += 1
+        self._evicting[i].discard(key)
+
+    # --- the intents ------------------------------------------------------------------
+    def _apply(self, i: int, sized: Sized) -> Apply:
+        node, opts = self.nodes[i], self.options
+        intents: list[Intent] = []
+        be_cpus: frozenset[int] | None = None
+        allocator = self._allocators[i]
+        if allocator is not None:
+            pods = [self._cpu_pod(p) for p in self._pods[i]]
+            assignment = allocator.allocate(
+                pods, previous=self.assignments[i], kubelet=self._kubelet[i]
+            )
+            self.assignments[i] = assignment
+            be_cpus = assignment.be or None
+            for pod, cpu_pod in zip(self._pods[i], pods, strict=True):
+                own = assignment.exclusive.get(cpu_pod.uid)
+                if own is not None and own.owner == "kubelet":
+                    continue  # the kubelet's static CPU manager keeps these
+                if pod.tier is QoSTier.BE and be_cpus is None:
+                    continue
+                cpus = assignment.cpuset_of(cpu_pod)
+                if not cpus:
+                    continue
+                intents.extend(CgroupIntent(c, cpuset_cpus=cpus) for c in pod.cgroups)
+        period = opts.box.period_us
+        box = CgroupIntent(
+            node.box,
+            cpu_quota_us=int(sized.quota_us[i]),
+            cpu_period_us=period,
+            cpu_idle=True if opts.box_idle else None,
+            cpu_weight=None if opts.box_idle else 1,
+            memory_limit=int(sized.memory_bytes[i]) if opts.box_memory else None,
+            cpuset_cpus=be_cpus,
+        )
+        intents.insert(0, box)
+        if opts.box_memory and bool(sized.reclaim[i]):
+            intents.append(ReclaimIntent(node.box))
+        return Apply(node.name, tuple(intents))
+
+    @staticmethod
+    def _cpu_pod(p: ProtectedPod) -> CPUPod:
+        return CPUPod(
+            uid=p.uid,
+            name=p.key,
+            tier=p.tier,
+            cpu_request_milli=p.cpu_request_milli,
+            cpu_limit_milli=p.cpu_limit_milli,
+            tier_from_label=p.tier_from_label,
+        )
+
+    # --- what it says of itself -----------------------------------------------------------
+    @property
+    def box_milli(self) -> np.ndarray:
+        """The box's cpu per node as of the last tick (millicores)."""
+        return self.box.cpu_milli
+
+    def explain(self, node: str) -> dict[str, object]:
+        """The node's protection state as of the last tick (JSON-ready): guard level and
+        why, signals, the box, forbid and starvation, cpu assignment lines."""
+        i = self.node_index(node)
+        s = self.signals()
+        o = self.options
+        signals = {
+            name: (None if math.isnan(v) else round(v, 4))
+            for name in ("cpu", "online", "psi_cpu", "psi_memory", "psi_io", "cpi", "slo_failing")
+            for v in [float(getattr(s, name)[i])]
+        }
+        sized = self.sized
+        out: dict[str, object] = {
+            "level": Level(int(self.guard.state.level[i])).name,
+            "called_for": Level(int(self.guard.state.called[i])).name,
+            "reason": self.last_reason[i],
+            "signals": signals,
+            "box": {
+                "cpu_milli": round(float(self.box.cpu_milli[i])),
+                "quota_us": int(sized.quota_us[i]) if sized is not None else None,
+                "period_us": o.box.period_us,
+                "memory_bytes": int(sized.memory_bytes[i]) if sized is not None else None,
+                "target_util": o.box.target_util,
+                "floor_milli": o.box.floor_milli,
+            },
+            "forbidden": bool(self.forbidden[i]),
+            "starving": bool(self.starving[i]),
+            "offline_pods": int(self.offline_pods[i]),
+        }
+        a = self.assignments[i]
+        if a is not None:
+            out["cpus"] = a.explain()
+            if a.kubelet:
+                owned = format_cpuset(frozenset().union(*a.kubelet.values()))
+                out["kubelet_static"] = (
+                    f"the kubelet's static CPU manager owns cpus {owned}: colo leaves them alone"
+                )
+        return out
+
+
+def explain_lines(state: Mapping[str, object]) -> list[str]:
+    """`ProtectionLoop.explain`'s dict as lines for `colo explain node`."""
+    lines = [f"guard: {state.get('level')} (signals call for {state.get('called_for')})"]
+    if state.get("reason"):
+        lines.append(f"  last change: {state['reason']}")
+    box = state.get("box")
+    if isinstance(box, Mapping):
+        lines.append(
+            f"offline box: {box.get('cpu_milli')}m cpu (quota {box.get('quota_us')}us per "
+            f"{box.get('period_us')}us), memory {box.get('memory_bytes')} bytes; target "
+            f"{box.get('target_util')} of the node, floor {box.get('floor_milli')}m"
+        )
+    signals = state.get("signals")
+    if isinstance(signals, Mapping):
+        known = ", ".join(f"{k} {v}" for k, v in signals.items() if v is not None)
+        lines.append(f"signals: {known or 'none measured'}")
+    if state.get("forbidden"):
+        lines.append("new offline pods: forbidden (batch capacity published as zero)")
+    if state.get("starving"):
+        lines.append(f"starving its {state.get('offline_pods')} offline pods")
+    if state.get("kubelet_static"):
+        lines.append(str(state["kubelet_static"]))
+    cpus = state.get("cpus")
+    if isinstance(cpus, list):
+        lines.extend(f"cpus: {line}" for line in cpus)
+    return lines
