@@ -1,0 +1,121 @@
+"""What the node agent reads of the node itself: cpu time, memory, cpu topology, and the
+kubelet's CPU manager checkpoint (the cgroups are `colo.linux.cgroups`').
+
+- `read_cpu_busy_ns`: cpu time every cpu spent busy since boot (/proc/stat's `cpu` line:
+  everything but idle and iowait; guest time is already inside user), in ns.
+- `read_memory`: total and used bytes (/proc/meminfo: MemTotal − MemAvailable, what
+  the kernel could not give a new process without swapping).
+- `read_topology`: the cpus, their physical cores, sockets and NUMA nodes from sysfs
+  (`/sys/devices/system/cpu/cpu*/topology`, `/sys/devices/system/node/node*/cpulist`).
+  Linux numbers `core_id` per socket; colo's core ids are unique on the machine, so a
+  core is named by its lowest sibling cpu.
+- `read_kubelet_cpu_state`: the static CPU manager's checkpoint, or None when the file
+  is not there or the policy is not `static` (the kubelet's default, `none`, pins nothing).
+
+Files that cannot be read are `Retryable` faults naming the file; malformed content is
+`InvalidInput` naming the file and what was expected.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+from colo.agent.kubeletcpu import CPU_MANAGER_STATE_PATH, KubeletCPUState, parse_kubelet_cpu_state
+from colo.core.errors import InvalidInput, Retryable
+from colo.core.topology import CPUInfo, CPUTopology, parse_cpuset
+
+#: /proc/stat's cpu fields: user nice system idle iowait irq softirq steal guest guest_nice
+_IDLE_FIELDS = (3, 4)
+_BUSY_FIELDS = 8  # user..steal; guest and guest_nice are already counted in user and nice
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise
+    except OSError as e:
+        raise Retryable(f"cannot read {path}: {e.strerror or e}") from None
+
+
+def read_cpu_busy_ns(proc: str | Path = "/proc") -> int:
+    """Busy cpu time of every cpu together since boot, in nanoseconds."""
+    path = Path(proc) / "stat"
+    for line in _read(path).splitlines():
+        if line.startswith("cpu "):
+            fields = line.split()[1:]
+            try:
+                ticks = [int(x) for x in fields[:_BUSY_FIELDS]]
+            except ValueError:
+                break
+            busy = sum(t for i, t in enumerate(ticks) if i not in _IDLE_FIELDS)
+            return busy * 1_000_000_000 // os.sysconf("SC_CLK_TCK")
+    raise InvalidInput(
+        "no readable aggregate cpu line", obj=str(path), field="cpu",
+        expected="a line 'cpu  user nice system idle iowait irq softirq steal ...'",
+    )  # fmt: skip
+
+
+def read_memory(proc: str | Path = "/proc") -> tuple[int, int]:
+    """(total, used) bytes: MemTotal and MemTotal − MemAvailable."""
+    path = Path(proc) / "meminfo"
+    values: dict[str, int] = {}
+    for line in _read(path).splitlines():
+        name, _, rest = line.partition(":")
+        parts = rest.split()
+        if name in ("MemTotal", "MemAvailable") and parts and parts[0].isdigit():
+            values[name] = int(parts[0]) * 1024  # kB
+    if "MemTotal" not in values or "MemAvailable" not in values:
+        raise InvalidInput(
+            "MemTotal or MemAvailable missing", obj=str(path), field="MemAvailable",
+            expected="lines 'MemTotal: N kB' and 'MemAvailable: N kB' (kernels >= 3.14)",
+        )  # fmt: skip
+    total = values["MemTotal"]
+    return total, max(0, total - values["MemAvailable"])
+
+
+_CPU_DIR = re.compile(r"^cpu(\d+)$")
+_NODE_DIR = re.compile(r"^node(\d+)$")
+
+
+def read_topology(sys_root: str | Path = "/sys") -> CPUTopology:
+    """The online cpus' layout from sysfs (see the module docstring)."""
+    root = Path(sys_root)
+    cpu_root = root / "devices/system/cpu"
+    online_file = cpu_root / "online"
+    online = parse_cpuset(_read(online_file).strip(), obj=str(online_file))
+    numa_of: dict[int, int] = {}
+    node_root = root / "devices/system/node"
+    if node_root.is_dir():
+        for entry in sorted(node_root.iterdir()):
+            m = _NODE_DIR.match(entry.name)
+            if m is None or not (entry / "cpulist").exists():
+                continue
+            cpulist = entry / "cpulist"
+            for cpu in parse_cpuset(_read(cpulist).strip(), obj=str(cpulist)):
+                numa_of[cpu] = int(m.group(1))
+    infos = []
+    for cpu in sorted(online):
+        topo = cpu_root / f"cpu{cpu}" / "topology"
+        try:
+            socket = int(_read(topo / "physical_package_id").strip())
+            siblings_file = topo / "thread_siblings_list"
+            siblings = parse_cpuset(_read(siblings_file).strip(), obj=str(siblings_file))
+        except (FileNotFoundError, ValueError):
+            socket, siblings = 0, frozenset({cpu})
+        core = min(siblings & online or {cpu})
+        infos.append(CPUInfo(cpu, core, max(socket, 0), numa_of.get(cpu, 0)))
+    return CPUTopology(infos)
+
+
+def read_kubelet_cpu_state(path: str | Path = CPU_MANAGER_STATE_PATH) -> KubeletCPUState | None:
+    """The kubelet's static CPU manager state, or None (no file, or not `static`)."""
+    p = Path(path)
+    try:
+        text = _read(p)
+    except FileNotFoundError:
+        return None
+    state = parse_kubelet_cpu_state(text, source=str(p))
+    return state if state.policy == "static" else None
