@@ -10,15 +10,19 @@ time minus the scheduled second. Runs:
   each at its default client limits (QPS 20 / burst 30; QPS 50 / burst 100).
 - **B, stock raised**: the same with both raised to what colo runs with (QPS `--qps`,
   burst twice that).
-- **C, colo**: `colo cron serve` (kube-controller-manager's CronJob controller off) and
-  `colo batch serve` (hosting the coordinator), at QPS `--qps`.
+- **C, colo**: `colo cron serve` (kube-controller-manager's CronJob controller off;
+  `--write-concurrency` API writes in flight, 64) and `colo batch serve` (hosting the
+  coordinator), at QPS `--qps`.
 - **the ceiling**: no controller, no scheduler. On C's cluster, at the next minute, the
   bench binds pods it created ahead, round-robin over the nodes, with colo's binder at
   the same QPS: no scheduler can bind a wave faster on this machine.
 
 Figures: `stock_p99_s`, `stock_raised_p99_s`, `colo_p50_s`, `colo_p99_s`, `colo_max_s`,
 `ratio_vs_stock` and `ratio_vs_raised` (their p99 over colo's), `ceiling_p99_s`, and
-p50/p99 of scheduled second → Running for each. `--runs` picks which to run.
+p50/p99 of scheduled second → Running for each; `colo_cron_cpu_s` and `colo_batch_cpu_s`,
+the CPU seconds (user + system) each colo process used during C, from before its
+CronJobs are made until every pod is bound and Running (not the ceiling's). `--runs`
+picks which to run.
 """
 
 from __future__ import annotations
@@ -201,22 +205,36 @@ async def ceiling(state: ClusterState, count: int, qps: float, timeout_s: float)
             return np.array(sorted(watch.bound.values())) - tick
 
 
+def cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a live process, from /proc/<pid>/stat (0 if it is
+    gone). The same as bench/sched_e2e.py's."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return 0.0
+    fields = stat[stat.rindex(")") + 2 :].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@contextlib.contextmanager
 def colo_processes(
-    state: ClusterState, qps: float, lead_s: float, logs: Path
-) -> contextlib.ExitStack:
-    stack = contextlib.ExitStack()
+    state: ClusterState, qps: float, lead_s: float, write_concurrency: int, logs: Path
+) -> Iterator[dict[str, int]]:
+    """colo-batch and colo-cron for the block; their pids by name."""
     colo = [sys.executable, "-m", "colo.cli.main"]
     kube = ["--kubeconfig", state.kubeconfig]
     (port,) = free_ports(1)
     limits = ["--qps", f"{qps:g}", "--burst", f"{int(2 * qps)}"]
     hosted = ["--coordinator-listen", f"127.0.0.1:{port}"]
-    stack.enter_context(background(
-        [*colo, "batch", "serve", *kube, "--no-leader-elect", *hosted, *limits],
-        logs / "colo-batch.log"))  # fmt: skip
-    stack.enter_context(background(
-        [*colo, "cron", "serve", *kube, "--no-leader-elect", "--lead", f"{lead_s:g}s",
-         *limits], logs / "colo-cron.log"))  # fmt: skip
-    return stack
+    with contextlib.ExitStack() as stack:
+        batch = stack.enter_context(background(
+            [*colo, "batch", "serve", *kube, "--no-leader-elect", *hosted, *limits],
+            logs / "colo-batch.log"))  # fmt: skip
+        cron = stack.enter_context(background(
+            [*colo, "cron", "serve", *kube, "--no-leader-elect", "--lead", f"{lead_s:g}s",
+             "--write-concurrency", str(write_concurrency), *limits],
+            logs / "colo-cron.log"))  # fmt: skip
+        yield {"colo_batch": batch.pid, "colo_cron": cron.pid}
 
 
 def summary(prefix: str, late: dict[str, np.ndarray], figures: dict[str, float]) -> None:
@@ -234,6 +252,10 @@ def main() -> None:
     p.add_argument("--cronjobs", type=int, default=1000)
     p.add_argument("--qps", type=float, default=500.0, help="colo's client QPS (burst twice)")
     p.add_argument("--lead", type=float, default=30.0, help="colo-cron's --lead, seconds")
+    p.add_argument(
+        "--write-concurrency", type=int, default=64,
+        help="colo-cron's --write-concurrency: API writes in flight (default: 64)",
+    )  # fmt: skip
     p.add_argument("--timeout", type=float, default=900.0, help="seconds after the tick per run")
     p.add_argument(
         "--runs", default="stock,raised,colo", help="which runs (the ceiling goes with colo)"
@@ -268,14 +290,14 @@ def main() -> None:
             options = ClusterOptions(**base, cronjob_controller=False)  # type: ignore[arg-type]
             with (
                 cluster(options, quiet=args.json) as state,
-                colo_processes(state, args.qps, args.lead, logs),
+                colo_processes(state, args.qps, args.lead, args.write_concurrency, logs) as pids,
             ):
                 time.sleep(3.0)  # colo-batch and colo-cron list the cluster
-                summary(
-                    "colo",
-                    asyncio.run(wave(state, args.cronjobs, args.timeout, args.lead + 20.0)),
-                    figures,
-                )
+                before = {name: cpu_s(pid) for name, pid in pids.items()}
+                late = asyncio.run(wave(state, args.cronjobs, args.timeout, args.lead + 20.0))
+                for name, pid in pids.items():  # read while they live, before the ceiling
+                    figures[f"{name}_cpu_s"] = round(cpu_s(pid) - before[name], 1)
+                summary("colo", late, figures)
                 bound = asyncio.run(ceiling(state, args.cronjobs, args.qps, args.timeout))
                 summary("ceiling", {"bound": bound}, figures)
     if "colo_p99_s" in figures:

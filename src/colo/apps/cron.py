@@ -3,8 +3,9 @@
 Everything colo-cron decides lives in the loop, which `colo sim` drives too
 (`colo.sim.cron`). This module moves events and commands: informers over CronJobs, Jobs
 and Jobs' pods feed the loop; it is woken when it asks; its commands become API writes,
-run as tasks, and their outcomes go back in. `serve` is the composition root of
-`colo cron serve`.
+run as tasks, at most `write_concurrency` (64) in flight — a wave's burst queues in
+order behind them instead of contending all at once for the cores and the API server —
+and their outcomes go back in. `serve` is the composition root of `colo cron serve`.
 
 kube-controller-manager's own CronJob controller must not run beside it
 (`--controllers=*,-cronjob-controller`): both would create the runs. Job names make a
@@ -64,6 +65,8 @@ BATCH = "/apis/batch/v1"
 JOB_PODS = "batch.kubernetes.io/controller-uid"
 #: Fire lateness buckets (seconds): the users' tolerance is 3 s.
 LATENESS_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 30.0, 60.0, 300.0)
+#: API writes (creates, deletes, status patches, Events) in flight at once, by default.
+WRITE_CONCURRENCY = 64
 
 
 def _path(resource: Resource, key: str, *, status: bool = False) -> str:
@@ -73,7 +76,12 @@ def _path(resource: Resource, key: str, *, status: bool = False) -> str:
 
 
 class CronController:
-    """Drives one `CronLoop` against the API server (see the module docstring)."""
+    """Drives one `CronLoop` against the API server (see the module docstring).
+
+    Every command is a task; at most `write_concurrency` of them are writing at once, the
+    rest wait their turn in the order the loop gave them. Each write's outcome goes back
+    to the loop when it has been answered, after its slot is free again.
+    """
 
     def __init__(
         self,
@@ -82,7 +90,10 @@ class CronController:
         *,
         options: CronOptions | None = None,
         clock: Callable[[], float] = time.time,
+        write_concurrency: int = WRITE_CONCURRENCY,
     ) -> None:
+        if write_concurrency < 1:
+            raise ValueError(f"write_concurrency must be at least 1, got {write_concurrency}")
         self.loop = CronLoop(options)
         self._api = api
         self._events = events
@@ -91,6 +102,10 @@ class CronController:
         self.unreadable = 0
         self._tasks: set[asyncio.Task[None]] = set()
         self._wake = asyncio.Event()
+        self.write_concurrency = write_concurrency
+        self._writes = asyncio.Semaphore(write_concurrency)
+        #: writes sent and not yet answered (at most `write_concurrency`)
+        self.writes_in_flight = 0
 
     # --- into the loop ------------------------------------------------------------------
     def on_raw(self, resource: Resource, kind: ChangeKind, raw: dict[str, Any]) -> None:
@@ -132,6 +147,17 @@ class CronController:
 
     # --- out of the loop ----------------------------------------------------------------
     async def _execute(self, command: Command) -> None:
+        async with self._writes:
+            self.writes_in_flight += 1
+            try:
+                answer = await self._write(command)
+            finally:
+                self.writes_in_flight -= 1
+        if answer is not None:
+            self.handle(answer)
+
+    async def _write(self, command: Command) -> Event | None:
+        """Carry out one command; what the loop must hear of it, if anything."""
         if isinstance(command, CreateJob | CreatePod):
             resource: Resource = "jobs" if isinstance(command, CreateJob) else "pods"
             ns = command.key.split("/", 1)[0]
@@ -141,19 +167,18 @@ class CronController:
                     "POST", f"{api}/namespaces/{ns}/{resource}", body=command.body
                 )
             except Conflict as e:
-                self.handle(CreateFailed(resource, command.key, str(e), exists=True))
+                return CreateFailed(resource, command.key, str(e), exists=True)
             except ColoError as e:
-                self.handle(CreateFailed(resource, command.key, str(e)))
-            else:
-                self.handle(Created(resource, command.key, made))
-        elif isinstance(command, Delete):
+                return CreateFailed(resource, command.key, str(e))
+            return Created(resource, command.key, made)
+        if isinstance(command, Delete):
             body = {"propagationPolicy": "Background", "preconditions": {"uid": command.uid}}
             try:
                 await self._api.request("DELETE", _path(command.resource, command.key), body=body)
             except NotFound:
                 pass  # gone already: what was asked
             except ColoError as e:
-                self.handle(WriteFailed(command.resource, command.key, str(e)))
+                return WriteFailed(command.resource, command.key, str(e))
         elif isinstance(command, PatchStatus):
             try:
                 await self._api.request(
@@ -165,12 +190,13 @@ class CronController:
             except NotFound:
                 pass
             except ColoError as e:
-                self.handle(WriteFailed(command.resource, command.key, str(e)))
+                return WriteFailed(command.resource, command.key, str(e))
         elif isinstance(command, Record):
             await self._events.record(
                 kind=command.kind, key=command.key, reason=command.reason,
                 message=command.message, type=command.type, uid=command.uid,
             )  # fmt: skip
+        return None
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.ensure_future(work)
@@ -213,6 +239,11 @@ class CronCollector(Collector):
         yield GaugeMetricFamily(
             "colo_cron_cronjobs", "CronJobs watched.", value=len(self._c.loop.cronjobs)
         )
+        yield GaugeMetricFamily(
+            "colo_cron_writes_in_flight",
+            "API writes sent and not yet answered (at most --write-concurrency).",
+            value=self._c.writes_in_flight,
+        )
         for late in self._c.lateness[self._seen :]:
             i = next(
                 (k for k, b in enumerate(LATENESS_BUCKETS) if late <= b), len(LATENESS_BUCKETS)
@@ -246,6 +277,8 @@ class CronServeOptions:
     lease_duration_s: float = 15.0
     identity: str = ""
     metrics_listen: str | None = None
+    write_concurrency: int = WRITE_CONCURRENCY
+    """API writes in flight at once (`CronController`)."""
 
 
 async def serve(config: ClientConfig, options: CronServeOptions) -> None:
@@ -255,8 +288,9 @@ async def serve(config: ClientConfig, options: CronServeOptions) -> None:
     ) as t:
         identity = options.identity or "colo-cron"
         controller = CronController(
-            t, KubeEventRecorder(t, component="colo-cron", instance=identity), options=options.cron
-        )
+            t, KubeEventRecorder(t, component="colo-cron", instance=identity),
+            options=options.cron, write_concurrency=options.write_concurrency,
+        )  # fmt: skip
         metrics: web.AppRunner | None = None
         if options.metrics_listen:
             try:

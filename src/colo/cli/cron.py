@@ -4,8 +4,8 @@
 colo cron next SCHEDULE [--time-zone TZ] [--after RFC3339] [--count 5] [--json]
 colo cron serve [--kubeconfig PATH] [--context NAME] [--lead 10s] [--status-delay 5s]
                 [--scheduler-name colo-batch] [--no-manage-jobs] [--qps 500] [--burst 1000]
-                [--no-leader-elect] [--lease-namespace kube-system] [--lease-duration 15s]
-                [--metrics-listen HOST:PORT] [-v]
+                [--write-concurrency 64] [--no-leader-elect] [--lease-namespace kube-system]
+                [--lease-duration 15s] [--metrics-listen HOST:PORT] [-v]
 
 Prints the next fire times after `--after` (default: now), one RFC 3339 time with its
 offset per line, or one JSON list with `--json`. The schedule and zone are validated as
@@ -99,6 +99,11 @@ def _add_serve(sub: Any) -> None:
     )  # fmt: skip
     serve.add_argument("--burst", type=whole_number(1), default=1000, help="default: 1000")
     serve.add_argument(
+        "--write-concurrency", type=whole_number(1), default=64, metavar="N",
+        help="API writes in flight at once; the rest of a wave's burst waits its turn, in "
+        "order (default: 64)",
+    )  # fmt: skip
+    serve.add_argument(
         "--leader-elect", action=argparse.BooleanOptionalAction, default=True,
         help="run only while holding the Lease kube-system/colo-cron (default: on)",
     )  # fmt: skip
@@ -151,6 +156,7 @@ def run_serve(args: argparse.Namespace) -> int:
         qps=args.qps, burst=args.burst, leader_elect=args.leader_elect,
         lease_namespace=args.lease_namespace, lease_duration_s=args.lease_duration,
         identity=default_identity(), metrics_listen=args.metrics_listen,
+        write_concurrency=args.write_concurrency,
     )  # fmt: skip
     asyncio.run(serve(config, options))
     return 0

@@ -19,6 +19,11 @@ What it accepts, exactly (`parser.go` and `spec.go` of robfig/cron v3.0.1):
   star bits decide how they combine (`SpecSchedule.day_matches`).
 
 Errors carry robfig's own message, which Kubernetes shows verbatim.
+
+Parsing is memoized (`parsed_schedule`): a wave of CronJobs sharing one schedule parses
+it once. The cache is process-wide but invisible — the parse is a pure function of its
+arguments, its result a frozen `Schedule`, and an error is not cached (each call raises
+afresh) — so, unlike other state, it does not stop one process hosting many loops.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, tzinfo
+from functools import lru_cache
 
 from colo.cron.goduration import GoSyntaxError, atoi, parse_duration_ns
 from colo.cron.schedule import STAR_BIT, EverySchedule, Schedule, SpecSchedule, every_delay_s
@@ -56,6 +62,8 @@ _SPACE_CHARS = "\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u20
 _GO_SPACE = re.compile(f"[{_SPACE_CHARS}]+")
 _GO_TRIM = re.compile(f"^[{_SPACE_CHARS}]+|[{_SPACE_CHARS}]+$")
 _EVERY = "@every "
+#: Distinct (spec, zone, local zone) triples kept parsed; a cluster has far fewer.
+PARSE_CACHE_SIZE = 4096
 
 
 def _bits(low: int, high: int, step: int) -> int:
@@ -162,8 +170,18 @@ def parse_standard(spec: str, *, zone: tzinfo = UTC, local_zone: tzinfo = UTC) -
     has no `TZ=`/`CRON_TZ=` prefix (the controller prefixes `TZ=<spec.timeZone>`; without
     one robfig uses Go's `time.Local`, here `local_zone`, which `Local` in a prefix names too).
 
-    Raises ScheduleSyntaxError with robfig's message.
+    Memoized on its three arguments (`parsed_schedule`). Raises ScheduleSyntaxError with
+    robfig's message.
     """
+    return parsed_schedule(spec, zone, local_zone)
+
+
+@lru_cache(maxsize=PARSE_CACHE_SIZE)
+def parsed_schedule(spec: str, zone: tzinfo, local_zone: tzinfo) -> Schedule:
+    """`parse_standard`, memoized: equal arguments (zones compare as `tzinfo`s do: a
+    `ZoneInfo` by identity, which `ZoneInfo(name)` keeps per name; fixed offsets by value)
+    give the same frozen `Schedule`. `parsed_schedule.__wrapped__` parses uncached;
+    `cache_info()` counts hits."""
     if not spec:
         raise ScheduleSyntaxError("empty spec string")
     text = spec

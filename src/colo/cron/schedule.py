@@ -11,6 +11,11 @@ two equal where the rules coincide.
 
 Both `next` methods return the first fire time strictly after the given instant, or None
 where robfig returns Go's zero time (no fire time within five years of the search start).
+
+`SpecSchedule.next_us` is memoized (`spec_next_us`, on the schedule — which carries its
+zone — and the instant): a wave of CronJobs sharing a schedule and a last schedule time
+walks the calendar once. The cache is process-wide but invisible (a pure function of
+frozen values to an int), so it does not stop one process hosting many loops.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
+from functools import lru_cache
 
 from colo.cron.walltime import (
     HOUR_US,
@@ -33,6 +39,8 @@ from colo.cron.walltime import (
 STAR_BIT = 1 << 63
 #: robfig gives up after this many years past the search start (then returns zero time).
 YEAR_LIMIT = 5
+#: (schedule, instant) pairs whose next fire time is kept: a wave's worth, several times.
+NEXT_CACHE_SIZE = 65536
 
 
 class Schedule(ABC):
@@ -88,7 +96,12 @@ class SpecSchedule(Schedule):
         return dom_match or dow_match
 
     def next_us(self, after_us: int) -> int | None:
-        """robfig's `SpecSchedule.Next`, step for step (the `goto WRAP`s are `continue`)."""
+        """robfig's `SpecSchedule.Next`, memoized (`spec_next_us`)."""
+        return spec_next_us(self, after_us)
+
+    def walk_us(self, after_us: int) -> int | None:
+        """robfig's `SpecSchedule.Next`, step for step (the `goto WRAP`s are `continue`);
+        uncached."""
         if not (self.second and self.minute and self.hour and self.month):
             # A field that matches nothing (`, * * * *` parses): robfig steps minute by
             # minute through five years (2.6 million steps) to return its zero time.
@@ -158,6 +171,13 @@ class SpecSchedule(Schedule):
             if wrapped:
                 continue
             return t.us
+
+
+@lru_cache(maxsize=NEXT_CACHE_SIZE)
+def spec_next_us(schedule: SpecSchedule, after_us: int) -> int | None:
+    """`schedule.walk_us(after_us)`, memoized on equal schedules (same spec, zone and bits)
+    and the instant; `cache_info()` counts hits."""
+    return schedule.walk_us(after_us)
 
 
 @dataclass(frozen=True, slots=True)
