@@ -14,6 +14,7 @@ STAMP_TEST := $(VENV)/.installed-test
 
 -include mk/cluster.mk
 -include mk/browser.mk
+-include mk/tools.mk
 
 .PHONY: help demo test lint typecheck layers unit bench venv clean proto
 
@@ -56,7 +57,7 @@ test: lint typecheck layers unit
 
 # Each bench/<name>.py runs alone (the kube_* ones start their own 1,000-node dev
 # cluster); files starting with _ are shared helpers.
-bench: $(STAMP_TEST) cluster-bins
+bench: $(STAMP_TEST) cluster-bins stress-ng
 	@set -e; for b in bench/[!_]*.py; do echo "== $$b"; $(PY) $$b; done
 
 # Regenerate the gRPC code from proto/ (committed; tests check it is current): Python in

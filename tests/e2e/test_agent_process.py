@@ -5,6 +5,8 @@ Node following that usage."""
 from __future__ import annotations
 
 import asyncio
+import json
+import subprocess
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -120,5 +122,91 @@ def test_the_agent_process_publishes_batch_cpu_that_follows_the_pods_cgroup_usag
             text = log.read_text(errors="replace")
             assert "Traceback" not in text, text[-3000:]
             assert "colo-agent on node node-0044" in text, text[-3000:]
+
+    asyncio.run(body())
+
+
+def test_the_agent_protects_on_real_cgroups_and_says_so(
+    dev_cluster: ClusterState, cgroup_tree: Any, tmp_path: Path
+) -> None:
+    """Protection on (the default): the offline box is written in the tree, a pod with a
+    malformed colo.io/qos label gets a Warning event and is still governed, the Lease
+    and `colo explain node` show the guard and the box, /metrics has the guard."""
+
+    async def body() -> None:
+        async with transport(dev_cluster) as t:
+            ns = await new_namespace(t)
+            bad = pod_body("bad-label", nodeName=NODE)
+            bad["metadata"]["labels"]["colo.io/qos"] = "gold"
+            bad["spec"]["containers"][0]["resources"] = {"requests": {"cpu": "1", "memory": "1Gi"}}
+            bad_uid = (await t.post(f"/api/v1/namespaces/{ns}/pods", bad))["metadata"]["uid"]
+            batch = pod_body("batch", nodeName=NODE)
+            batch_uid = (await t.post(f"/api/v1/namespaces/{ns}/pods", batch))["metadata"]["uid"]
+            cgroup_tree.start_idle(f"kubepods/burstable/pod{bad_uid}/c")
+            cgroup_tree.start_busy(f"kubepods/besteffort/pod{batch_uid}/c", megabytes=8)
+            (metrics_port,) = free_ports(1)
+            argv = [
+                sys.executable, "-m", "colo", "agent", "serve", "--node", NODE,
+                "--kubeconfig", dev_cluster.kubeconfig, "--interval", "0.5s",
+                "--protect-interval", "0.3s",
+                "--cgroup-root", str(cgroup_tree.cgroup_root),
+                "--kubelet-cgroup-root", cgroup_tree.kubelet_root,
+                "--metrics-listen", f"127.0.0.1:{metrics_port}",
+            ]  # fmt: skip
+            log = tmp_path / "agent.log"
+            quota = cgroup_tree.path("cpu", "kubepods/besteffort") / "cpu.cfs_quota_us"
+            try:
+                with background(argv, log):
+
+                    async def box_written() -> str | None:
+                        text = quota.read_text().strip()
+                        return text if text != "-1" else None
+
+                    await until(box_written, what="the offline box's quota", within_s=60)
+
+                    async def warned() -> dict[str, Any] | None:
+                        events = await t.get(
+                            f"/api/v1/namespaces/{ns}/events",
+                            params={"fieldSelector": "involvedObject.name=bad-label"},
+                        )
+                        for e in events["items"]:
+                            if e["reason"] == "BadColoAnnotation":
+                                return dict(e)
+                        return None
+
+                    event = await until(warned, what="a Warning event", within_s=30)
+                    assert event["type"] == "Warning"
+                    assert "colo.io/qos='gold'" in event["message"]
+
+                    async def annotated() -> str | None:
+                        lease = await read_heartbeat(t, NODE)
+                        notes = ((lease or {}).get("metadata") or {}).get("annotations") or {}
+                        raw = notes.get("colo.io/protection")
+                        sized = raw is not None and json.loads(raw)["box"]["quota_us"] is not None
+                        return raw if sized else None
+
+                    state = json.loads(await until(annotated, what="protection", within_s=30))
+                    assert state["level"] in ("NORMAL", "THROTTLE", "FORBID", "EVICT")
+                    assert state["box"]["quota_us"] >= 10_000  # at least the 100m floor
+                    text = await scrape(metrics_port)
+                    assert sample(text, "colo_agent_guard_level") >= 0
+                    assert sample(text, "colo_agent_box_cpu_millicores") > 0
+                    explained = subprocess.run(
+                        [sys.executable, "-m", "colo", "explain", "node", NODE,
+                         "--kubeconfig", dev_cluster.kubeconfig],
+                        capture_output=True, text=True, timeout=60,
+                    )  # fmt: skip
+                    assert explained.returncode == 0, explained.stderr
+                    assert "protection: guard:" in explained.stdout
+                    assert "protection: offline box:" in explained.stdout
+            finally:
+                for name in ("bad-label", "batch"):
+                    await delete_pod(t, ns, name)
+                await KubeNodeStatusPatcher(t).remove_extended_resources(
+                    NODE, [BATCH_CPU, BATCH_MEMORY]
+                )
+            text = log.read_text(errors="replace")
+            assert "Traceback" not in text, text[-3000:]
+            assert "colo-agent protecting node node-0044" in text, text[-3000:]
 
     asyncio.run(body())

@@ -76,6 +76,9 @@ class ProtectionOptions:
     guard: GuardOptions = field(default_factory=GuardOptions)
     box: BoxOptions = field(default_factory=BoxOptions)
     cpus: CPUOptions = field(default_factory=CPUOptions)
+    interval_s: float = 1.0
+    """How often the driver measures and ticks (the box is re-sized at least this often;
+    the issue's bound is one second)."""
     starve_milli: float = 50.0
     """A node starves its offline work while the box gives each offline pod less."""
     starve_after_s: float = 60.0
@@ -88,6 +91,11 @@ class ProtectionOptions:
     """Write the box's memory limit and reclaim its page cache under pressure."""
 
     def __post_init__(self) -> None:
+        if not 0 < self.interval_s <= 60:
+            raise InvalidInput(
+                "out of range", obj="protection options", field="interval_s",
+                value=self.interval_s, expected="seconds in (0, 60]",
+            )  # fmt: skip
         for name in ("starve_milli", "starve_after_s"):
             if not getattr(self, name) >= 0:
                 raise InvalidInput(

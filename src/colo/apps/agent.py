@@ -1,6 +1,10 @@
-"""colo-agent (its reporting half): the composition root of `colo agent serve`.
+"""colo-agent: the composition root of `colo agent serve` and `colo agent protect`.
 
-One process per node. `NodeAgent` is the asyncio driver of the reporting loop
+One process per node, two loops. The protection loop (`colo.agent.protection`, driven by
+`colo.apps.protect.NodeProtector`) keeps online pods safe: the offline box, cpu tiers,
+the guard; it runs unless `--no-protect`, and alone, without an API server, in
+`colo agent protect` (pods found in the cgroup tree). `NodeAgent` is the asyncio driver
+of the reporting loop
 (`colo.agent.reporting.ReportingLoop`, here over one node): every interval it hands the
 loop the pods on its node (from an informer watching `spec.nodeName=<node>`: QoS tier,
 requests), their cpu and memory usage (from the node's cgroup tree, `colo.linux`), and
@@ -18,9 +22,10 @@ publishes zero.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -28,6 +33,15 @@ from aiohttp import web
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from colo.agent.box import BoxOptions
+from colo.agent.kubeletcpu import CPU_MANAGER_STATE_PATH
+from colo.agent.protection import (
+    PROTECTION_ANNOTATION,
+    ProtectedNode,
+    ProtectedPod,
+    ProtectionLoop,
+    ProtectionOptions,
+)
 from colo.agent.reporting import (
     Command,
     NodeSpec,
@@ -38,16 +52,34 @@ from colo.agent.reporting import (
     ReportingOptions,
 )
 from colo.apps.metrics import registry_of, start_metrics
+from colo.apps.protect import (
+    NodeProtector,
+    NodeSampler,
+    Probe,
+    ProtectionCollector,
+    ProtectorHooks,
+    SloProbes,
+    lenient_pod,
+    pods_from_tree,
+    probes_of,
+    protected_pod,
+)
+from colo.core.cgroupstats import KubeletTree
 from colo.core.errors import ColoError, InvalidInput, Retryable
 from colo.core.objects import Node, Pod
-from colo.core.resources import Resources
+from colo.core.resources import BATCH_CPU, Resources
 from colo.core.usage import PodCgroup
 from colo.kube.config import ClientConfig
+from colo.kube.events import KubeEventRecorder
+from colo.kube.evictor import KubeEvictor
 from colo.kube.heartbeat import NAMESPACE, NodeHeartbeat
 from colo.kube.informer import Informer
 from colo.kube.nodestatus import KubeNodeStatusPatcher
 from colo.kube.transport import Transport
-from colo.linux import CgroupUsageReader
+from colo.linux import CgroupUsageReader, LinuxCgroups
+from colo.linux.node import read_cpu_busy_ns, read_kubelet_cpu_state, read_memory, read_topology
+from colo.ports.api import Api
+from colo.ports.cgroups import Cgroups
 from colo.ports.cluster import Heartbeat, NodeStatusPatcher
 from colo.ports.usage import UsageReader
 from colo.predict.reclaim import ReclaimPolicy
@@ -74,6 +106,17 @@ class AgentOptions:
     heartbeat_namespace: str = NAMESPACE
     qps: float = 5.0
     burst: int = 10
+    protect: bool = True
+    protect_interval_s: float = 1.0
+    target_util: float = 0.90
+    probe_timeout_s: float = 0.5
+    cpusets: bool = True
+    kubelet_state: str = CPU_MANAGER_STATE_PATH
+    proc_root: str = "/proc"
+    sys_root: str = "/sys"
+
+    def protection(self) -> ProtectionOptions:
+        return protection_options(self.protect_interval_s, self.target_util, self.cpusets)
 
     def reporting(self) -> ReportingOptions:
         return ReportingOptions.every(
@@ -96,6 +139,28 @@ def pod_spec(pod: Pod) -> PodSpec:
     return PodSpec(pod.key, pod.tier, request)
 
 
+def protection_options(interval_s: float, target_util: float, cpusets: bool) -> ProtectionOptions:
+    return ProtectionOptions(
+        interval_s=interval_s, box=BoxOptions(target_util=target_util), cpusets=cpusets
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class LocalProtectOptions:
+    """`colo agent protect`'s settings: protection alone, no API server."""
+
+    node: str
+    interval_s: float = 1.0
+    target_util: float = 0.90
+    cgroup_root: str = "/sys/fs/cgroup"
+    kubelet_cgroup_root: str = "/"
+    metrics_listen: str | None = None
+    cpusets: bool = True
+    kubelet_state: str = CPU_MANAGER_STATE_PATH
+    proc_root: str = "/proc"
+    sys_root: str = "/sys"
+
+
 class NodeAgent:
     """Drives a one-node `ReportingLoop` against the API server and the cgroup tree.
 
@@ -114,9 +179,11 @@ class NodeAgent:
         heartbeat: Heartbeat,
         clock: Callable[[], float] = time.monotonic,
         wall: Callable[[], datetime] = lambda: datetime.now(UTC),
+        annotations: Callable[[], Mapping[str, str]] = dict,
     ) -> None:
         if len(loop.node_names) != 1:
             raise ValueError("a NodeAgent drives a reporting loop over its own node only")
+        self._annotations = annotations
         self.loop = loop
         self.name = loop.node_names[0]
         self._pods = pods
@@ -149,7 +216,7 @@ class NodeAgent:
                 todo += await self._publish(command)
             else:
                 try:
-                    await self._heartbeat.renew(command.annotations)
+                    await self._heartbeat.renew({**command.annotations, **self._annotations()})
                     ok = True
                 except ColoError as e:
                     ok = False
@@ -210,11 +277,19 @@ class AgentCollector(Collector):
         node = [agent.name]
         yield CounterMetricFamily("colo_agent_reports", "Reporting rounds run.", value=loop.ticks)
         for name, doc, ok, failed in (
-            ("colo_agent_patches", "Batch resource patches, by result.",
-             loop.publishes, loop.publish_failures),
-            ("colo_agent_heartbeats", "Heartbeat renewals, by result.",
-             loop.renewals, loop.renew_failures),
-        ):  # fmt: skip
+            (
+                "colo_agent_patches",
+                "Batch resource patches, by result.",
+                loop.publishes,
+                loop.publish_failures,
+            ),
+            (
+                "colo_agent_heartbeats",
+                "Heartbeat renewals, by result.",
+                loop.renewals,
+                loop.renew_failures,
+            ),
+        ):
             family = CounterMetricFamily(name, doc, labels=["result"])
             family.add_metric(["ok"], ok)
             family.add_metric(["failed"], failed)
@@ -226,29 +301,295 @@ class AgentCollector(Collector):
         )
         published = loop.reporters[0].published
         gauges = (
-            ("colo_agent_published_batch_cpu_millicores", "colo.io/batch-cpu as published.",
-             published.cpu_milli if published else 0),
-            ("colo_agent_published_batch_memory_bytes", "colo.io/batch-memory as published.",
-             published.memory_bytes if published else 0),
-            ("colo_agent_reclaimable_cpu_millicores", "Reclaimable cpu at the last report.",
-             int(loop.reclaim_cpu[0])),
-            ("colo_agent_reclaimable_memory_bytes", "Reclaimable memory at the last report.",
-             int(loop.reclaim_memory[0])),
-            ("colo_agent_online_cpu_millicores",
-             "Cpu held back for online pods (predicted peaks or requests).",
-             int(loop.online_cpu[0])),
+            (
+                "colo_agent_published_batch_cpu_millicores",
+                "colo.io/batch-cpu as published.",
+                published.cpu_milli if published else 0,
+            ),
+            (
+                "colo_agent_published_batch_memory_bytes",
+                "colo.io/batch-memory as published.",
+                published.memory_bytes if published else 0,
+            ),
+            (
+                "colo_agent_reclaimable_cpu_millicores",
+                "Reclaimable cpu at the last report.",
+                int(loop.reclaim_cpu[0]),
+            ),
+            (
+                "colo_agent_reclaimable_memory_bytes",
+                "Reclaimable memory at the last report.",
+                int(loop.reclaim_memory[0]),
+            ),
+            (
+                "colo_agent_online_cpu_millicores",
+                "Cpu held back for online pods (predicted peaks or requests).",
+                int(loop.online_cpu[0]),
+            ),
             ("colo_agent_online_pods", "Online pods on the node.", len(loop.pods_on(agent.name))),
             ("colo_agent_measured_pods", "Pods measured in the last round.", agent.measured),
-        )  # fmt: skip
+        )
         for name, doc, value in gauges:
             g = GaugeMetricFamily(name, doc, labels=["node"])
             g.add_metric(node, value)
             yield g
 
 
+async def wait_for_tree(cgroups: Cgroups, node: str, interval_s: float) -> KubeletTree:
+    """The kubelet's pod tree, once there is one (logged once while there is none)."""
+    said = False
+    while True:
+        trees = cgroups.scan()
+        if trees:
+            return trees[0]
+        if not said:
+            log.warning("node %s: no kubelet pod tree (kubepods) yet; protection waits", node)
+            said = True
+        await asyncio.sleep(interval_s)
+
+
+def protected_node(
+    name: str,
+    tree: KubeletTree,
+    *,
+    capacity_milli: int,
+    memory_bytes: int,
+    cpusets: bool,
+    sys_root: str,
+) -> ProtectedNode:
+    topology = None
+    if cpusets:
+        try:
+            topology = read_topology(sys_root)
+        except (ColoError, OSError) as e:
+            log.warning("node %s: cpu topology unreadable, no cpusets written: %s", name, e)
+    return ProtectedNode(
+        name,
+        capacity_milli=capacity_milli,
+        memory_bytes=memory_bytes,
+        box=tree.box,
+        topology=topology,
+    )
+
+
+def kubelet_state_reader(path: str, node: str) -> Callable[[], object]:
+    """Reads the kubelet's CPU manager checkpoint each round; says once when it is static
+    (colo allocates around the cpus it pinned) and logs a malformed one without stopping."""
+    said: list[str] = []
+
+    def read() -> object:
+        try:
+            state = read_kubelet_cpu_state(path)
+        except ColoError as e:
+            if str(e) not in said:
+                log.warning("node %s: kubelet cpu manager state unreadable: %s", node, e)
+                said.append(str(e))
+            return None
+        if state is not None and "static" not in said:
+            log.info(
+                "node %s: the kubelet's static CPU manager pins cpus for some pods; colo "
+                "leaves those cpus and pods to it (colo explain node says which)",
+                node,
+            )
+            said.append("static")
+        return state
+
+    return read
+
+
+def sampler_for(cgroups: Cgroups, proc_root: str) -> NodeSampler:
+    return NodeSampler(
+        cgroups,
+        read_busy_ns=lambda: read_cpu_busy_ns(proc_root),
+        read_memory=lambda: read_memory(proc_root),
+    )
+
+
+async def protect_local(options: LocalProtectOptions) -> None:
+    """`colo agent protect`: the protection loop alone, pods from the cgroup tree, no API
+    server (evictions are logged, not made). For nodes and benchmarks without a kubelet."""
+    cgroups = LinuxCgroups(
+        options.cgroup_root,
+        kubelet_root=options.kubelet_cgroup_root,
+        proc_pressure=f"{options.proc_root}/pressure",
+    )
+    tree = await wait_for_tree(cgroups, options.node, options.interval_s)
+    total_memory, _ = read_memory(options.proc_root)
+    cpus = len(read_topology(options.sys_root).cpus)
+    node = protected_node(
+        options.node,
+        tree,
+        capacity_milli=cpus * 1000,
+        memory_bytes=total_memory,
+        cpusets=options.cpusets,
+        sys_root=options.sys_root,
+    )
+    loop = ProtectionLoop(
+        [node], protection_options(options.interval_s, options.target_util, options.cpusets)
+    )
+    state = kubelet_state_reader(options.kubelet_state, options.node)
+    protector = NodeProtector(
+        loop,
+        sampler=sampler_for(cgroups, options.proc_root),
+        pods=lambda t: pods_from_tree(t) if t is not None else [],
+        kubelet=state,  # type: ignore[arg-type]
+    )
+    metrics: web.AppRunner | None = None
+    try:
+        if options.metrics_listen:
+            metrics = await _listen(ProtectionCollector(protector), options.metrics_listen)
+        log.info(
+            "colo-agent protecting node %s (no API server): box %s, every %g s, target %g",
+            options.node,
+            tree.box,
+            options.interval_s,
+            options.target_util,
+        )
+        await protector.run()
+    finally:
+        if metrics is not None:
+            await metrics.cleanup()
+
+
+async def _listen(collector: Collector, address: str, *more: Collector) -> web.AppRunner:
+    try:
+        runner, port = await start_metrics(registry_of(collector, *more), address)
+    except OSError as e:
+        raise InvalidInput(
+            f"cannot listen there: {e.strerror or e}",
+            obj="colo-agent",
+            field="--metrics-listen",
+            value=address,
+        ) from None
+    log.info("serving metrics on port %d", port)
+    return runner
+
+
+async def room_elsewhere(api: Api, node: str) -> bool:
+    """Whether some other schedulable node publishes batch cpu (`colo.io/batch-cpu` > 0):
+    where a starved offline pod, evicted, could run. A coarse check (it ignores what is
+    already placed there), made only while the node is starving."""
+    try:
+        listing = await api.request("GET", "/api/v1/nodes")
+    except ColoError as e:
+        log.warning("node %s: cannot list nodes to find room elsewhere: %s", node, e)
+        return False
+    for raw in (listing or {}).get("items") or []:
+        try:
+            other = Node.from_k8s(raw)
+        except InvalidInput:
+            continue
+        if other.name != node and other.schedulable and other.allocatable.get(BATCH_CPU) > 0:
+            return True
+    return False
+
+
+class _ApiPods:
+    """The node's pods from the informer, read leniently (a malformed `colo.io/qos` label
+    is a Warning event once per resourceVersion, the pod read by its QoS class)."""
+
+    def __init__(self, informer: Informer, node: str) -> None:
+        self._informer = informer
+        self._node = node
+        self._warned: set[tuple[str, str]] = set()
+        self.pending: list[tuple[Pod, str]] = []
+
+    def pods(self) -> list[Pod]:
+        out = []
+        raw = self._informer.raw()
+        for key in self._informer.cached_keys():
+            view = self._informer.view(key)
+            if isinstance(view, Pod):
+                pod: Pod | None = view
+            else:
+                obj = raw.get(key)
+                if obj is None:
+                    continue
+                pod, why = lenient_pod(obj)
+                rv = str((obj.get("metadata") or {}).get("resourceVersion", ""))
+                if pod is not None and why is not None and (key, rv) not in self._warned:
+                    self._warned.add((key, rv))
+                    self.pending.append((pod, why))
+            if pod is not None and pod.node_name == self._node and not pod.terminal:
+                out.append(pod)
+        return out
+
+
+async def protect(
+    options: AgentOptions,
+    *,
+    api: Api,
+    node: Node,
+    agent: NodeAgent,
+    pods: _ApiPods,
+    protector_ready: asyncio.Future[NodeProtector],
+) -> None:
+    """The protection half of `colo agent serve` (see the module docstring)."""
+    cgroups = LinuxCgroups(
+        options.cgroup_root,
+        kubelet_root=options.kubelet_cgroup_root,
+        proc_pressure=f"{options.proc_root}/pressure",
+    )
+    tree = await wait_for_tree(cgroups, options.node, options.protect_interval_s)
+    spec = protected_node(
+        options.node,
+        tree,
+        capacity_milli=node.capacity.cpu_milli,
+        memory_bytes=node.capacity.memory_bytes,
+        cpusets=options.cpusets,
+        sys_root=options.sys_root,
+    )
+    recorder = KubeEventRecorder(api, component="colo-agent", instance=options.node)
+    probes: list[Probe] = []
+
+    def api_pods(t: KubeletTree | None) -> list[ProtectedPod]:
+        mono, wall = time.monotonic(), time.time()
+        views = pods.pods()
+        found, bad = probes_of(views)
+        probes[:] = found
+        pods.pending.extend(bad)
+        return [protected_pod(p, t, mono_now=mono, wall_now=wall) for p in views]
+
+    protector = NodeProtector(
+        ProtectionLoop([spec], options.protection()),
+        sampler=sampler_for(cgroups, options.proc_root),
+        pods=api_pods,
+        probes=lambda: probes,
+        slo=SloProbes(options.probe_timeout_s),
+        kubelet=kubelet_state_reader(options.kubelet_state, options.node),  # type: ignore[arg-type]
+        hooks=ProtectorHooks(
+            on_forbid=lambda on: agent.loop.forbid(options.node, on),
+            evictor=KubeEvictor(api, recorder=recorder),
+            recorder=recorder,
+        ),
+    )
+    protector_ready.set_result(protector)
+    log.info(
+        "colo-agent protecting node %s: box %s, every %g s, target %g",
+        options.node,
+        tree.box,
+        options.protect_interval_s,
+        options.target_util,
+    )
+    interval = options.protect_interval_s
+    while True:
+        began = time.monotonic()
+        try:
+            if protector.loop.starving[0]:
+                protector.room_elsewhere = await room_elsewhere(api, options.node)
+            await protector.tick()
+            while pods.pending:
+                pod, why = pods.pending.pop(0)
+                await protector.warn_pod(pod, why)
+        except Exception:  # one bad round must not end protection
+            log.exception("node %s: protection round failed; next round as usual", options.node)
+        await asyncio.sleep(max(0.0, interval - (time.monotonic() - began)))
+
+
 async def serve(config: ClientConfig, options: AgentOptions) -> None:
-    """The colo-agent process (reporting): informers for the node and its pods → the
-    reporting loop → node status patches and heartbeats, until cancelled."""
+    """The colo-agent process: informers for the node and its pods → the reporting loop
+    (node status patches, heartbeats) and, unless `--no-protect`, the protection loop
+    (cgroups, evictions, events), until cancelled."""
     reader = CgroupUsageReader(options.cgroup_root, kubelet_root=options.kubelet_cgroup_root)
     async with Transport.from_config(
         config, qps=options.qps, burst=options.burst, user_agent="colo-agent"
@@ -265,18 +606,22 @@ async def serve(config: ClientConfig, options: AgentOptions) -> None:
                 raise InvalidInput(
                     "node not found", obj="colo-agent", field="--node", value=options.node
                 )
-
-            def on_node() -> list[Pod]:
-                views = (pods.view(k) for k in pods.cached_keys())
-                return [p for p in views if isinstance(p, Pod)]
+            api_pods = _ApiPods(pods, options.node)
 
             def this_node() -> Node | None:
                 v = nodes.view(options.node)
                 return v if isinstance(v, Node) else None
 
+            ready: asyncio.Future[NodeProtector] = asyncio.get_running_loop().create_future()
+
+            def protection_state() -> dict[str, str]:
+                if not ready.done():
+                    return {}
+                return {PROTECTION_ANNOTATION: json.dumps(ready.result().state())}
+
             agent = NodeAgent(
                 ReportingLoop([node_spec(node)], options.reporting()),
-                pods=on_node,
+                pods=api_pods.pods,
                 node=this_node,
                 reader=reader,
                 patcher=KubeNodeStatusPatcher(t),
@@ -286,24 +631,44 @@ async def serve(config: ClientConfig, options: AgentOptions) -> None:
                     namespace=options.heartbeat_namespace,
                     interval_s=options.interval_s,
                 ),
+                annotations=protection_state,
             )
-            if options.metrics_listen:
-                try:
-                    metrics, port = await start_metrics(
-                        registry_of(AgentCollector(agent)), options.metrics_listen
+            loops = [agent.run()]
+            if options.protect:
+                loops.append(
+                    protect(
+                        options, api=t, node=node, agent=agent, pods=api_pods, protector_ready=ready
                     )
-                except OSError as e:
-                    raise InvalidInput(
-                        f"cannot listen there: {e.strerror or e}", obj="colo-agent",
-                        field="--metrics-listen", value=options.metrics_listen,
-                    ) from None  # fmt: skip
-                log.info("serving metrics on port %d", port)
+                )
+            if options.metrics_listen:
+                extra: list[Collector] = []
+                if options.protect:
+                    extra.append(_LateCollector(ready))
+                metrics = await _listen(AgentCollector(agent), options.metrics_listen, *extra)
             log.info(
-                "colo-agent on node %s: reporting every %g s, cgroups %s (v%d)",
-                options.node, options.interval_s, reader.hierarchy.cpu, reader.hierarchy.version,
-            )  # fmt: skip
-            await asyncio.gather(informers, agent.run())
+                "colo-agent on node %s: reporting every %g s, cgroups %s (v%d); protection %s",
+                options.node,
+                options.interval_s,
+                reader.hierarchy.cpu,
+                reader.hierarchy.version,
+                f"every {options.protect_interval_s:g} s" if options.protect else "off",
+            )
+            await asyncio.gather(informers, *loops)
         finally:
             informers.cancel()
             if metrics is not None:
                 await metrics.cleanup()
+
+
+class _LateCollector(Collector):
+    """The protection metrics once the protector exists (it waits for the pod tree)."""
+
+    def __init__(self, ready: asyncio.Future[NodeProtector]) -> None:
+        self._ready = ready
+
+    def collect(self) -> Iterator[Metric]:
+        if self._ready.done() and not self._ready.cancelled():
+            yield from ProtectionCollector(self._ready.result()).collect()
+
+    def describe(self) -> Iterator[Metric]:
+        return iter(())

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from colo.agent.protection import PROTECTION_ANNOTATION, explain_lines
 from colo.agent.report import EXPLANATION_ANNOTATION
 from colo.core.errors import InvalidInput, NotFound
 from colo.core.resources import BATCH_CPU, BATCH_MEMORY
@@ -72,7 +73,9 @@ async def explain_cluster(config: ClientConfig, name: str) -> NodeExplanation:
     if renew:
         age = datetime.now(UTC) - datetime.fromisoformat(renew.replace("Z", "+00:00"))
         notes.append(f"agent heartbeat: {age.total_seconds():.0f} s ago ({renew})")
-    raw = ((lease.get("metadata") or {}).get("annotations") or {}).get(EXPLANATION_ANNOTATION)
+    annotations = (lease.get("metadata") or {}).get("annotations") or {}
+    notes += protection_notes(annotations, name)
+    raw = annotations.get(EXPLANATION_ANNOTATION)
     if raw is None:
         return NodeExplanation(
             title=f"{name}: the agent has not published an explanation yet.",
@@ -91,6 +94,27 @@ async def explain_cluster(config: ClientConfig, name: str) -> NodeExplanation:
         reclaim=reclaim,
         notes=notes,
     )
+
+
+def protection_notes(annotations: Mapping[str, str], name: str) -> list[str]:
+    """The protection loop's state as its agent last wrote it in the Lease (the guard's
+    level and why, the offline box, signals, cpu tiers); a malformed one is said, not
+    fatal: the reclaim explanation is still worth showing."""
+    raw = annotations.get(PROTECTION_ANNOTATION)
+    if raw is None:
+        return ["protection: not reported (the agent runs with --no-protect, or is starting)"]
+    try:
+        state = json.loads(raw)
+        if not isinstance(state, dict):
+            raise ValueError("not an object")
+    except ValueError as e:
+        return [f"protection: Lease colo-agent-{name} {PROTECTION_ANNOTATION} unreadable: {e}"]
+    lines = explain_lines(state)
+    probes = state.get("slo_probes")
+    if isinstance(probes, dict):
+        lines += [f"slo probe of {pod}: {word}" for pod, word in sorted(probes.items())]
+    lines += [f"cgroup write failed: {x}" for x in state.get("cgroup_failures") or []]
+    return [f"protection: {line}" for line in lines]
 
 
 @dataclass(frozen=True)

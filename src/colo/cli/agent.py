@@ -1,13 +1,17 @@
-"""`colo agent serve`: run colo-agent on one node (reporting; protection comes later).
+"""`colo agent serve` / `colo agent protect`: run colo-agent on one node.
 
 colo agent serve --node NAME [--kubeconfig PATH] [--context NAME] [--interval 5s]
                  [--cgroup-root /sys/fs/cgroup] [--kubelet-cgroup-root /]
                  [--metrics-listen HOST:PORT] [--safety-margin 0.1] [--threshold 0.05]
                  [--cpu-policy usage] [--memory-policy usage] [--min-history 30m]
                  [--horizon 10m] [--min-rises 30] [--heartbeat-namespace colo-system]
-                 [--qps 5] [--burst 10] [-v]
+                 [--qps 5] [--burst 10] [--no-protect] [--protect-interval 1s]
+                 [--target-util 0.9] [--probe-timeout 500ms] [--no-cpusets] [-v]
+colo agent protect [--node NAME] [--interval 1s] [--target-util 0.9]
+                 [--cgroup-root /sys/fs/cgroup] [--kubelet-cgroup-root /]
+                 [--metrics-listen HOST:PORT] [--no-cpusets] [-v]
 
-This module only parses flags; `colo.apps.agent.serve` is the process.
+This module only parses flags; `colo.apps.agent.serve` and `protect_local` are the process.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import argparse
 import asyncio
 import logging
 import os
+import socket
 from typing import Any
 
 from colo.cli.args import duration, fraction, host_port, positive_number, whole_number
@@ -94,10 +99,113 @@ def add_parser(commands: Any) -> None:
         help="client-side API request rate (default: 5)",
     )  # fmt: skip
     serve.add_argument("--burst", type=whole_number(1), default=10, help="default: 10")
+    _protection_flags(serve, interval="--protect-interval")
+    serve.add_argument(
+        "--no-protect",
+        action="store_true",
+        help="report only: no offline box, cpu tiers, guard or evictions",
+    )
+    serve.add_argument(
+        "--probe-timeout",
+        type=duration(),
+        default=0.5,
+        help="how long an SLO probe may take before it counts as unknown (default: 500ms)",
+    )
     serve.add_argument("-v", "--verbose", action="store_true", help="log every round")
+    local = sub.add_parser(
+        "protect",
+        help="protect the node's online pods without an API server (pods from cgroups)",
+        description="Run the protection loop alone: the offline box, cpu tiers and the "
+        "guard over the pods found in the kubelet's cgroup tree (each by its Kubernetes QoS "
+        "class), with no API server: nothing is published and evictions are only logged. "
+        "For nodes and benchmarks without a kubelet (docs/agent.md).",
+    )
+    local.add_argument(
+        "--node",
+        default=os.environ.get("NODE_NAME") or socket.gethostname(),
+        help="the node's name in logs (default: $NODE_NAME or the host name)",
+    )
+    local.add_argument(
+        "--cgroup-root",
+        default="/sys/fs/cgroup",
+        help="where the cgroup filesystem is mounted (default: /sys/fs/cgroup)",
+    )
+    local.add_argument(
+        "--kubelet-cgroup-root",
+        default="/",
+        help="the kubelet's --cgroup-root: the cgroup holding kubepods (default: /)",
+    )
+    local.add_argument(
+        "--metrics-listen",
+        default=None,
+        type=host_port,
+        metavar="HOST:PORT",
+        help="serve Prometheus /metrics and /healthz here (default: off)",
+    )
+    _protection_flags(local, interval="--interval")
+    local.add_argument("-v", "--verbose", action="store_true", help="log every round")
+
+
+def _share(text: str) -> float:
+    """A fraction in (0, 1]."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0.0 < value <= 1.0:
+        raise argparse.ArgumentTypeError(f"expected a fraction in (0, 1], got {text!r}")
+    return value
+
+
+def _protection_flags(p: argparse.ArgumentParser, *, interval: str) -> None:
+    p.add_argument(
+        interval,
+        dest="protect_interval",
+        type=duration(),
+        default=1.0,
+        help="how often to measure, size the offline box and step the guard (default: 1s)",
+    )
+    p.add_argument(
+        "--target-util",
+        type=_share,
+        default=0.90,
+        help="share of the node's cpu online, offline and system work may use together; "
+        "the offline box gets the rest of it (default: 0.9)",
+    )
+    p.add_argument(
+        "--no-cpusets",
+        action="store_true",
+        help="write no cpusets by tier (the box's quota, idle class and memory only)",
+    )
+
+
+def run_protect(args: argparse.Namespace) -> int:
+    from colo.apps.agent import LocalProtectOptions, protect_local
+
+    _logging(args.verbose)
+    options = LocalProtectOptions(
+        node=args.node,
+        interval_s=args.protect_interval,
+        target_util=args.target_util,
+        cgroup_root=args.cgroup_root,
+        kubelet_cgroup_root=args.kubelet_cgroup_root,
+        metrics_listen=args.metrics_listen,
+        cpusets=not args.no_cpusets,
+    )
+    asyncio.run(protect_local(options))
+    return 0
+
+
+def _logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
 
 
 def run_agent(args: argparse.Namespace) -> int:
+    if args.agent_command == "protect":
+        return run_protect(args)
     from colo.apps.agent import AgentOptions, serve
     from colo.core.errors import InvalidInput
     from colo.kube.config import load_config
@@ -105,10 +213,7 @@ def run_agent(args: argparse.Namespace) -> int:
 
     if not args.node:
         raise InvalidInput("required (or set $NODE_NAME)", obj="colo agent serve", field="--node")
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    _logging(args.verbose)
     config = load_config(args.kubeconfig, context=args.context)
     options = AgentOptions(
         node=args.node,
@@ -126,6 +231,11 @@ def run_agent(args: argparse.Namespace) -> int:
         heartbeat_namespace=args.heartbeat_namespace,
         qps=args.qps,
         burst=args.burst,
+        protect=not args.no_protect,
+        protect_interval_s=args.protect_interval,
+        target_util=args.target_util,
+        probe_timeout_s=args.probe_timeout,
+        cpusets=not args.no_cpusets,
     )
     asyncio.run(serve(config, options))
     return 0

@@ -1,0 +1,683 @@
+"""Benchmark (issue 13): an online service's latency next to CPU-hungry offline work, on
+this machine's real cgroup v1 filesystem — alone, unprotected, and under colo-agent.
+
+Runs as root in a private kubelet-style tree (bench/_cgroup_layout.py), kubelet cgroup
+root `/colo-bench-<pid>`, which the bench makes and removes (also on Ctrl-C, SIGTERM or
+an error); nothing else on the machine is written. It plays the kubelet (the layout and
+its values); colo writes only through colo-agent.
+
+Processes (each joins its cgroup, in every hierarchy, before it starts working):
+- online pod, Guaranteed, 1 cpu, 512 MiB (`kubepods/pod<uid>/<container>`): an HTTP/1.1
+  server on 127.0.0.1 (asyncio, one thread, keep-alive) that spins a fixed number of
+  loop iterations per request and answers. The count is calibrated once at its start,
+  on the still idle machine (best of 9), to `--work-ms`; every phase uses the same count.
+- load generator (`<root>/loadgen`, cpu.shares 1024, no quota): open loop, request k is
+  due at t0 + k/rate whatever came back before (asyncio; a new keep-alive connection
+  when none is idle); latency = answer − due time, so a late send or a queue counts
+  (no coordinated omission). A request that fails, or has no answer `--timeout-ms` after
+  its due time, is an error with latency = the timeout. It is not a pod: load normally
+  comes from other machines, and a pod would make colo-agent count the client as online
+  work; its own cgroup keeps it apart from the machine's other work, gives it the weight
+  of a one-cpu pod against kubepods (2048) so the offline work (2 shares, inside
+  kubepods) cannot starve the client, and accounts its cpu separately. It still shares
+  the two cpus, so its own wake-up delays are part of the measured latency.
+- offline pod, BestEffort (`kubepods/besteffort/pod<uid>/<container>`):
+  `stress-ng --cpu <node cpus> --cpu-method matrixprod`, wanting every cpu.
+- colo-agent's protection (`colo agent protect --cgroup-root /sys/fs/cgroup
+  --kubelet-cgroup-root /colo-bench-<pid> --interval 0.25`), in the bench's own cgroup.
+
+Phases (`--phases`, any subset, in this order), each a warm-up (3 s) then `--duration`
+seconds measured; the tree is put back to the kubelet's values before each:
+- alone: server + load.
+- unprotected: + stress-ng; the kubelet's layout as is.
+- colo: + stress-ng + colo-agent, stopped with SIGTERM after the phase.
+- step: as colo; after 5 s more, a ~0.8-core burner starts inside the online pod's
+  container (with the server's ~0.3 core it meets the pod's 1-core quota). react_s =
+  seconds from then until the box's (`kubepods/besteffort`) cpu limit (cfs quota /
+  period, polled every 10 ms) is a quarter of the step (0.2 core) below the lowest it
+  was during the second before — the margin keeps the limit's interval-to-interval
+  jitter from counting as a reaction; omitted (with a note) when that does not happen
+  within `--duration`. box_millicores_before_step is that lowest,
+  box_millicores_after_step the first limit past the margin (or the last polled).
+
+Figures: p50/p99 latency per phase (ms); inflation_<phase> = p99_<phase>/p99_alone − 1;
+idle_alone_millicores = whole-machine idle cpu during the alone phase (/proc/stat:
+cpus × idle/total jiffies, idle including iowait); offline_share_of_idle_<phase> = the
+box's cpu (cpuacct.usage delta / wall time) / idle_alone_millicores; requests_<phase>
+and errors_<phase>. Figures needing a phase that did not run are left out. `--repeats`
+(the shared parser's) is ignored: each phase is one long run.
+
+Refuses to run (exit 2) when not root, without a cgroup v1 cpu hierarchy, or without
+stress-ng (`make stress-ng`); exits 1 when a phase fails, e.g. while `colo agent protect`
+does not exist (checked before anything runs).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import importlib.util
+import json
+import math
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path, PurePosixPath
+from typing import IO, Any
+
+from _cgroup_layout import BOX, KubeletLayout, LayoutUnavailable, Pod
+from _common import emit, parser
+
+PHASES = ("alone", "unprotected", "colo", "step")
+#: pod uids: 36 hex digits and dashes, as colo's scan of `pod<uid>` requires
+ONLINE = Pod(
+    "aaaaaaaa-0000-4000-8000-000000000001", "Guaranteed",
+    cpu_request_milli=1000, cpu_limit_milli=1000, memory_limit_bytes=512 << 20,
+)  # fmt: skip
+OFFLINE_UID = "bbbbbbbb-0000-4000-8000-000000000002"
+LOADGEN = PurePosixPath("loadgen")
+#: the step phase's burner inside the online pod, cores
+BURN_CORES = 0.8
+#: how far the box's cpu limit must fall below its lowest before the step to count as
+#: colo's reaction, cores: a quarter of the step, so the limit's own jitter from one
+#: interval to the next is not taken for one
+REACT_DROP_CORES = BURN_CORES / 4
+#: how long colo keeps the step phase steady before the step, after the warm-up, s
+SETTLE_S = 5.0
+POLL_S = 0.010
+AGENT_INTERVAL_S = 0.25
+
+REQUEST = b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+RESPONSE = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 3\r\n\r\nok\n"
+
+
+class PhaseFailed(Exception):
+    """A phase cannot run or broke off; the message says why."""
+
+
+# -- child processes (`interference.py _child <role> ...`) ---------------------------------
+
+
+def spin(iterations: int) -> int:
+    """The server's work per request: a pure-Python loop."""
+    x = 0
+    for i in range(iterations):
+        x ^= i
+    return x
+
+
+def calibrate(work_ms: float) -> tuple[int, float]:
+    """Iterations of `spin` taking `work_ms` on this (idle) cpu, from the best of 9
+    timings (the least disturbed), and the median time they then take, ms."""
+    probe = 200_000
+    spin(probe)
+    best = float("inf")
+    for _ in range(9):
+        t = time.perf_counter()
+        spin(probe)
+        best = min(best, time.perf_counter() - t)
+    n = max(1, round(work_ms / 1000 / (best / probe)))
+    times = []
+    for _ in range(9):
+        t = time.perf_counter()
+        spin(n)
+        times.append(time.perf_counter() - t)
+    return n, 1000 * sorted(times)[len(times) // 2]
+
+
+async def serve(work_ms: float) -> None:
+    iterations, measured_ms = calibrate(work_ms)
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                await reader.readuntil(b"\r\n\r\n")
+                spin(iterations)
+                writer.write(RESPONSE)
+                await writer.drain()
+        except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0, backlog=4096)
+    port = server.sockets[0].getsockname()[1]
+    print(json.dumps({"port": port, "iterations": iterations, "work_ms": measured_ms}))
+    sys.stdout.flush()
+    await server.serve_forever()
+
+
+async def load(
+    port: int, rate: float, warmup_s: float, duration_s: float, timeout_s: float
+) -> None:
+    """Open-loop load; prints one JSON object: the measured requests' latencies (ms),
+    their count, errors, and how late the sends were (ms, p99 and max)."""
+    loop = asyncio.get_running_loop()
+    idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+    first_measured = round(warmup_s * rate)
+    total = first_measured + round(duration_s * rate)
+    latencies = [0.0] * total
+    failed = [False] * total
+    lag = [0.0] * total
+
+    async def one(k: int, due: float) -> None:
+        conn = None
+        try:
+            async with asyncio.timeout_at(due + timeout_s):
+                conn = idle.pop() if idle else await asyncio.open_connection("127.0.0.1", port)
+                reader, writer = conn
+                writer.write(REQUEST)
+                head = await reader.readuntil(b"\r\n\r\n")
+                if not head.startswith(b"HTTP/1.1 200"):
+                    raise ValueError(head[:40])
+                length = next(
+                    int(line.split(b":", 1)[1])
+                    for line in head.split(b"\r\n")
+                    if line.lower().startswith(b"content-length:")
+                )
+                await reader.readexactly(length)
+            latencies[k] = 1000 * (loop.time() - due)
+            idle.append(conn)
+        except (TimeoutError, OSError, asyncio.IncompleteReadError, ValueError, StopIteration):
+            failed[k] = True
+            latencies[k] = 1000 * timeout_s
+            if conn is not None:
+                conn[1].close()
+
+    tasks = []
+    t0 = loop.time() + 0.05
+    for k in range(total):
+        due = t0 + k / rate
+        delay = due - loop.time()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        lag[k] = 1000 * (loop.time() - due)
+        tasks.append(asyncio.create_task(one(k, due)))
+    await asyncio.gather(*tasks)
+    for _, writer in idle:
+        writer.close()
+    measured_lag = sorted(lag[first_measured:])
+    print(
+        json.dumps({
+            "latencies_ms": latencies[first_measured:],
+            "errors": sum(failed[first_measured:]),
+            "lag_p99_ms": measured_lag[int(0.99 * (len(measured_lag) - 1))],
+            "lag_max_ms": measured_lag[-1],
+        })
+    )  # fmt: skip
+
+
+def burn(cores: float) -> None:
+    """Spin `cores` of one cpu: busy for that share of every 10 ms."""
+    busy = 0.010 * cores
+    while True:
+        t = time.perf_counter()
+        while time.perf_counter() - t < busy:
+            pass
+        time.sleep(0.010 - busy)
+
+
+def child(argv: list[str]) -> None:
+    """A child's entry: it waits for a line on stdin (its pid is moved into its cgroup
+    meanwhile), then works."""
+    sys.stdin.readline()
+    role, *rest = argv
+    if role == "server":
+        asyncio.run(serve(float(rest[0])))
+    elif role == "loadgen":
+        port, rate, warmup, duration, timeout = rest
+        asyncio.run(load(int(port), float(rate), float(warmup), float(duration), float(timeout)))
+    elif role == "burn":
+        burn(float(rest[0]))
+    else:
+        raise SystemExit(f"unknown child role {role!r}")
+
+
+# -- measuring -----------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class Snapshot:
+    """Whole-machine jiffies (/proc/stat `cpu` line) and cgroup cpu times at one moment."""
+
+    at: float  # time.monotonic(), s
+    total_jiffies: int
+    idle_jiffies: int  # idle + iowait
+    usage_ns: dict[str, int]
+
+    @classmethod
+    def take(cls, layout: KubeletLayout, cgroups: dict[str, PurePosixPath]) -> Snapshot:
+        fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+        # user nice system idle iowait irq softirq steal (guest time is inside user)
+        return cls(
+            time.monotonic(),
+            sum(fields[:8]),
+            fields[3] + fields[4],
+            {name: layout.cpu_usage_ns(path) for name, path in cgroups.items()},
+        )
+
+
+def node_cpus() -> int:
+    return sum(
+        1
+        for line in Path("/proc/stat").read_text().splitlines()
+        if line.startswith("cpu") and line[3:4].isdigit()
+    )
+
+
+@dataclasses.dataclass
+class PhaseResult:
+    name: str
+    latencies_ms: list[float]
+    errors: int
+    lag_p99_ms: float
+    idle_millicores: float
+    #: cgroup name → its cpu use over the window, millicores
+    millicores: dict[str, float]
+
+    @classmethod
+    def of(cls, name: str, out: dict[str, Any], a: Snapshot, b: Snapshot) -> PhaseResult:
+        wall_ns = 1e9 * (b.at - a.at)
+        idle_share = (b.idle_jiffies - a.idle_jiffies) / max(1, b.total_jiffies - a.total_jiffies)
+        return cls(
+            name,
+            out["latencies_ms"],
+            out["errors"],
+            out["lag_p99_ms"],
+            1000 * node_cpus() * idle_share,
+            {k: 1000 * (b.usage_ns[k] - a.usage_ns[k]) / wall_ns for k in a.usage_ns},
+        )
+
+    def percentile_ms(self, q: float) -> float:
+        import numpy as np
+
+        return float(np.percentile(self.latencies_ms, q)) if self.latencies_ms else float("nan")
+
+
+@dataclasses.dataclass
+class StepResult:
+    react_s: float | None
+    box_before_cores: float
+    box_after_cores: float
+
+
+# -- the bench -----------------------------------------------------------------------------
+
+
+def agent_command() -> list[str]:
+    """How to start the colo CLI: `python -m colo` when the package has a __main__, else
+    the `colo` script installed beside this interpreter (pyproject's [project.scripts])."""
+    if importlib.util.find_spec("colo.__main__") is not None:
+        return [sys.executable, "-m", "colo"]
+    script = Path(sys.executable).parent / "colo"
+    if script.exists():
+        return [str(script)]
+    found = shutil.which("colo")
+    if found is None:
+        raise PhaseFailed("the colo CLI is not installed (make venv)")
+    return [found]
+
+
+def check_agent() -> None:
+    """Fail clearly, before anything runs, when `colo agent protect` does not exist yet."""
+    argv = [*agent_command(), "agent", "protect", "--help"]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=120, check=False)
+    if done.returncode != 0:
+        said = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
+        raise PhaseFailed(
+            f"`colo agent protect` is not available ({' '.join(argv)} exited "
+            f"{done.returncode}: {said[0]}); the colo and step phases need it — "
+            "run --phases alone,unprotected until it exists"
+        )
+
+
+class Bench:
+    """Runs the phases in a made layout; `stop_all` ends every process it started."""
+
+    def __init__(
+        self,
+        layout: KubeletLayout,
+        *,
+        rate: float,
+        warmup_s: float,
+        duration_s: float,
+        settle_s: float,
+        timeout_s: float,
+        log: IO[str],
+    ) -> None:
+        self.layout = layout
+        self.rate, self.warmup_s, self.duration_s = rate, warmup_s, duration_s
+        self.settle_s, self.timeout_s = settle_s, timeout_s
+        self.log = log
+        self.procs: list[subprocess.Popen[bytes]] = []
+        self.port = 0
+        self.iterations = 0
+        self.work_ms = 0.0
+        self.online = ONLINE
+        self.online_container = PurePosixPath()
+
+    def say(self, text: str) -> None:
+        print(text, file=self.log, flush=True)
+
+    # processes
+
+    def spawn(self, argv: list[str], cgroup: PurePosixPath, **kw: Any) -> subprocess.Popen[bytes]:
+        """Start `argv` in a session of its own, move it into `cgroup`, then let it go
+        (it waits for a line on stdin first)."""
+        proc = subprocess.Popen(argv, stdin=subprocess.PIPE, start_new_session=True, **kw)
+        self.procs.append(proc)
+        self.layout.enter(cgroup, proc.pid)
+        assert proc.stdin is not None
+        proc.stdin.write(b"go\n")
+        proc.stdin.flush()
+        return proc
+
+    def spawn_child(self, cgroup: PurePosixPath, *args: object) -> subprocess.Popen[bytes]:
+        argv = [sys.executable, __file__, "_child", *map(str, args)]
+        return self.spawn(argv, cgroup, stdout=subprocess.PIPE)
+
+    def stop(self, proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> int:
+        """Signal its process group, wait 10 s, then SIGKILL it. Returns its exit code."""
+        if proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, sig)
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=10)
+        for f in (proc.stdin, proc.stdout):
+            if f is not None:
+                f.close()
+        if proc in self.procs:
+            self.procs.remove(proc)
+        return proc.returncode
+
+    def stop_all(self) -> None:
+        for proc in list(self.procs):
+            self.stop(proc, signal.SIGKILL)
+        for _ in range(50):  # anything else left in the tree is ours too (stress-ng's workers)
+            pids = self.layout.pids()
+            if not pids:
+                break
+            for pid in pids:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+            time.sleep(0.1)
+
+    def start_server(self, work_ms: float) -> None:
+        self.online_container = self.layout.add_pod(self.online)
+        self.layout.make(LOADGEN, cpu_shares=1024)
+        server = self.spawn_child(self.online_container, "server", work_ms)
+        assert server.stdout is not None
+        line = server.stdout.readline()
+        if not line:
+            raise PhaseFailed(f"the online server exited ({server.wait()}) before listening")
+        started = json.loads(line)
+        self.port, self.iterations, self.work_ms = (
+            started["port"], started["iterations"], started["work_ms"],
+        )  # fmt: skip
+        self.say(
+            f"online server on 127.0.0.1:{self.port}: {self.iterations:,} iterations "
+            f"= {self.work_ms:.2f} ms of work per request (idle machine)"
+        )
+
+    @contextlib.contextmanager
+    def offline(self) -> Iterator[None]:
+        """stress-ng in a fresh BestEffort pod for the block's duration."""
+        pod = Pod(OFFLINE_UID, "BestEffort")
+        container = self.layout.add_pod(pod)
+        argv = ["sh", "-c", 'read _; exec "$@"', "sh", "stress-ng", "--cpu",
+                str(self.layout.node_cpus), "--cpu-method", "matrixprod", "--quiet"]  # fmt: skip
+        with tempfile.TemporaryFile() as err:
+            proc = self.spawn(argv, container, stdout=subprocess.DEVNULL, stderr=err)
+            try:
+                yield
+            finally:
+                self.stop(proc)
+                for pid in self.layout.pids(pod.cgroup):
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(pid, signal.SIGKILL)
+                self.layout.remove(pod.cgroup)
+            if proc.returncode not in (0, -signal.SIGTERM):
+                err.seek(0)
+                said = err.read().decode(errors="replace").strip()
+                raise PhaseFailed(f"stress-ng exited {proc.returncode} during the phase: {said}")
+
+    @contextlib.contextmanager
+    def agent(self) -> Iterator[subprocess.Popen[bytes]]:
+        """colo-agent's protection for the tree, stopped with SIGTERM at the block's end."""
+        argv = [*agent_command(), "agent", "protect", "--cgroup-root", str(self.layout.cgroup_root),
+                "--kubelet-cgroup-root", self.layout.kubelet_root,
+                "--interval", str(AGENT_INTERVAL_S)]  # fmt: skip
+        with tempfile.TemporaryFile() as err:
+            proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=err, stderr=err,
+                                    start_new_session=True)  # fmt: skip
+            self.procs.append(proc)
+            try:
+                yield proc
+                if proc.poll() is not None:
+                    raise PhaseFailed(f"colo-agent exited {proc.returncode} during the phase")
+            except PhaseFailed as e:
+                err.seek(0)
+                tail = err.read().decode(errors="replace").strip().splitlines()[-15:]
+                raise PhaseFailed(f"{e}; it said:\n  " + "\n  ".join(tail)) from None
+            finally:
+                running = proc.poll() is None
+                code = self.stop(proc)
+                if running and code not in (0, -signal.SIGTERM):
+                    self.say(f"colo-agent exited {code} after SIGTERM")
+
+    def loadgen(self, duration_s: float) -> subprocess.Popen[bytes]:
+        return self.spawn_child(
+            LOADGEN, "loadgen", self.port, self.rate, self.warmup_s, duration_s, self.timeout_s
+        )
+
+    def results(self, proc: subprocess.Popen[bytes]) -> dict[str, Any]:
+        out, _ = proc.communicate(timeout=self.timeout_s + 60)
+        self.procs.remove(proc)
+        if proc.returncode != 0 or not out:
+            raise PhaseFailed(f"the load generator exited {proc.returncode}")
+        result: dict[str, Any] = json.loads(out)
+        return result
+
+    def wait_until(self, deadline: float, agent: subprocess.Popen[bytes] | None) -> None:
+        while (left := deadline - time.monotonic()) > 0:
+            time.sleep(min(left, 0.5))
+            if agent is not None and agent.poll() is not None:
+                raise PhaseFailed(f"colo-agent exited {agent.returncode} during the phase")
+
+    # phases
+
+    def measure(self, name: str) -> PhaseResult:
+        self.layout.reset()
+        self.say(f"phase {name}: {self.warmup_s:g} s warm-up + {self.duration_s:g} s")
+        with contextlib.ExitStack() as stack:
+            if name != "alone":
+                stack.enter_context(self.offline())
+            agent = stack.enter_context(self.agent()) if name == "colo" else None
+            cgroups = {
+                "box": BOX, "online": self.online.cgroup, "loadgen": LOADGEN,
+                "kubepods": PurePosixPath("kubepods"),
+            }  # fmt: skip
+            load = self.loadgen(self.duration_s)
+            start = time.monotonic() + self.warmup_s
+            self.wait_until(start, agent)
+            a = Snapshot.take(self.layout, cgroups)
+            self.wait_until(start + self.duration_s, agent)
+            b = Snapshot.take(self.layout, cgroups)
+            out = self.results(load)
+        return PhaseResult.of(name, out, a, b)
+
+    def step(self) -> StepResult:
+        self.layout.reset()
+        self.say(
+            f"phase step: {self.warmup_s + self.settle_s:g} s under colo, then a "
+            f"{BURN_CORES:g}-core burner in the online pod; up to {self.duration_s:g} s"
+        )
+        with self.offline(), self.agent() as agent:
+            load = self.loadgen(self.settle_s + self.duration_s + 2)
+            baseline_from = time.monotonic() + self.warmup_s + self.settle_s - 1.0
+            self.wait_until(baseline_from, agent)
+            before = float("inf")
+            while time.monotonic() < baseline_from + 1.0:
+                before = min(before, self.layout.cpu_limit_cores(BOX))
+                time.sleep(POLL_S)
+            burner = self.spawn_child(self.online_container, "burn", BURN_CORES)
+            stepped = time.monotonic()
+            react_s, after = None, before
+            while time.monotonic() < stepped + self.duration_s:
+                after = self.layout.cpu_limit_cores(BOX)
+                if after < before - REACT_DROP_CORES:
+                    react_s = time.monotonic() - stepped
+                    break
+                if agent.poll() is not None:
+                    raise PhaseFailed(f"colo-agent exited {agent.returncode} during the phase")
+                time.sleep(POLL_S)
+            self.stop(burner)
+            self.stop(load)
+        if react_s is None:
+            self.say(f"the box's cpu limit did not drop within {self.duration_s:g} s")
+        return StepResult(react_s, before, after)
+
+
+# -- figures -------------------------------------------------------------------------------
+
+
+def figures(results: dict[str, PhaseResult], step: StepResult | None) -> dict[str, float]:
+    f: dict[str, float] = {}
+    for name, r in results.items():
+        f[f"p50_{name}_ms"] = r.percentile_ms(50)
+        f[f"p99_{name}_ms"] = r.percentile_ms(99)
+    alone = results.get("alone")
+    for name in ("unprotected", "colo"):
+        if alone is not None and name in results:
+            f[f"inflation_{name}"] = f[f"p99_{name}_ms"] / f["p99_alone_ms"] - 1
+    for name in ("unprotected", "colo"):
+        if alone is not None and alone.idle_millicores > 0 and name in results:
+            f[f"offline_share_of_idle_{name}"] = (
+                results[name].millicores["box"] / alone.idle_millicores
+            )
+    if step is not None and step.react_s is not None:
+        f["react_s"] = step.react_s
+    if step is not None:  # an unlimited box (inf) has no figure
+        for key, cores in (("before", step.box_before_cores), ("after", step.box_after_cores)):
+            if math.isfinite(cores):
+                f[f"box_millicores_{key}_step"] = 1000 * cores
+    if alone is not None:
+        f["idle_alone_millicores"] = alone.idle_millicores
+    for name, r in results.items():
+        f[f"requests_{name}"] = len(r.latencies_ms)
+        f[f"errors_{name}"] = r.errors
+    return f
+
+
+def print_phases(results: dict[str, PhaseResult]) -> None:
+    """One column per phase; cpu in millicores over the measured window."""
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="per phase")
+    table.add_column("")
+    for name in results:
+        table.add_column(name, justify="right")
+    rows: list[tuple[str, Callable[[PhaseResult], str]]] = [
+        ("requests", lambda r: str(len(r.latencies_ms))),
+        ("errors", lambda r: str(r.errors)),
+        *((f"p{q:g} ms", lambda r, q=q: f"{r.percentile_ms(q):.2f}") for q in (50, 99, 99.9)),
+        ("max ms", lambda r: f"{r.percentile_ms(100):.2f}"),
+        ("send lag p99 ms", lambda r: f"{r.lag_p99_ms:.2f}"),
+        ("online pod cpu m", lambda r: f"{r.millicores['online']:.0f}"),
+        ("offline box cpu m", lambda r: f"{r.millicores['box']:.0f}"),
+        ("loadgen cpu m", lambda r: f"{r.millicores['loadgen']:.0f}"),
+        ("machine idle m", lambda r: f"{r.idle_millicores:.0f}"),
+    ]
+    for label, cell in rows:
+        table.add_row(label, *(cell(r) for r in results.values()))
+    Console().print(table)
+
+
+def main() -> int:
+    if sys.argv[1:2] == ["_child"]:
+        child(sys.argv[2:])
+        return 0
+    p = parser(__doc__ or "")
+    p.add_argument("--duration", type=float, default=None, help="measured seconds per phase (30)")
+    p.add_argument("--warmup", type=float, default=None, help="warm-up seconds per phase (3)")
+    p.add_argument("--rate", type=float, default=150.0, help="requests per second (150)")
+    p.add_argument("--work-ms", type=float, default=2.0, help="server cpu per request (2 ms)")
+    p.add_argument("--timeout-ms", type=float, default=1000.0, help="request timeout (1000)")
+    p.add_argument("--phases", default=",".join(PHASES), help=f"subset of {','.join(PHASES)}")
+    p.add_argument("--quick", action="store_true", help="5 s phases, 1 s warm-up: a smoke run")
+    args = p.parse_args()
+    phases = [x.strip() for x in args.phases.split(",") if x.strip()]
+    unknown = sorted(set(phases) - set(PHASES))
+    if unknown or not phases:
+        p.error(f"--phases: unknown {unknown}; choose from {','.join(PHASES)}")
+    phases = [x for x in PHASES if x in phases]
+    duration = args.duration if args.duration is not None else (5.0 if args.quick else 30.0)
+    warmup = args.warmup if args.warmup is not None else (1.0 if args.quick else 3.0)
+    settle = 2.0 if args.quick else SETTLE_S
+
+    try:
+        layout = KubeletLayout(f"colo-bench-{os.getpid()}")
+    except LayoutUnavailable as e:
+        print(f"interference: {e}", file=sys.stderr)
+        return 2
+    if set(phases) - {"alone"} and shutil.which("stress-ng") is None:
+        print("interference: stress-ng is not installed (make stress-ng)", file=sys.stderr)
+        return 2
+    try:
+        if {"colo", "step"} & set(phases):
+            check_agent()
+    except PhaseFailed as e:
+        print(f"interference: {e}", file=sys.stderr)
+        return 1
+
+    # SIGINT (even when started in the background, where it is ignored) and SIGTERM
+    # unwind, so the tree is cleaned up
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
+    results: dict[str, PhaseResult] = {}
+    step: StepResult | None = None
+    with layout:
+        bench = Bench(
+            layout, rate=args.rate, warmup_s=warmup, duration_s=duration, settle_s=settle,
+            timeout_s=args.timeout_ms / 1000, log=sys.stderr,
+        )  # fmt: skip
+        try:
+            bench.start_server(args.work_ms)
+            for name in phases:
+                if name == "step":
+                    step = bench.step()
+                else:
+                    results[name] = bench.measure(name)
+        except PhaseFailed as e:
+            print(f"interference: {e}", file=sys.stderr)
+            return 1
+        except KeyboardInterrupt:
+            print("interference: interrupted; removing the tree", file=sys.stderr)
+            return 130
+        finally:
+            bench.stop_all()
+    if not args.json:
+        print_phases(results)
+    emit(
+        f"online latency next to offline work ({args.rate:g} req/s, "
+        f"{bench.work_ms:.2f} ms each, {duration:g} s phases)",
+        figures(results, step),
+        as_json=args.json,
+        notes=f"{node_cpus()} cpus; goal: inflation_colo small, offline_share_of_idle_colo high",
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,123 @@
+"""colo-agent's protection on this machine's real cgroup tree (v1), no API server.
+
+Pod cgroups made by hand in the kubelet's layout below a private kubelet root; the
+protector (the real `LinuxCgroups`, the real loop) finds them, sizes the offline box
+and writes it; online load rising cuts the box at once. Also `colo agent protect` as a
+process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from colo.agent.protection import ProtectionLoop
+from colo.apps.agent import protected_node, protection_options
+from colo.apps.protect import NodeProtector, NodeSampler, pods_from_tree
+from colo.linux import LinuxCgroups
+from colo.linux.node import read_memory
+
+pytestmark = pytest.mark.cgroup
+
+if os.geteuid() != 0:
+    pytest.skip("needs root to make cgroups", allow_module_level=True)
+
+
+def _read(tree: Any, controller: str, path: str, name: str) -> str:
+    return str((tree.path(controller, path) / name).read_text()).strip()
+
+
+def _protector(tree: Any, interval: float = 0.2) -> NodeProtector:
+    """A protector of the private tree. The node's own busy time is read as the tree's
+    (system = 0): the machine's other work (this test runs beside others) must not
+    decide what the box gets here."""
+    cgroups = LinuxCgroups(tree.cgroup_root, kubelet_root=tree.kubelet_root)
+    (found,) = cgroups.scan()
+    spec = protected_node(
+        "local", found, capacity_milli=2000, memory_bytes=8 << 30, cpusets=True, sys_root="/sys"
+    )
+    loop = ProtectionLoop([spec], protection_options(interval, 0.9, True))
+
+    def busy_ns() -> int:
+        stat = cgroups.cpu(found.kubepods)
+        assert stat is not None
+        return stat.usage_ns
+
+    return NodeProtector(
+        loop,
+        sampler=NodeSampler(cgroups, read_busy_ns=busy_ns, read_memory=lambda: read_memory()),
+        pods=lambda t: pods_from_tree(t) if t is not None else [],
+    )
+
+
+def test_the_box_is_written_and_cut_when_online_load_rises(cgroup_tree: Any) -> None:
+    online = f"kubepods/pod{uuid.uuid4()}"
+    offline = f"kubepods/besteffort/pod{uuid.uuid4()}"
+    cgroup_tree.make("kubepods/burstable")
+    cgroup_tree.start_idle(f"{online}/app")
+    cgroup_tree.start_busy(f"{offline}/worker", megabytes=8)
+    protector = _protector(cgroup_tree)
+
+    async def rounds(n: int) -> None:
+        for _ in range(n):
+            await protector.tick()
+            await asyncio.sleep(0.2)
+
+    asyncio.run(rounds(12))
+    box = "kubepods/besteffort"
+    assert _read(cgroup_tree, "cpu", box, "cpu.cfs_period_us") == "100000"
+    if (cgroup_tree.path("cpu", box) / "cpu.idle").exists():
+        assert _read(cgroup_tree, "cpu", box, "cpu.idle") == "1"
+    quiet = int(_read(cgroup_tree, "cpu", box, "cpu.cfs_quota_us"))
+    assert protector.loop.sized is not None
+    assert quiet == int(protector.loop.sized.quota_us[0])  # the file holds the loop's intent
+    assert quiet > 100_000, "with online pods idle the box grows past its floor"
+    limit = int(_read(cgroup_tree, "memory", box, "memory.limit_in_bytes"))
+    assert limit < 8 << 30
+    assert protector.stats.applied["written"] > 0
+    # online load: one core spins in the online pod; the box is cut within a round or two
+    cgroup_tree.start_busy(f"{online}/spin", megabytes=8)
+    asyncio.run(rounds(3))
+    busy = int(_read(cgroup_tree, "cpu", box, "cpu.cfs_quota_us"))
+    assert busy < quiet - 50_000, (quiet, busy)
+    sample = protector.sample
+    assert sample is not None and sample.online_milli > 500
+    state = protector.state()
+    assert state["level"] in ("NORMAL", "THROTTLE", "FORBID", "EVICT")
+
+
+def test_colo_agent_protect_runs_alone_and_stops_cleanly(cgroup_tree: Any, tmp_path: Path) -> None:
+    cgroup_tree.make("kubepods/burstable")
+    cgroup_tree.start_busy(f"kubepods/besteffort/pod{uuid.uuid4()}/w", megabytes=8)
+    log = tmp_path / "agent.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [
+                sys.executable, "-m", "colo", "agent", "protect",
+                "--cgroup-root", str(cgroup_tree.cgroup_root),
+                "--kubelet-cgroup-root", cgroup_tree.kubelet_root,
+                "--interval", "0.2", "--node", "bench-node",
+            ],
+            stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        try:
+            box = cgroup_tree.path("cpu", "kubepods/besteffort") / "cpu.cfs_quota_us"
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline and box.read_text().strip() == "-1":
+                time.sleep(0.1)
+            assert box.read_text().strip() != "-1", log.read_text(errors="replace")
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout=10)
+    text = log.read_text(errors="replace")
+    assert "protecting node bench-node" in text
+    assert "Traceback" not in text
