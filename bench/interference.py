@@ -11,16 +11,16 @@ Processes (each joins its cgroup, in every hierarchy, before it starts working):
   server on 127.0.0.1 (asyncio, one thread, keep-alive) that spins a fixed number of
   loop iterations per request and answers. The count is calibrated once at its start,
   on the still idle machine (best of 9), to `--work-ms`; every phase uses the same count.
-- load generator (`<root>/loadgen`, cpu.shares 1024, no quota): open loop, request k is
-  due at t0 + k/rate whatever came back before (asyncio; a new keep-alive connection
-  when none is idle); latency = answer − due time, so a late send or a queue counts
-  (no coordinated omission). A request that fails, or has no answer `--timeout-ms` after
-  its due time, is an error with latency = the timeout. It is not a pod: load normally
-  comes from other machines, and a pod would make colo-agent count the client as online
-  work; its own cgroup keeps it apart from the machine's other work, gives it the weight
-  of a one-cpu pod against kubepods (2048) so the offline work (2 shares, inside
-  kubepods) cannot starve the client, and accounts its cpu separately. It still shares
-  the two cpus, so its own wake-up delays are part of the measured latency.
+- load generator (a second container of the online pod, `kubepods/pod<uid>/client`):
+  open loop, request k is due at t0 + k/rate whatever came back before (asyncio; a new
+  keep-alive connection when none is idle); latency = answer − due time, so a late send
+  or a queue counts (no coordinated omission). A request that fails, or has no answer
+  `--timeout-ms` after its due time, is an error with latency = the timeout. Load
+  normally comes from other machines, where offline work on this node cannot delay the
+  client; here the client must share the two cpus, so it runs where the service runs —
+  in the online pod, with its weight, cpuset and tier, in every phase alike — and what
+  offline work does to it is what it does to the service. Its cpu is accounted apart
+  (its own container cgroup); colo counts it as the online pod's.
 - offline pod, BestEffort (`kubepods/besteffort/pod<uid>/<container>`):
   `stress-ng --cpu <node cpus> --cpu-method matrixprod`, wanting every cpu.
 - colo-agent's protection (`colo agent protect --cgroup-root /sys/fs/cgroup
@@ -81,7 +81,7 @@ ONLINE = Pod(
     cpu_request_milli=1000, cpu_limit_milli=1000, memory_limit_bytes=512 << 20,
 )  # fmt: skip
 OFFLINE_UID = "bbbbbbbb-0000-4000-8000-000000000002"
-LOADGEN = PurePosixPath("loadgen")
+LOADGEN = ONLINE.cgroup / "client"
 #: the step phase's burner inside the online pod, cores
 BURN_CORES = 0.8
 #: how far the box's cpu limit must fall below its lowest before the step to count as
@@ -350,8 +350,10 @@ class Bench:
         settle_s: float,
         timeout_s: float,
         log: IO[str],
+        online_tier: str = "LSE",
     ) -> None:
         self.layout = layout
+        self.online_tier = online_tier
         self.rate, self.warmup_s, self.duration_s = rate, warmup_s, duration_s
         self.settle_s, self.timeout_s = settle_s, timeout_s
         self.log = log
@@ -456,7 +458,7 @@ class Bench:
         """colo-agent's protection for the tree, stopped with SIGTERM at the block's end."""
         argv = [*agent_command(), "agent", "protect", "--cgroup-root", str(self.layout.cgroup_root),
                 "--kubelet-cgroup-root", self.layout.kubelet_root,
-                "--interval", str(AGENT_INTERVAL_S)]  # fmt: skip
+                "--interval", str(AGENT_INTERVAL_S), *self.tier_flags()]  # fmt: skip
         with tempfile.TemporaryFile() as err:
             proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=err, stderr=err,
                                     start_new_session=True)  # fmt: skip
@@ -474,6 +476,11 @@ class Bench:
                 code = self.stop(proc)
                 if running and code not in (0, -signal.SIGTERM):
                     self.say(f"colo-agent exited {code} after SIGTERM")
+
+    def tier_flags(self) -> list[str]:
+        """`--pod` for the online pod's tier under colo (what its colo.io/qos label says on
+        a real node; the cgroup tree cannot tell)."""
+        return [f"--pod={ONLINE.uid}={self.online_tier}:1"] if self.online_tier else []
 
     def loadgen(self, duration_s: float) -> subprocess.Popen[bytes]:
         return self.spawn_child(
@@ -616,6 +623,13 @@ def main() -> int:
     p.add_argument("--timeout-ms", type=float, default=1000.0, help="request timeout (1000)")
     p.add_argument("--phases", default=",".join(PHASES), help=f"subset of {','.join(PHASES)}")
     p.add_argument("--quick", action="store_true", help="5 s phases, 1 s warm-up: a smoke run")
+    p.add_argument(
+        "--online-tier",
+        choices=("LSE", "LSR", "none"),
+        default="LSE",
+        help="the online pod's colo.io/qos tier under colo (colo agent protect --pod; "
+        "none: by its QoS class, Guaranteed = LSR unpinned-for-BE) (LSE)",
+    )
     args = p.parse_args()
     phases = [x.strip() for x in args.phases.split(",") if x.strip()]
     unknown = sorted(set(phases) - set(PHASES))
@@ -651,6 +665,7 @@ def main() -> int:
         bench = Bench(
             layout, rate=args.rate, warmup_s=warmup, duration_s=duration, settle_s=settle,
             timeout_s=args.timeout_ms / 1000, log=sys.stderr,
+            online_tier="" if args.online_tier == "none" else args.online_tier,
         )  # fmt: skip
         try:
             bench.start_server(args.work_ms)

@@ -26,7 +26,7 @@ import json
 import logging
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from aiohttp import web
@@ -53,6 +53,7 @@ from colo.agent.reporting import (
 )
 from colo.apps.metrics import registry_of, start_metrics
 from colo.apps.protect import (
+    LocalPod,
     NodeProtector,
     NodeSampler,
     Probe,
@@ -159,6 +160,8 @@ class LocalProtectOptions:
     kubelet_state: str = CPU_MANAGER_STATE_PATH
     proc_root: str = "/proc"
     sys_root: str = "/sys"
+    pods: Mapping[str, LocalPod] = field(default_factory=dict)
+    """What the tree cannot tell of some pods: tier and cpus, by uid (`--pod`)."""
 
 
 class NodeAgent:
@@ -431,7 +434,7 @@ async def protect_local(options: LocalProtectOptions) -> None:
     protector = NodeProtector(
         loop,
         sampler=sampler_for(cgroups, options.proc_root),
-        pods=lambda t: pods_from_tree(t) if t is not None else [],
+        pods=lambda t: pods_from_tree(t, options.pods) if t is not None else [],
         kubelet=state,  # type: ignore[arg-type]
     )
     metrics: web.AppRunner | None = None

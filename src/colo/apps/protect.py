@@ -80,20 +80,59 @@ _QOS_TIER: dict[KubernetesQoSClass, QoSTier] = {
 }
 
 
-def pods_from_tree(tree: KubeletTree) -> list[ProtectedPod]:
+@dataclass(frozen=True, slots=True)
+class LocalPod:
+    """What `colo agent protect --pod UID=TIER[:CPUS]` says of a pod the cgroup tree
+    cannot tell: its tier (as the `colo.io/qos` label would) and its cpus (request =
+    limit, for LSE and LSR)."""
+
+    tier: QoSTier
+    cpus: int | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> tuple[str, LocalPod]:
+        uid, sep, rest = text.partition("=")
+        tier_text, _, cpus_text = rest.partition(":")
+        tiers = {t.value: t for t in (QoSTier.LSE, QoSTier.LSR, QoSTier.LS, QoSTier.BE)}
+        tier = tiers.get(tier_text)
+        cpus: int | None = None
+        if cpus_text:
+            cpus = int(cpus_text) if cpus_text.isdigit() and int(cpus_text) > 0 else -1
+        if not sep or not uid or tier is None or cpus == -1:
+            raise InvalidInput(
+                "malformed",
+                obj="colo agent protect",
+                field="--pod",
+                value=text,
+                expected="UID=TIER[:CPUS], TIER one of LSE, LSR, LS, BE and CPUS a whole "
+                "number > 0, e.g. 0c5e…-…=LSE:2",
+            )
+        return uid, cls(tier, cpus)
+
+
+def pods_from_tree(
+    tree: KubeletTree, told: Mapping[str, LocalPod] | None = None
+) -> list[ProtectedPod]:
     """The node's pods as the cgroup tree alone shows them (no API server): each by its
     Kubernetes QoS class (Guaranteed → LSR, pinned only if the kubelet would pin it;
-    Burstable → LS; BestEffort → BE), named `<qos class>/<uid>`."""
-    return [
-        ProtectedPod(
-            f"{p.qos_class.lower()}/{p.uid}",
-            p.uid,
-            _QOS_TIER[p.qos_class],
-            tier_from_label=False,
-            cgroups=(p.cgroup, *(c.cgroup for c in p.containers)),
+    Burstable → LS; BestEffort → BE) unless `told` says otherwise, named
+    `<qos class>/<uid>`."""
+    out = []
+    for p in tree.pods:
+        say = (told or {}).get(p.uid)
+        milli = say.cpus * 1000 if say is not None and say.cpus else 0
+        out.append(
+            ProtectedPod(
+                f"{p.qos_class.lower()}/{p.uid}",
+                p.uid,
+                say.tier if say is not None else _QOS_TIER[p.qos_class],
+                cpu_request_milli=milli,
+                cpu_limit_milli=milli or None,
+                tier_from_label=say is not None,
+                cgroups=(p.cgroup, *(c.cgroup for c in p.containers)),
+            )
         )
-        for p in tree.pods
-    ]
+    return out
 
 
 def protected_pod(

@@ -142,6 +142,14 @@ def add_parser(commands: Any) -> None:
         metavar="HOST:PORT",
         help="serve Prometheus /metrics and /healthz here (default: off)",
     )
+    local.add_argument(
+        "--pod",
+        action="append",
+        default=[],
+        metavar="UID=TIER[:CPUS]",
+        help="what the cgroup tree cannot tell of a pod: its tier (LSE, LSR, LS, BE, as "
+        "the colo.io/qos label would say) and, for LSE and LSR, its cpus; repeatable",
+    )
     _protection_flags(local, interval="--interval")
     local.add_argument("-v", "--verbose", action="store_true", help="log every round")
 
@@ -181,7 +189,9 @@ def _protection_flags(p: argparse.ArgumentParser, *, interval: str) -> None:
 
 def run_protect(args: argparse.Namespace) -> int:
     from colo.apps.agent import LocalProtectOptions, protect_local
+    from colo.apps.protect import LocalPod
 
+    pods = dict(LocalPod.parse(text) for text in args.pod)
     _logging(args.verbose)
     options = LocalProtectOptions(
         node=args.node,
@@ -191,6 +201,7 @@ def run_protect(args: argparse.Namespace) -> int:
         kubelet_cgroup_root=args.kubelet_cgroup_root,
         metrics_listen=args.metrics_listen,
         cpusets=not args.no_cpusets,
+        pods=pods,
     )
     asyncio.run(protect_local(options))
     return 0
