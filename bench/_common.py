@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import statistics
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 
 def parser(description: str) -> argparse.ArgumentParser:
@@ -46,3 +48,14 @@ def emit(title: str, figures: dict[str, float], *, as_json: bool, notes: str = "
     for name, value in figures.items():
         table.add_row(name, f"{value:,.3f}" if isinstance(value, float) else str(value))
     Console().print(table)
+
+
+def cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a live process, from /proc/<pid>/stat (0 if it is
+    gone)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return 0.0
+    fields = stat[stat.rindex(")") + 2 :].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")

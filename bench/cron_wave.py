@@ -41,7 +41,7 @@ from typing import Any
 import numpy as np
 
 from _cluster import namespace, transport
-from _common import emit, parser
+from _common import cpu_s, emit, parser
 from colo.core.changes import ChangeKind, ClusterEvent, PodRef
 from colo.devcluster import ClusterOptions, ClusterState, DevCluster
 from colo.devcluster.kwokconfig import JOB_POD_RUN_DURATION_ANNOTATION
@@ -203,17 +203,6 @@ async def ceiling(state: ClusterState, count: int, qps: float, timeout_s: float)
             while len(watch.bound) < count and time.time() < deadline:
                 await asyncio.sleep(0.1)
             return np.array(sorted(watch.bound.values())) - tick
-
-
-def cpu_s(pid: int) -> float:
-    """User + system CPU seconds of a live process, from /proc/<pid>/stat (0 if it is
-    gone). The same as bench/sched_e2e.py's."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return 0.0
-    fields = stat[stat.rindex(")") + 2 :].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 @contextlib.contextmanager

@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from _cluster import dev_cluster, namespace, transport
-from _common import emit, parser
+from _common import cpu_s, emit, parser
 from colo.core.changes import ClusterEvent, PodRef
 from colo.devcluster import ClusterState
 from colo.devcluster.processes import background, free_ports
@@ -78,16 +78,6 @@ async def create(state: ClusterState, ns: str, count: int, scheduler: str) -> li
                 return str(out["metadata"]["name"]), str(out["metadata"]["uid"])
 
         return list(await asyncio.gather(*(one(i) for i in range(count))))
-
-
-def cpu_s(pid: int) -> float:
-    """User + system CPU seconds of a live process (0 if it is gone)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return 0.0
-    fields = stat[stat.rindex(")") + 2 :].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def cluster_cpu_s(state: ClusterState) -> dict[str, float]:
