@@ -11,18 +11,20 @@ Processes (each joins its cgroup, in every hierarchy, before it starts working):
   server on 127.0.0.1 (asyncio, one thread, keep-alive) that spins a fixed number of
   loop iterations per request and answers. The count is calibrated once at its start,
   on the still idle machine (best of 9), to `--work-ms`; every phase uses the same count.
-- load generator (a second container of the online pod, `kubepods/pod<uid>/client`):
-  open loop, request k is due at t0 + k/rate whatever came back before (asyncio; a new
-  keep-alive connection when none is idle); latency = answer − due time, so a late send
-  or a queue counts (no coordinated omission). A request that fails, or has no answer
-  `--timeout-ms` after its due time, is an error with latency = the timeout. Load
-  normally comes from other machines, where offline work on this node cannot delay the
-  client; here the client must share the two cpus, so it runs where the service runs —
-  in the online pod, with its weight, cpuset and tier, in every phase alike — and what
-  offline work does to it is what it does to the service. Its cpu is accounted apart
-  (its own container cgroup); colo counts it as the online pod's.
-- offline pod, BestEffort (`kubepods/besteffort/pod<uid>/<container>`):
-  `stress-ng --cpu <node cpus> --cpu-method matrixprod`, wanting every cpu.
+- load generator (`<root>/client`, outside kubepods, cpu.shares 262144, the kernel's
+  most): open loop, request k is due at t0 + k/rate whatever came back before (asyncio;
+  a new keep-alive connection when none is idle); latency = answer − due time, so a late
+  send or a queue counts (no coordinated omission). A request that fails, or has no
+  answer `--timeout-ms` after its due time, is an error with latency = the timeout.
+  Load normally comes from other machines, where offline work on this node cannot delay
+  the client; here it must share the two cpus, so it gets the largest weight there is,
+  in every phase alike, and what is measured is the service. Its cpu is accounted apart.
+- offline pod: `stress-ng --cpu <node cpus> --cpu-method matrixprod`, wanting every
+  cpu. Without colo (unprotected) it is what a batch job is on a shared node today: a
+  Burstable pod requesting the cpu the online pod leaves (1 cpu, cpu.shares 1024), no
+  limit (`kubepods/burstable/pod<uid>/<container>`). Under colo it is what colo-webhook
+  makes of it: BestEffort, on `colo.io/batch-*`, in the offline box
+  (`kubepods/besteffort/pod<uid>/<container>`).
 - colo-agent's protection (`colo agent protect --cgroup-root /sys/fs/cgroup
   --kubelet-cgroup-root /colo-bench-<pid> --interval 0.25`), in the bench's own cgroup.
 
@@ -63,6 +65,7 @@ import math
 import os
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -73,6 +76,7 @@ from typing import IO, Any
 
 from _cgroup_layout import BOX, KubeletLayout, LayoutUnavailable, Pod
 from _common import emit, parser
+from colo.core.qos import KubernetesQoSClass
 
 PHASES = ("alone", "unprotected", "colo", "step")
 #: pod uids: 36 hex digits and dashes, as colo's scan of `pod<uid>` requires
@@ -81,7 +85,11 @@ ONLINE = Pod(
     cpu_request_milli=1000, cpu_limit_milli=1000, memory_limit_bytes=512 << 20,
 )  # fmt: skip
 OFFLINE_UID = "bbbbbbbb-0000-4000-8000-000000000002"
-LOADGEN = ONLINE.cgroup / "client"
+#: without colo, the offline pod requests what the online pod leaves of the node
+OFFLINE_REQUEST_MILLI = 1000
+LOADGEN = PurePosixPath("client")
+#: the client's cpu.shares: the kernel's most, so nothing on the node delays it
+LOADGEN_SHARES = 262_144
 #: the step phase's burner inside the online pod, cores
 BURN_CORES = 0.8
 #: how far the box's cpu limit must fall below its lowest before the step to count as
@@ -416,7 +424,7 @@ class Bench:
 
     def start_server(self, work_ms: float) -> None:
         self.online_container = self.layout.add_pod(self.online)
-        self.layout.make(LOADGEN, cpu_shares=1024)
+        self.layout.make(LOADGEN, cpu_shares=LOADGEN_SHARES)
         server = self.spawn_child(self.online_container, "server", work_ms)
         assert server.stdout is not None
         line = server.stdout.readline()
@@ -432,9 +440,15 @@ class Bench:
         )
 
     @contextlib.contextmanager
-    def offline(self) -> Iterator[None]:
-        """stress-ng in a fresh BestEffort pod for the block's duration."""
-        pod = Pod(OFFLINE_UID, "BestEffort")
+    def offline(self, *, colo: bool) -> Iterator[None]:
+        """stress-ng in a fresh pod for the block's duration: as offline work runs without
+        colo (Burstable, requesting the cpu the online pod leaves, no limit), or as colo's
+        webhook makes it (BestEffort on colo.io/batch-*, in the box)."""
+        pod = (
+            Pod(OFFLINE_UID, "BestEffort")
+            if colo
+            else Pod(OFFLINE_UID, "Burstable", cpu_request_milli=OFFLINE_REQUEST_MILLI)
+        )
         container = self.layout.add_pod(pod)
         argv = ["sh", "-c", 'read _; exec "$@"', "sh", "stress-ng", "--cpu",
                 str(self.layout.node_cpus), "--cpu-method", "matrixprod", "--quiet"]  # fmt: skip
@@ -508,12 +522,15 @@ class Bench:
         self.say(f"phase {name}: {self.warmup_s:g} s warm-up + {self.duration_s:g} s")
         with contextlib.ExitStack() as stack:
             if name != "alone":
-                stack.enter_context(self.offline())
+                stack.enter_context(self.offline(colo=name == "colo"))
             agent = stack.enter_context(self.agent()) if name == "colo" else None
+            qos: KubernetesQoSClass = "BestEffort" if name == "colo" else "Burstable"
             cgroups = {
-                "box": BOX, "online": self.online.cgroup, "loadgen": LOADGEN,
+                "online": self.online.cgroup, "loadgen": LOADGEN,
                 "kubepods": PurePosixPath("kubepods"),
             }  # fmt: skip
+            if name != "alone":
+                cgroups["offline"] = Pod(OFFLINE_UID, qos).cgroup
             load = self.loadgen(self.duration_s)
             start = time.monotonic() + self.warmup_s
             self.wait_until(start, agent)
@@ -529,7 +546,7 @@ class Bench:
             f"phase step: {self.warmup_s + self.settle_s:g} s under colo, then a "
             f"{BURN_CORES:g}-core burner in the online pod; up to {self.duration_s:g} s"
         )
-        with self.offline(), self.agent() as agent:
+        with self.offline(colo=True), self.agent() as agent:
             load = self.loadgen(self.settle_s + self.duration_s + 2)
             baseline_from = time.monotonic() + self.warmup_s + self.settle_s - 1.0
             self.wait_until(baseline_from, agent)
@@ -558,43 +575,47 @@ class Bench:
 # -- figures -------------------------------------------------------------------------------
 
 
-def figures(results: dict[str, PhaseResult], step: StepResult | None) -> dict[str, float]:
+def figures(rounds: dict[str, list[PhaseResult]], step: StepResult | None) -> dict[str, float]:
+    """Medians over the rounds: each phase's p50 and p99, the offline share of the alone
+    phase's idle cpu; inflation from the medians (a round disturbed by something else on
+    the machine moves a median little)."""
     f: dict[str, float] = {}
-    for name, r in results.items():
-        f[f"p50_{name}_ms"] = r.percentile_ms(50)
-        f[f"p99_{name}_ms"] = r.percentile_ms(99)
-    alone = results.get("alone")
+    for name, runs in rounds.items():
+        f[f"p50_{name}_ms"] = statistics.median(r.percentile_ms(50) for r in runs)
+        f[f"p99_{name}_ms"] = statistics.median(r.percentile_ms(99) for r in runs)
+    alone = rounds.get("alone")
+    idle = statistics.median(r.idle_millicores for r in alone) if alone else 0.0
     for name in ("unprotected", "colo"):
-        if alone is not None and name in results:
+        if alone and name in rounds:
             f[f"inflation_{name}"] = f[f"p99_{name}_ms"] / f["p99_alone_ms"] - 1
-    for name in ("unprotected", "colo"):
-        if alone is not None and alone.idle_millicores > 0 and name in results:
-            f[f"offline_share_of_idle_{name}"] = (
-                results[name].millicores["box"] / alone.idle_millicores
-            )
+        if alone and idle > 0 and name in rounds:
+            used = statistics.median(r.millicores["offline"] for r in rounds[name])
+            f[f"offline_share_of_idle_{name}"] = used / idle
     if step is not None and step.react_s is not None:
         f["react_s"] = step.react_s
     if step is not None:  # an unlimited box (inf) has no figure
         for key, cores in (("before", step.box_before_cores), ("after", step.box_after_cores)):
             if math.isfinite(cores):
                 f[f"box_millicores_{key}_step"] = 1000 * cores
-    if alone is not None:
-        f["idle_alone_millicores"] = alone.idle_millicores
-    for name, r in results.items():
-        f[f"requests_{name}"] = len(r.latencies_ms)
-        f[f"errors_{name}"] = r.errors
+    if alone:
+        f["idle_alone_millicores"] = idle
+    for name, runs in rounds.items():
+        f[f"requests_{name}"] = sum(len(r.latencies_ms) for r in runs)
+        f[f"errors_{name}"] = sum(r.errors for r in runs)
+    f["rounds"] = max((len(runs) for runs in rounds.values()), default=0)
     return f
 
 
-def print_phases(results: dict[str, PhaseResult]) -> None:
-    """One column per phase; cpu in millicores over the measured window."""
+def print_phases(rounds: dict[str, list[PhaseResult]]) -> None:
+    """One column per phase and round; cpu in millicores over the measured window."""
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title="per phase")
+    table = Table(title="per phase and round")
     table.add_column("")
-    for name in results:
-        table.add_column(name, justify="right")
+    results = [r for runs in zip(*rounds.values(), strict=False) for r in runs]
+    for k, r in enumerate(results):
+        table.add_column(f"{r.name} {k // len(rounds) + 1}", justify="right")
     rows: list[tuple[str, Callable[[PhaseResult], str]]] = [
         ("requests", lambda r: str(len(r.latencies_ms))),
         ("errors", lambda r: str(r.errors)),
@@ -602,12 +623,12 @@ def print_phases(results: dict[str, PhaseResult]) -> None:
         ("max ms", lambda r: f"{r.percentile_ms(100):.2f}"),
         ("send lag p99 ms", lambda r: f"{r.lag_p99_ms:.2f}"),
         ("online pod cpu m", lambda r: f"{r.millicores['online']:.0f}"),
-        ("offline box cpu m", lambda r: f"{r.millicores['box']:.0f}"),
+        ("offline cpu m", lambda r: f"{r.millicores.get('offline', 0.0):.0f}"),
         ("loadgen cpu m", lambda r: f"{r.millicores['loadgen']:.0f}"),
         ("machine idle m", lambda r: f"{r.idle_millicores:.0f}"),
     ]
     for label, cell in rows:
-        table.add_row(label, *(cell(r) for r in results.values()))
+        table.add_row(label, *(cell(r) for r in results))
     Console().print(table)
 
 
@@ -616,9 +637,11 @@ def main() -> int:
         child(sys.argv[2:])
         return 0
     p = parser(__doc__ or "")
-    p.add_argument("--duration", type=float, default=None, help="measured seconds per phase (30)")
+    p.add_argument(
+        "--duration", type=float, default=None, help="measured seconds per phase and round (10)"
+    )
     p.add_argument("--warmup", type=float, default=None, help="warm-up seconds per phase (3)")
-    p.add_argument("--rate", type=float, default=150.0, help="requests per second (150)")
+    p.add_argument("--rate", type=float, default=350.0, help="requests per second (350)")
     p.add_argument("--work-ms", type=float, default=2.0, help="server cpu per request (2 ms)")
     p.add_argument("--timeout-ms", type=float, default=1000.0, help="request timeout (1000)")
     p.add_argument("--phases", default=",".join(PHASES), help=f"subset of {','.join(PHASES)}")
@@ -636,7 +659,7 @@ def main() -> int:
     if unknown or not phases:
         p.error(f"--phases: unknown {unknown}; choose from {','.join(PHASES)}")
     phases = [x for x in PHASES if x in phases]
-    duration = args.duration if args.duration is not None else (5.0 if args.quick else 30.0)
+    duration = args.duration if args.duration is not None else (5.0 if args.quick else 10.0)
     warmup = args.warmup if args.warmup is not None else (1.0 if args.quick else 3.0)
     settle = 2.0 if args.quick else SETTLE_S
 
@@ -659,8 +682,9 @@ def main() -> int:
     # unwind, so the tree is cleaned up
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
-    results: dict[str, PhaseResult] = {}
+    rounds: dict[str, list[PhaseResult]] = {x: [] for x in phases if x != "step"}
     step: StepResult | None = None
+    repeats = 1 if args.quick else max(1, args.repeats)
     with layout:
         bench = Bench(
             layout, rate=args.rate, warmup_s=warmup, duration_s=duration, settle_s=settle,
@@ -669,11 +693,11 @@ def main() -> int:
         )  # fmt: skip
         try:
             bench.start_server(args.work_ms)
-            for name in phases:
-                if name == "step":
-                    step = bench.step()
-                else:
-                    results[name] = bench.measure(name)
+            for _ in range(repeats):  # the phases in turn, so a disturbance hits one round
+                for name in rounds:
+                    rounds[name].append(bench.measure(name))
+            if "step" in phases:
+                step = bench.step()
         except PhaseFailed as e:
             print(f"interference: {e}", file=sys.stderr)
             return 1
@@ -682,12 +706,12 @@ def main() -> int:
             return 130
         finally:
             bench.stop_all()
-    if not args.json:
-        print_phases(results)
+    if not args.json and rounds:
+        print_phases(rounds)
     emit(
         f"online latency next to offline work ({args.rate:g} req/s, "
         f"{bench.work_ms:.2f} ms each, {duration:g} s phases)",
-        figures(results, step),
+        figures(rounds, step),
         as_json=args.json,
         notes=f"{node_cpus()} cpus; goal: inflation_colo small, offline_share_of_idle_colo high",
     )

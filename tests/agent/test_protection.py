@@ -190,7 +190,10 @@ def test_starving_is_said_first_and_evicts_only_with_room_elsewhere() -> None:
     evicts = [c for c in out if isinstance(c, Evict)]
     assert [c.key for c in evicts] == ["batch/c", "batch/b", "batch/a"]  # least progress first
     assert all("starved" in c.reason for c in evicts)
-    assert loop.starvation_evictions == 3
+    assert loop.starvation_evictions == 0  # counted when done
+    for c in evicts:
+        loop.evicted("n1", c.key, 20.0, ok=c.key != "batch/a")
+    assert loop.starvation_evictions == 2 and loop.eviction_failures == 1
     # online falls: the box grows and the node stops starving
     loop.set_pods("n1", [be("a")])
     out = []
@@ -329,3 +332,20 @@ def test_forbid_makes_the_reporting_loop_publish_zero_then_restore() -> None:
     assert publish(2.0) is None  # stays at zero, nothing new to say
     loop.forbid("n1", False)
     assert publish(3.0) == first
+
+
+def test_a_node_calming_down_evicts_no_more_and_forbids_until_normal() -> None:
+    opts = ProtectionOptions(guard=GuardOptions(up_after=1, down_after=2, evict_cooldown_s=0))
+    loop = ProtectionLoop([node()], opts)
+    loop.set_pods("n1", [be(f"p{i}") for i in range(10)])
+    hot = [c for t in range(4) for c in run(loop, float(t), 7900)]
+    assert loop.guard.state.level[0] == Level.EVICT
+    assert len([c for c in hot if isinstance(c, Evict)]) == 2  # at EVICT, while it calls
+    calm: list = []
+    for t in range(4, 12):
+        calm += run(loop, float(t), 1000)
+        if loop.guard.state.level[0] == Level.THROTTLE:
+            assert loop.forbidden[0], "still squeezed: no new offline work yet"
+    assert not [c for c in calm if isinstance(c, Evict)]
+    assert [c.on for c in calm if isinstance(c, Forbid)] == [False]
+    assert loop.guard.state.level[0] == Level.NORMAL and not loop.forbidden[0]

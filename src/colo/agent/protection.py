@@ -26,8 +26,11 @@ Events in (methods), commands out (return values):
 What the node's signals mean and the guard's thresholds are in `colo.agent.guard`; the
 box's sizing in `colo.agent.box`. This module adds:
 
-- **Evictions by the guard**: in EVICT, one offline pod per `evict_cooldown_s`, the
-  lowest priority first, then the least progress (the latest started), then by name.
+- **Evictions by the guard**: in EVICT, and only while the signals still call for
+  EVICT (a node calming down evicts no more), one offline pod per `evict_cooldown_s`,
+  the lowest priority first, then the least progress (the latest started), then by name.
+- **Forbid** goes on at FORBID and off only back at NORMAL: a node whose box is still
+  squeezed (THROTTLE) takes no new offline work.
 - **Anti-starvation** (`ProtectionOptions.starve_*`): a node starves its offline work
   while the box gives each offline pod less than `starve_milli` for `starve_after_s` in
   a row. It says so (`Starving`), and only then — and only when the driver reports room
@@ -255,6 +258,7 @@ class ProtectionLoop:
         self.starving = np.zeros(n, bool)
         self._starved_since = np.full(n, np.nan)
         self._evicting: list[set[str]] = [set() for _ in range(n)]
+        self._starved_keys: set[str] = set()  # evictions asked for starvation
         self.last_reason = [""] * n
         self.last_at: float | None = None
         # counts, for metrics
@@ -338,7 +342,9 @@ class ProtectionLoop:
             system_memory=m.system_memory,
             offline_memory=m.offline_memory,
         )
-        forbid = level >= Level.FORBID
+        # on at FORBID, off only back at NORMAL: a node that forbade offline work takes
+        # none again while its box is still squeezed (THROTTLE)
+        forbid = (level >= Level.FORBID) | (self.forbidden & (level > Level.NORMAL))
         starved = self._starvation(now_s, sized.cpu_milli)
         changed = np.flatnonzero(
             (forbid != self.forbidden) | (starved != self.starving) | (level >= Level.EVICT)
@@ -392,8 +398,11 @@ class ProtectionLoop:
         guard = self.guard
         if not guard.cooldown_over(i, now_s):
             return None
-        if guard.state.level[i] >= Level.EVICT:
+        st = guard.state
+        if st.level[i] >= Level.EVICT and st.called[i] >= Level.EVICT:
             why = f"interference: {self.last_reason[i] or 'the guard is in EVICT'}"
+        elif st.level[i] >= Level.EVICT:
+            return None  # the breach is over: calming down, not evicting
         elif self.starving[i] and self.measured is not None:
             room = self.measured.room_elsewhere
             if room is None or not bool(room[i]):
@@ -404,10 +413,10 @@ class ProtectionLoop:
         victim = self._victim(i, now_s)
         if victim is None:
             return None
+        if why.startswith("starved"):
+            self._starved_keys.add(victim.key)
         guard.evicted(i, now_s)
         self._evicting[i].add(victim.key)
-        if guard.state.level[i] < Level.EVICT:
-            self.starvation_evictions += 1
         return Evict(self.node_names[i], victim.key, victim.uid, why)
 
     def _victim(self, i: int, now_s: float) -> ProtectedPod | None:
@@ -430,7 +439,11 @@ class ProtectionLoop:
         i = self.node_index(node)
         if ok:
             self.evictions += 1
+            if key in self._starved_keys:
+                self.starvation_evictions += 1
+            self._starved_keys.discard(key)
             return
+        self._starved_keys.discard(key)
         self.eviction_failures += 1
         self._evicting[i].discard(key)
 
