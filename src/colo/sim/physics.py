@@ -4,7 +4,10 @@ Every tick, the vectorized `NodeUsageModel` turns online usage curves and runnin
 pods into CPU grants, memory in use and SLO violations; offline pods on CPU-starved nodes
 run slower (their completion moves later), and the kubelet's memory-pressure eviction
 removes the newest offline pods of a node out of memory. The per-tick series and the
-per-pod waits are what the summary and the report are made of.
+per-pod waits are what the summary and the report are made of. What a node's agent would
+measure of the last tick (CPU granted to each group, online pods over their SLO bound) is
+kept for the simulated agents (`Physics.last`, and running totals for means over longer
+intervals).
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import numpy as np
 from colo.sim.contention import ContentionParams
 from colo.sim.engine import PRIO_MEASURE, PRIO_STATE
 from colo.sim.state import ClusterState
-from colo.sim.usage import NodeUsageModel
+from colo.sim.usage import NodeUsageModel, TickResult
 
 
 @dataclass
@@ -49,6 +52,13 @@ class Physics:
         )
         ticks = len(cluster.workload.tick_s)
         self.series = Series(*(np.zeros(ticks) for _ in range(5)))
+        n = len(cluster.capacity_cpu)
+        self.last: TickResult | None = None
+        """The last tick's outcome (None before the first)."""
+        self.ticks_done = 0
+        self.granted_online_total = np.zeros(n)
+        """Per node: online cpu granted, summed over the ticks done (millicore-ticks)."""
+        self.granted_offline_total = np.zeros(n)
 
     def start(self) -> None:
         for k, t in enumerate(self.c.workload.tick_s):
@@ -62,10 +72,14 @@ class Physics:
             online_demand=self.c.online_usage[:, k].astype(np.float64),
             offline_demand=off_demand,
             online_weight=self.c.online_cpu_request,
-            offline_weight=self.c.offline_cpu * self.c.offline_weight_per_milli,
+            offline_weight=self._offline_weight(),
             offline_memory=off_memory,
             offline_cap=self.c.offline_cap,
         )
+        self.last = result
+        self.ticks_done += 1
+        self.granted_online_total += result.g_on
+        self.granted_offline_total += result.g_off
         cap_total = float(self.c.capacity_cpu.sum())
         s = self.series
         s.online_cpu_util[k] = float(result.g_on.sum()) / cap_total
@@ -77,6 +91,14 @@ class Physics:
         s.interference[k] = result.violators / online_pods if online_pods else 0.0
         self._slow_down(result.offline_slowdown)
         self._relieve_memory(result.memory_used)
+
+    def _offline_weight(self) -> np.ndarray:
+        """The offline group's cpu weight per node: per requested millicore, or the offline
+        box's one weight wherever offline pods run (SCHED_IDLE: `offline_box_weight`)."""
+        box = self.c.offline_box_weight
+        if box is None:
+            return self.c.offline_cpu * self.c.offline_weight_per_milli
+        return np.where(self.c.offline_running > 0, box, 0.0)
 
     def _slow_down(self, slowdown: np.ndarray) -> None:
         """Offline pods on starved nodes run at `rate` = slowdown until the next tick.

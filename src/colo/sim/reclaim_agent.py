@@ -87,6 +87,7 @@ class SimReclaimAgents:
         self.memory_use = np.zeros(self.engine.size, np.int64)
         self.memory_use[self.slots] = online.memory_usage_bytes[pods]
         self.patches = 0
+        self.immediate = 0  # reports run at once (`publish_now`)
         ticks = len(cluster.workload.tick_s)
         self.predicted = np.full(ticks, np.nan)  # predicted online peak, share of capacity
         self.reclaimed = np.full(ticks, np.nan)  # published batch cpu, share of capacity
@@ -119,16 +120,33 @@ class SimReclaimAgents:
         cpu = np.zeros(self.engine.size)
         cpu[self.slots] = c.online_usage_per_pod(self.pods, k)  # millicores
         self.engine.observe(reporting.Usage(now, cpu, self.memory_use))
+        self._publish(now)
+        total = float(c.capacity_cpu.sum())
+        self.predicted[k] = float(self.engine.online_cpu.sum()) / total
+        self.loop.after(self.config.report_interval, self._report, priority=PRIO_CONTROL)
+
+    def publish_now(self) -> None:
+        """Tick the reporting loop now, between its scheduled reports, and carry out what
+        it says: an agent whose guard forbade (or freed) its node publishes at once, not
+        at its next interval. No usage is sampled (the peak estimators keep their pace)
+        and the regular reports keep their schedule. The loop decides for every node, as
+        at a report, on the samples of the last one: beyond the forbidden or freed nodes
+        it publishes little (a rise the rate limit held back, a pod whose history just
+        reached `min_history`)."""
+        self.immediate += 1
+        self._publish(self.loop.now())
+
+    def _publish(self, now: float) -> None:
+        c = self.cluster
         for command in self.engine.tick(now):
             assert isinstance(command, reporting.Publish)  # no heartbeats here
             values = command.batch.as_extended()
             complete(c.patch_extended_resources(command.node, capacity=values, allocatable=values))
             self.engine.published(command.node, command.batch, now, ok=True)
             self.patches += 1
-        total = float(c.capacity_cpu.sum())
-        self.predicted[k] = float(self.engine.online_cpu.sum()) / total
-        self.reclaimed[k] = float(c.batch_alloc_cpu.sum()) / total
-        self.loop.after(self.config.report_interval, self._report, priority=PRIO_CONTROL)
+        self.reclaimed[self._tick_index(now)] = float(c.batch_alloc_cpu.sum()) / float(
+            c.capacity_cpu.sum()
+        )
 
     def series(self) -> dict[str, np.ndarray]:
         """Forward-filled onto the tick grid, for the report."""

@@ -33,12 +33,33 @@ POLICY_METRICS: tuple[str, ...] = (
     "cron_pool_share",
     "cron_pool_cost_core_hours",
     "cron_cost_saving",
+    "guard_transitions",
+    "guard_evictions",
+    "guard_starvation_evictions",
+    "guard_forbid_node_s",
+)
+
+#: The protection loop's figures (`colo.sim.protect_agent`); 0 in a run without one.
+GUARD_TRANSITIONS = "guard_transitions"
+GUARD_EVICTIONS = "guard_evictions"
+GUARD_STARVATION_EVICTIONS = "guard_starvation_evictions"
+GUARD_FORBID_NODE_S = "guard_forbid_node_s"
+GUARD_METRICS = (
+    GUARD_TRANSITIONS,
+    GUARD_EVICTIONS,
+    GUARD_STARVATION_EVICTIONS,
+    GUARD_FORBID_NODE_S,
 )
 
 #: Names of the `extra_series` the colo policy's simulated agents publish (the report
 #: draws them together as its reclaim plot).
 PREDICTED_PEAK = "predicted online peak (share of cluster cpu)"
 RECLAIMED = "reclaimed batch cpu (share of cluster cpu)"
+
+
+def guard_level_series(level: str) -> str:
+    """The name of the `extra_series` counting the nodes whose guard is in `level`."""
+    return f"nodes in guard level {level}"
 
 
 @dataclass

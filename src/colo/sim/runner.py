@@ -15,7 +15,7 @@ import numpy as np
 from colo.sim.cluster import SimCluster
 from colo.sim.engine import EventLoop
 from colo.sim.policies import SimPolicy, make_policy
-from colo.sim.results import PolicyResult, SimulationResult
+from colo.sim.results import GUARD_METRICS, PolicyResult, SimulationResult
 from colo.sim.scenario import Scenario
 from colo.sim.workload import Workload, build_workload
 from colo.traces import TraceSet
@@ -252,7 +252,10 @@ def measure(
         "job_start_delay_max_s": float(wave_delays.max()) if len(wave_delays) else 0.0,
         "job_bind_delay_p99_s": _percentile(wave_binds, 99),
         **cron_costs(scenario, workload, cluster.core_hours(end_s)),
+        **dict.fromkeys(GUARD_METRICS, 0),
     }
+    for figures in cluster.figure_sources:
+        metrics.update(figures())
     series: dict[str, np.ndarray] = {}
     for source in cluster.series_sources:
         series.update(source())
@@ -261,6 +264,8 @@ def measure(
         "online_pods_unplaced": online_unplaced,
         "admission_failures": int(cluster.admission_failures),
     }
+    for diagnostics in cluster.diagnostic_sources:
+        extra.update(diagnostics())
     return PolicyResult(
         name=name,
         metrics=metrics,

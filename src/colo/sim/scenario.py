@@ -185,8 +185,8 @@ class ColoPolicy(_Model):
     report_threshold: Fraction = 0.05
     """Changes smaller than this share of a node's capacity are not published."""
     offline_cpu_weight_per_milli: Annotated[float, Field(gt=0, le=1)] = 0.002
-    """CPU weight of offline pods per requested millicore (online: 1). BestEffort pods in
-    the offline box get cpu.shares 2 against an online core's 1024."""
+    """Without `protect`: CPU weight of offline pods per requested millicore (online: 1).
+    BestEffort pods get cpu.shares 2 against an online core's 1024."""
     batch_scheduler_qps: float = Field(1000.0, gt=0)
     """colo-batch's client rate limit for bindings (`colo batch serve --qps`)."""
     batch_scheduler_burst: int = Field(1000, ge=1)
@@ -200,6 +200,20 @@ class ColoPolicy(_Model):
     cron_lead: Annotated[Seconds, Field(ge=0, le=3600)] = 10.0
     """How long before a CronJob run is due colo-cron makes its Job and pods
     (`colo cron serve --lead`)."""
+    protect: bool = True
+    """Run the agents' protection loop (the guard and the offline box) on every node."""
+    protect_interval: Annotated[Seconds, Field(gt=0)] | None = None
+    """How often the protection loop measures and decides; None: every `step`."""
+    target_util: Annotated[float, Field(gt=0, le=1)] = 0.9
+    """What share of a node's CPU online + offline work may use together (the offline
+    box's `target_util`)."""
+    slo_probes: bool = True
+    """Each online service has an SLO probe: a node where an online pod is over its SLO
+    bound says so to its guard (else the guard has no SLO signal)."""
+    idle_box_weight: Annotated[float, Field(gt=0)] = 3.0
+    """With `protect`, the cpu weight of a node's whole offline box, which runs
+    SCHED_IDLE (`cpu.idle`), in the units online pods weigh (1 per requested millicore,
+    about the kernel's 1024 per core): the kernel gives an idle group the weight 3."""
 
 
 class Costs(_Model):

@@ -176,8 +176,13 @@ class ClusterState:
 
         self.offline_cpu = np.zeros(n, np.float64)  # requests of running offline pods
         self.offline_memory = np.zeros(n, np.float64)
+        self.offline_running = np.zeros(n, np.int64)  # running offline pods per node
         self.offline_cap: np.ndarray | None = None  # offline box quota per node (colo)
         self.offline_weight_per_milli = 1.0  # cpu.shares of offline pods per requested milli
+        self.offline_box_weight: float | None = None
+        """When set, the cpu weight of all of a node's offline pods together, however many
+        (the offline box as one SCHED_IDLE group); else `offline_weight_per_milli` per
+        requested millicore."""
         # Where offline pods' requests are counted: against cpu/memory allocatable, shared
         # with online pods (the baselines), or, after `use_batch_resources()` (the colo
         # policy), against the colo.io/batch-* allocatable the agents publish.
@@ -191,6 +196,10 @@ class ClusterState:
         self._offline_inverse = (_inverse(self.alloc_cpu), _inverse(self.alloc_memory))
         self.series_sources: list[Callable[[], dict[str, np.ndarray]]] = []
         """Components that publish named series on the tick grid for the report."""
+        self.figure_sources: list[Callable[[], dict[str, float | int]]] = []
+        """Components that fill summary figures of their own (`colo.sim.results`)."""
+        self.diagnostic_sources: list[Callable[[], dict[str, float | int]]] = []
+        """Components that add counters to the run's diagnostics."""
         self._running: list[set[int]] = [set() for _ in range(n)]
 
         self.records: list[SimPod] = []
@@ -312,6 +321,10 @@ class ClusterState:
                 )
         return out / 3600.0
 
+    def running_on(self, node: int) -> list[SimPod]:
+        """The offline pods running on standard node `node`, in creation order."""
+        return [self.records[i] for i in sorted(self._running[node])]
+
     def is_virtual(self, node: int) -> bool:
         return node >= len(self.node_names)
 
@@ -392,6 +405,7 @@ class ClusterState:
             return
         self.offline_cpu[node] += pod.cpu_milli
         self.offline_memory[node] += pod.memory_bytes
+        self.offline_running[node] += 1
         self._running[node].add(pod.index)
         pod.end_s = now + pod.duration_s
         pod.end_handle = self.loop.schedule(
@@ -423,6 +437,7 @@ class ClusterState:
             return
         if pod.index in self._running[node]:
             self._running[node].discard(pod.index)
+            self.offline_running[node] -= 1
             self.offline_cpu[node] -= pod.cpu_milli
             self.offline_memory[node] -= pod.memory_bytes
         self._offline_used[0][node] -= pod.cpu_milli

@@ -24,6 +24,8 @@ class TickResult:
     memory_used: np.ndarray
     violators: int
     """Online pods over their SLO bound this tick."""
+    node_violators: np.ndarray
+    """Per node: how many of them run there."""
 
 
 class NodeUsageModel:
@@ -78,17 +80,21 @@ class NodeUsageModel:
         slowdown = np.divide(
             g_off, offline_demand, out=np.ones_like(g_off), where=offline_demand > 0
         )
+        per_node = self._violators(shared, starved)
         return TickResult(
             g_on=g_on,
             g_off=g_off,
             offline_slowdown=np.minimum(slowdown, 1.0),
             memory_used=self.online_memory + offline_memory,
-            violators=self._violators(shared, starved),
+            violators=int(per_node.sum()),
+            node_violators=per_node,
         )
 
-    def _violators(self, shared: np.ndarray, starved: np.ndarray) -> int:
-        """Online pods with 1 + sensitivity · shared + starved > bound."""
+    def _violators(self, shared: np.ndarray, starved: np.ndarray) -> np.ndarray:
+        """Per node: online pods with 1 + sensitivity · shared + starved > bound."""
+        n = len(self.capacity)
         if self.online_pods == 0:
-            return 0
+            return np.zeros(n, np.int64)
         inflation = 1.0 + self._pod_sensitivity * shared[self._pod_node] + starved[self._pod_node]
-        return int(np.count_nonzero(inflation > self.slo_bound))
+        over = self._pod_node[inflation > self.slo_bound]
+        return np.bincount(over, minlength=n).astype(np.int64)

@@ -10,7 +10,9 @@ batch_scheduler`: the real batch cycle), reserving every placement at the coordi
 ledger (`colo.sim.coordinator`) before binding within its own client rate limit.
 The jobs CronJobs fire (the wave) are colo-cron's (`colo.sim.cron`: the real loop, runs
 made ahead and bound at their second); the other jobs stay with kube-controller-manager's
-job controllers.
+job controllers. With `policies.colo.protect`, every node's agent also runs its protection
+loop (`colo.sim.protect_agent`: the real guard and offline box): the box caps offline CPU
+and runs SCHED_IDLE, a troubled node publishes no batch capacity and evicts offline pods.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from colo.sim.coordinator import SimCoordinator
 from colo.sim.cron import SimCronController
 from colo.sim.engine import EventLoop
 from colo.sim.policies.request_based import RequestBasedPolicy
+from colo.sim.protect_agent import SimProtectionAgents
+from colo.sim.protect_agent import install as install_protection
 from colo.sim.reclaim_agent import SimReclaimAgents, install
 from colo.sim.scenario import Scenario
 
@@ -35,6 +39,7 @@ class ColoPolicy(RequestBasedPolicy):
     def __init__(self, scenario: Scenario) -> None:
         super().__init__(scenario)
         self.agents: SimReclaimAgents | None = None
+        self.protection: SimProtectionAgents | None = None
         self.coordinator: SimCoordinator | None = None
         self.scheduler: SimBatchScheduler | None = None
         self.cron: SimCronController | None = None
@@ -56,6 +61,8 @@ class ColoPolicy(RequestBasedPolicy):
             virtual=VirtualNodePolicy(jobs=config.jobs_on_virtual_nodes),
         )
         self.agents = install(cluster, loop, config)
+        if config.protect:
+            self.protection = install_protection(cluster, loop, config, self.agents)
         # CronJobs are colo-cron's (the real loop); other jobs stay with the stock controller.
         self.cron = SimCronController(cluster, loop, lead_s=config.cron_lead)
         controller = StockJobController(
