@@ -42,7 +42,9 @@ seconds measured; the tree is put back to the kubelet's values before each:
   within `--duration`. box_millicores_before_step is that lowest,
   box_millicores_after_step the first limit past the margin (or the last polled).
 
-Figures: p50/p99 latency per phase (ms); inflation_<phase> = p99_<phase>/p99_alone − 1;
+Phases run in rounds (`--repeats`, 5): alone, unprotected, colo, then again; figures are
+medians over the rounds. Figures: p50/p99 latency per phase (ms); inflation_<phase> = the
+median over rounds of p99_<phase>/p99_alone (same round) − 1;
 idle_alone_millicores = whole-machine idle cpu during the alone phase (/proc/stat:
 cpus × idle/total jiffies, idle including iowait); offline_share_of_idle_<phase> = the
 box's cpu (cpuacct.usage delta / wall time) / idle_alone_millicores; requests_<phase>
@@ -359,9 +361,11 @@ class Bench:
         timeout_s: float,
         log: IO[str],
         online_tier: str = "LSE",
+        target_util: float = 0.9,
     ) -> None:
         self.layout = layout
         self.online_tier = online_tier
+        self.target_util = target_util
         self.rate, self.warmup_s, self.duration_s = rate, warmup_s, duration_s
         self.settle_s, self.timeout_s = settle_s, timeout_s
         self.log = log
@@ -493,8 +497,9 @@ class Bench:
 
     def tier_flags(self) -> list[str]:
         """`--pod` for the online pod's tier under colo (what its colo.io/qos label says on
-        a real node; the cgroup tree cannot tell)."""
-        return [f"--pod={ONLINE.uid}={self.online_tier}:1"] if self.online_tier else []
+        a real node; the cgroup tree cannot tell), and the box's `--target-util`."""
+        tier = [f"--pod={ONLINE.uid}={self.online_tier}:1"] if self.online_tier else []
+        return [*tier, f"--target-util={self.target_util}"]
 
     def loadgen(self, duration_s: float) -> subprocess.Popen[bytes]:
         return self.spawn_child(
@@ -577,8 +582,9 @@ class Bench:
 
 def figures(rounds: dict[str, list[PhaseResult]], step: StepResult | None) -> dict[str, float]:
     """Medians over the rounds: each phase's p50 and p99, the offline share of the alone
-    phase's idle cpu; inflation from the medians (a round disturbed by something else on
-    the machine moves a median little)."""
+    phase's idle cpu, and inflation as the median of each round's p99 ratio to its own
+    alone phase (a round disturbed by something else on the machine moves a median
+    little)."""
     f: dict[str, float] = {}
     for name, runs in rounds.items():
         f[f"p50_{name}_ms"] = statistics.median(r.percentile_ms(50) for r in runs)
@@ -587,7 +593,13 @@ def figures(rounds: dict[str, list[PhaseResult]], step: StepResult | None) -> di
     idle = statistics.median(r.idle_millicores for r in alone) if alone else 0.0
     for name in ("unprotected", "colo"):
         if alone and name in rounds:
-            f[f"inflation_{name}"] = f[f"p99_{name}_ms"] / f["p99_alone_ms"] - 1
+            # paired: each round's p99 over the same round's alone p99 (the machine drifts
+            # over minutes; a round's phases are seconds apart), the median of the ratios
+            ratios = [
+                b.percentile_ms(99) / a.percentile_ms(99)
+                for a, b in zip(alone, rounds[name], strict=False)
+            ]
+            f[f"inflation_{name}"] = statistics.median(ratios) - 1
         if alone and idle > 0 and name in rounds:
             used = statistics.median(r.millicores["offline"] for r in rounds[name])
             f[f"offline_share_of_idle_{name}"] = used / idle
@@ -607,28 +619,28 @@ def figures(rounds: dict[str, list[PhaseResult]], step: StepResult | None) -> di
 
 
 def print_phases(rounds: dict[str, list[PhaseResult]]) -> None:
-    """One column per phase and round; cpu in millicores over the measured window."""
+    """A row per phase and round; cpu in millicores over the measured window."""
     from rich.console import Console
     from rich.table import Table
 
     table = Table(title="per phase and round")
-    table.add_column("")
-    results = [r for runs in zip(*rounds.values(), strict=False) for r in runs]
-    for k, r in enumerate(results):
-        table.add_column(f"{r.name} {k // len(rounds) + 1}", justify="right")
-    rows: list[tuple[str, Callable[[PhaseResult], str]]] = [
+    columns: list[tuple[str, Callable[[PhaseResult], str]]] = [
         ("requests", lambda r: str(len(r.latencies_ms))),
         ("errors", lambda r: str(r.errors)),
         *((f"p{q:g} ms", lambda r, q=q: f"{r.percentile_ms(q):.2f}") for q in (50, 99, 99.9)),
-        ("max ms", lambda r: f"{r.percentile_ms(100):.2f}"),
-        ("send lag p99 ms", lambda r: f"{r.lag_p99_ms:.2f}"),
-        ("online pod cpu m", lambda r: f"{r.millicores['online']:.0f}"),
-        ("offline cpu m", lambda r: f"{r.millicores.get('offline', 0.0):.0f}"),
-        ("loadgen cpu m", lambda r: f"{r.millicores['loadgen']:.0f}"),
-        ("machine idle m", lambda r: f"{r.idle_millicores:.0f}"),
+        ("max ms", lambda r: f"{r.percentile_ms(100):.1f}"),
+        ("lag p99 ms", lambda r: f"{r.lag_p99_ms:.2f}"),
+        ("online m", lambda r: f"{r.millicores['online']:.0f}"),
+        ("offline m", lambda r: f"{r.millicores.get('offline', 0.0):.0f}"),
+        ("client m", lambda r: f"{r.millicores['loadgen']:.0f}"),
+        ("idle m", lambda r: f"{r.idle_millicores:.0f}"),
     ]
-    for label, cell in rows:
-        table.add_row(label, *(cell(r) for r in results))
+    table.add_column("phase")
+    for label, _ in columns:
+        table.add_column(label, justify="right")
+    for k, runs in enumerate(zip(*rounds.values(), strict=False)):
+        for r in runs:
+            table.add_row(f"{r.name} {k + 1}", *(cell(r) for _, cell in columns))
     Console().print(table)
 
 
@@ -646,6 +658,12 @@ def main() -> int:
     p.add_argument("--timeout-ms", type=float, default=1000.0, help="request timeout (1000)")
     p.add_argument("--phases", default=",".join(PHASES), help=f"subset of {','.join(PHASES)}")
     p.add_argument("--quick", action="store_true", help="5 s phases, 1 s warm-up: a smoke run")
+    p.add_argument(
+        "--target-util",
+        type=float,
+        default=0.9,
+        help="colo agent protect --target-util: the box gets the node's cpu up to this (0.9)",
+    )
     p.add_argument(
         "--online-tier",
         choices=("LSE", "LSR", "none"),
@@ -690,6 +708,7 @@ def main() -> int:
             layout, rate=args.rate, warmup_s=warmup, duration_s=duration, settle_s=settle,
             timeout_s=args.timeout_ms / 1000, log=sys.stderr,
             online_tier="" if args.online_tier == "none" else args.online_tier,
+            target_util=args.target_util,
         )  # fmt: skip
         try:
             bench.start_server(args.work_ms)

@@ -29,9 +29,17 @@ LONG = Job(0.0, 1000, GiB, 5000.0, pods=10)  # 900m each at full speed
 
 
 def scenario(duration_s: float = 900.0, **colo: object) -> Scenario:
+    """A small scenario whose online services are cache-hungry: the shared-resource term
+    as the model's placeholder had it (alpha 0.12, ten times what this machine measured),
+    so that offline work can hurt them here."""
     sc = simkit.scenario(duration_s=duration_s, step_s=10.0)
     config = sc.policies.colo.model_copy(update=colo)
-    return sc.model_copy(update={"policies": sc.policies.model_copy(update={"colo": config})})
+    return sc.model_copy(
+        update={
+            "policies": sc.policies.model_copy(update={"colo": config}),
+            "contention": sc.contention.model_copy(update={"alpha": 0.12}),
+        }
+    )
 
 
 def start(

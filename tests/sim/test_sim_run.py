@@ -48,10 +48,16 @@ def test_another_seed_gives_another_workload(quick_run: dict, tmp_path: Path) ->
     assert other["policies"] != quick_run["summary"]["policies"]
 
 
-def test_separate_pools_see_no_interference_and_shared_nodes_do(quick_run: dict) -> None:  # type: ignore[type-arg]
+def test_separate_pools_see_no_interference_nor_does_the_calibrated_default_day(
+    quick_run: dict,  # type: ignore[type-arg]
+) -> None:
+    """With `alpha` as measured on real cgroups (docs/simulator.md) the default day's
+    shared nodes stay within the SLO bound too: its online pods are never cpu-starved.
+    That shared nodes can suffer is tested with a cache-hungry model in
+    test_sim_protection.py."""
     policies = quick_run["summary"]["policies"]
     assert policies["reserved"]["online_interference_rate"] == 0.0
-    assert policies["request-based"]["online_interference_rate"] > 0.0
+    assert policies["request-based"]["online_interference_rate"] == 0.0
 
 
 def test_the_stock_control_plane_starts_the_wave_no_faster_than_its_rate_limits(

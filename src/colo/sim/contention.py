@@ -38,7 +38,7 @@ import numpy as np
 
 @dataclass(frozen=True)
 class ContentionParams:
-    alpha: float = 0.12
+    alpha: float = 0.01
     knee: float = 0.5
     beta: float = 2.0
 

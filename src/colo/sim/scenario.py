@@ -138,7 +138,7 @@ class Wave(_Model):
 class Contention(_Model):
     """Parameters of `colo.sim.contention` (see there for the model)."""
 
-    alpha: float = Field(0.12, ge=0)
+    alpha: float = Field(0.01, ge=0)
     knee: Annotated[float, Field(ge=0, lt=1)] = 0.5
     beta: float = Field(2.0, ge=0)
     sensitivity_min: float = Field(0.5, ge=0)
