@@ -141,8 +141,12 @@ def calibrate(work_ms: float) -> tuple[int, float]:
     return n, 1000 * sorted(times)[len(times) // 2]
 
 
-async def serve(work_ms: float) -> None:
-    iterations, measured_ms = calibrate(work_ms)
+async def serve(work_ms: float, iterations: int = 0) -> None:
+    """One server process on a port of its own; the first calibrates, the others (more
+    `--workers`) take its iteration count."""
+    measured_ms = work_ms
+    if not iterations:
+        iterations, measured_ms = calibrate(work_ms)
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
@@ -164,12 +168,13 @@ async def serve(work_ms: float) -> None:
 
 
 async def load(
-    port: int, rate: float, warmup_s: float, duration_s: float, timeout_s: float
+    ports: list[int], rate: float, warmup_s: float, duration_s: float, timeout_s: float
 ) -> None:
-    """Open-loop load; prints one JSON object: the measured requests' latencies (ms),
-    their count, errors, and how late the sends were (ms, p99 and max)."""
+    """Open-loop load, request k to server process k mod len(ports) (an even split);
+    prints one JSON object: the measured requests' latencies (ms), their count, errors,
+    and how late the sends were (ms, p99 and max)."""
     loop = asyncio.get_running_loop()
-    idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+    pools: list[list[tuple[asyncio.StreamReader, asyncio.StreamWriter]]] = [[] for _ in ports]
     first_measured = round(warmup_s * rate)
     total = first_measured + round(duration_s * rate)
     latencies = [0.0] * total
@@ -178,6 +183,7 @@ async def load(
 
     async def one(k: int, due: float) -> None:
         conn = None
+        idle, port = pools[k % len(ports)], ports[k % len(ports)]
         try:
             async with asyncio.timeout_at(due + timeout_s):
                 conn = idle.pop() if idle else await asyncio.open_connection("127.0.0.1", port)
@@ -210,7 +216,7 @@ async def load(
         lag[k] = 1000 * (loop.time() - due)
         tasks.append(asyncio.create_task(one(k, due)))
     await asyncio.gather(*tasks)
-    for _, writer in idle:
+    for _, writer in (c for pool in pools for c in pool):
         writer.close()
     measured_lag = sorted(lag[first_measured:])
     print(
@@ -239,10 +245,13 @@ def child(argv: list[str]) -> None:
     sys.stdin.readline()
     role, *rest = argv
     if role == "server":
-        asyncio.run(serve(float(rest[0])))
+        asyncio.run(serve(float(rest[0]), *(int(x) for x in rest[1:])))
     elif role == "loadgen":
-        port, rate, warmup, duration, timeout = rest
-        asyncio.run(load(int(port), float(rate), float(warmup), float(duration), float(timeout)))
+        ports, rate, warmup, duration, timeout = rest
+        asyncio.run(
+            load([int(x) for x in ports.split(",")], float(rate), float(warmup),
+                 float(duration), float(timeout))
+        )  # fmt: skip
     elif role == "burn":
         burn(float(rest[0]))
     else:
@@ -362,8 +371,10 @@ class Bench:
         log: IO[str],
         online_tier: str = "LSE",
         target_util: float = 0.9,
+        workers: int = 1,
     ) -> None:
         self.layout = layout
+        self.workers = workers
         self.online_tier = online_tier
         self.target_util = target_util
         self.rate, self.warmup_s, self.duration_s = rate, warmup_s, duration_s
@@ -371,9 +382,15 @@ class Bench:
         self.log = log
         self.procs: list[subprocess.Popen[bytes]] = []
         self.port = 0
+        self.ports: list[int] = []
         self.iterations = 0
         self.work_ms = 0.0
-        self.online = ONLINE
+        # more workers than the pod's request: a Burstable pod allowed to burst to them
+        self.online = (
+            ONLINE
+            if workers == 1
+            else dataclasses.replace(ONLINE, qos="Burstable", cpu_limit_milli=1000 * workers)
+        )
         self.online_container = PurePosixPath()
 
     def say(self, text: str) -> None:
@@ -438,9 +455,19 @@ class Bench:
         self.port, self.iterations, self.work_ms = (
             started["port"], started["iterations"], started["work_ms"],
         )  # fmt: skip
+        self.ports = [self.port]
+        for _ in range(1, self.workers):
+            more = self.spawn_child(self.online_container, "server", work_ms, self.iterations)
+            assert more.stdout is not None
+            line = more.stdout.readline()
+            if not line:
+                raise PhaseFailed(f"an online server worker exited ({more.wait()})")
+            self.ports.append(json.loads(line)["port"])
         self.say(
-            f"online server on 127.0.0.1:{self.port}: {self.iterations:,} iterations "
-            f"= {self.work_ms:.2f} ms of work per request (idle machine)"
+            f"online server on 127.0.0.1:{','.join(map(str, self.ports))} "
+            f"({self.workers} process(es)): "
+            f"{self.iterations:,} iterations = {self.work_ms:.2f} ms of work per request "
+            "(idle machine)"
         )
 
     @contextlib.contextmanager
@@ -503,7 +530,13 @@ class Bench:
 
     def loadgen(self, duration_s: float) -> subprocess.Popen[bytes]:
         return self.spawn_child(
-            LOADGEN, "loadgen", self.port, self.rate, self.warmup_s, duration_s, self.timeout_s
+            LOADGEN,
+            "loadgen",
+            ",".join(map(str, self.ports)),
+            self.rate,
+            self.warmup_s,
+            duration_s,
+            self.timeout_s,
         )
 
     def results(self, proc: subprocess.Popen[bytes]) -> dict[str, Any]:
@@ -522,7 +555,21 @@ class Bench:
 
     # phases
 
+    def settle(self) -> None:
+        """Wait (up to 60 s) until the online pod is idle: an overloaded phase leaves the
+        servers requests the client gave up on, which must not spill into the next."""
+        deadline = time.monotonic() + 60
+        before = self.layout.cpu_usage_ns(self.online.cgroup)
+        while time.monotonic() < deadline:
+            time.sleep(0.5)
+            now = self.layout.cpu_usage_ns(self.online.cgroup)
+            if now - before < 0.05 * 0.5e9:  # under 50 millicores
+                return
+            before = now
+        self.say("the online pod did not go idle within 60 s; measuring anyway")
+
     def measure(self, name: str) -> PhaseResult:
+        self.settle()
         self.layout.reset()
         self.say(f"phase {name}: {self.warmup_s:g} s warm-up + {self.duration_s:g} s")
         with contextlib.ExitStack() as stack:
@@ -659,6 +706,13 @@ def main() -> int:
     p.add_argument("--phases", default=",".join(PHASES), help=f"subset of {','.join(PHASES)}")
     p.add_argument("--quick", action="store_true", help="5 s phases, 1 s warm-up: a smoke run")
     p.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="server processes (1: a Guaranteed 1-cpu pod; N > 1: a Burstable pod "
+        "requesting 1 cpu, limited to N, that bursts past its request) (1)",
+    )
+    p.add_argument(
         "--target-util",
         type=float,
         default=0.9,
@@ -666,7 +720,7 @@ def main() -> int:
     )
     p.add_argument(
         "--online-tier",
-        choices=("LSE", "LSR", "none"),
+        choices=("LSE", "LSR", "LS", "none"),
         default="LSE",
         help="the online pod's colo.io/qos tier under colo (colo agent protect --pod; "
         "none: by its QoS class, Guaranteed = LSR unpinned-for-BE) (LSE)",
@@ -708,7 +762,7 @@ def main() -> int:
             layout, rate=args.rate, warmup_s=warmup, duration_s=duration, settle_s=settle,
             timeout_s=args.timeout_ms / 1000, log=sys.stderr,
             online_tier="" if args.online_tier == "none" else args.online_tier,
-            target_util=args.target_util,
+            target_util=args.target_util, workers=args.workers,
         )  # fmt: skip
         try:
             bench.start_server(args.work_ms)
