@@ -174,6 +174,37 @@ METRIC_INFO: dict[str, MetricInfo] = {
         "higher",
         "1 − cron cost ÷ reserved cron pool cost.",
     ),
+    "guard_transitions": MetricInfo(
+        "Guard state changes",
+        "count",
+        "transitions",
+        None,
+        "How often a node's guard (colo-agent's protection) changed state: NORMAL, "
+        "THROTTLE, FORBID, EVICT (docs/agent.md). Zero for policies without colo-agent.",
+    ),
+    "guard_evictions": MetricInfo(
+        "Evictions by the guard",
+        "count",
+        "pods",
+        "lower",
+        "Offline pods colo-agent evicted to protect online pods, or to let starved offline "
+        "work run elsewhere.",
+    ),
+    "guard_starvation_evictions": MetricInfo(
+        "Evictions of starved offline pods",
+        "count",
+        "pods",
+        "lower",
+        "Offline pods evicted because their node starved them and another node had room.",
+    ),
+    "guard_forbid_node_s": MetricInfo(
+        "Node time forbidding offline work",
+        "seconds",
+        "node-seconds",
+        "lower",
+        "Time nodes spent publishing zero batch capacity because their guard was in FORBID "
+        "or above (or coming down from it), summed over nodes.",
+    ),
 }
 
 
