@@ -9,7 +9,7 @@ driver:
 
     kubepods                        cpu.shares = 1024 × node cpus (allocatable)
     kubepods/pod<uid>               Guaranteed pods
-    kubepods/burstable              cpu.shares = 2 (no Burstable pods)
+    kubepods/burstable              cpu.shares = its pods' cpu requests (2 with none)
     kubepods/burstable/pod<uid>     Burstable pods
     kubepods/besteffort             cpu.shares = 2
     kubepods/besteffort/pod<uid>    BestEffort pods
@@ -142,6 +142,7 @@ class KubeletLayout:
         #: per mount: the cgroup this process was in, where leftover tasks go back to
         self._home = {m: _own_cgroup(m) for m in self._mounts}
         self._settings: dict[PurePosixPath, _Settings] = {}
+        self._burstable: dict[PurePosixPath, int] = {}  # Burstable pod → its cpu request
         self._created = False
 
     # -- paths and files ----------------------------------------------------------------
@@ -213,7 +214,17 @@ class KubeletLayout:
         }
         self.make(pod.cgroup, **settings)
         self.make(pod.container, **settings)
+        if pod.qos == "Burstable":
+            self._burstable[pod.cgroup] = pod.cpu_request_milli
+            self._weigh_burstable()
         return pod.container
+
+    def _weigh_burstable(self) -> None:
+        """The kubelet's QoS manager: the Burstable class weighs the sum of its pods' cpu
+        requests (else a Burstable online pod would weigh 2 against the BestEffort box)."""
+        shares = milli_to_shares(sum(self._burstable.values()))
+        self._settings[BURSTABLE] = _Settings(cpu_shares=shares)
+        self.write("cpu", BURSTABLE, "cpu.shares", shares)
 
     def remove(self, path: str | PurePosixPath) -> None:
         """Move what is left in `path` and below back home, and remove those cgroups."""
@@ -223,6 +234,8 @@ class KubeletLayout:
             _rmtree(m / self.name / p)
         for q in [q for q in self._settings if q == p or p in q.parents]:
             del self._settings[q]
+        if self._burstable.pop(p, None) is not None:
+            self._weigh_burstable()
 
     def enter(self, path: str | PurePosixPath, pid: int) -> None:
         """Move process `pid` (all its threads) into cgroup `path` in every hierarchy."""
