@@ -17,6 +17,9 @@ def test_a_simulated_node_is_explained_from_its_agent_at_the_time_asked() -> Non
     assert names[0] == "capacity" and names[-1] == "reclaimable"
     assert explained.title.startswith("node-0001 in scenario default (seed 42), simulated 0.1")
     assert explained.notes[0].startswith("published: colo.io/batch-cpu ")
+    # the simulated agent's protection loop, in the lines `colo explain node` prints
+    assert explained.notes[1].startswith("protection: guard: NORMAL")
+    assert any(n.startswith("protection: offline box: ") for n in explained.notes)
 
 
 def test_a_node_the_simulated_cluster_lacks_is_named_with_the_ones_it_has() -> None:
@@ -31,6 +34,7 @@ def test_the_cli_prints_the_table_and_what_was_published(
     out = capsys.readouterr().out
     assert "node-0001 in scenario default" in out
     assert "reclaimable" in out and "published: colo.io/batch-cpu" in out
+    assert "protection: guard:" in out
 
 
 def test_a_bad_at_is_a_usage_error_naming_the_flag(capsys: pytest.CaptureFixture[str]) -> None:

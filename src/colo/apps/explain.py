@@ -162,15 +162,22 @@ def explain_sim(options: SimExplainOptions) -> NodeExplanation:
     reclaim = agents.explain(options.name)
     published = cluster.extended[names.index(options.name)]
     when = agents.last_at or 0.0
+    notes = [
+        f"published: {BATCH_CPU} {published.get(BATCH_CPU, 0)}m, "
+        f"{BATCH_MEMORY} {published.get(BATCH_MEMORY, 0)} B "
+        "(the reporter skips changes under its threshold, so it may lag the computation)",
+    ]
+    protection = getattr(policy, "protection", None)
+    if protection is not None:  # the simulated agent's protection loop, as the real one says
+        state = protection.engine.explain(options.name)
+        notes += [f"protection: {line}" for line in explain_lines(state)]
+    else:
+        notes.append("protection: off in this scenario (policies.colo.protect: false)")
     return NodeExplanation(
         title=f"{options.name} in scenario {scenario.name} (seed {scenario.seed}), "
         f"simulated {when / 3600:.2f} h after the start",
         reclaim=reclaim,
-        notes=[
-            f"published: {BATCH_CPU} {published.get(BATCH_CPU, 0)}m, "
-            f"{BATCH_MEMORY} {published.get(BATCH_MEMORY, 0)} B "
-            "(the reporter skips changes under its threshold, so it may lag the computation)",
-        ],
+        notes=notes,
     )
 
 
