@@ -238,11 +238,7 @@ class Guard:
     def may_evict(self, node: int, now_s: float) -> bool:
         """Whether `node` is in EVICT and its cooldown has passed (the caller evicts one
         pod and reports it with `evicted`)."""
-        st = self.state
-        return bool(
-            st.level[node] >= Level.EVICT
-            and now_s - st.last_evict_s[node] >= self.options.evict_cooldown_s
-        )
+        return bool(self.state.level[node] >= Level.EVICT) and self.cooldown_over(node, now_s)
 
     def cooldown_over(self, node: int, now_s: float) -> bool:
         """Whether `evict_cooldown_s` has passed since `node`'s last eviction (for any

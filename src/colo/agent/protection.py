@@ -371,13 +371,27 @@ class ProtectionLoop:
             out.extend(self._apply(i, sized) for i in range(len(self.nodes)))
         return out
 
-    def _starvation(self, now_s: float, box_milli: np.ndarray) -> np.ndarray:
-        o = self.options
-        offline = self.offline_pods
+    def _short(self, box_milli: np.ndarray, offline: np.ndarray) -> np.ndarray:
+        """Per node: the box gives each of its offline pods less than `starve_milli`."""
         per_pod = np.divide(
             box_milli, offline, out=np.full(len(offline), np.inf), where=offline > 0
         )
-        short = per_pod < o.starve_milli
+        return np.asarray(per_pod < self.options.starve_milli)
+
+    def may_evict_next(self, offline_counts: np.ndarray) -> np.ndarray:
+        """Per node: whether the next tick could evict there (in EVICT; or in FORBID and
+        calling for EVICT, or stepping up at once; starving; or a box already too small
+        for `offline_counts` pods). A driver that tracks offline pods by count (the
+        simulator) hands `set_pods` the pods of these nodes only."""
+        st, up_now = self.guard.state, self.guard.options.up_after <= 1
+        climbing = (st.level == Level.FORBID) & (up_now | (st.called >= Level.EVICT))
+        counts = np.asarray(offline_counts)
+        risky = (st.level >= Level.EVICT) | climbing | self.starving
+        return np.asarray((risky | self._short(self.box.cpu_milli, counts)) & (counts > 0))
+
+    def _starvation(self, now_s: float, box_milli: np.ndarray) -> np.ndarray:
+        o = self.options
+        short = self._short(box_milli, self.offline_pods)
         self._starved_since = np.where(
             short, np.where(np.isnan(self._starved_since), now_s, self._starved_since), np.nan
         )
@@ -399,6 +413,7 @@ class ProtectionLoop:
         if not guard.cooldown_over(i, now_s):
             return None
         st = guard.state
+        starved = False
         if st.level[i] >= Level.EVICT and st.called[i] >= Level.EVICT:
             why = f"interference: {self.last_reason[i] or 'the guard is in EVICT'}"
         elif st.level[i] >= Level.EVICT:
@@ -408,12 +423,13 @@ class ProtectionLoop:
             if room is None or not bool(room[i]):
                 return None  # starving, but nowhere better to go: keep it here
             why = f"starved: {self._starving_reason(i)}; room elsewhere in the cluster"
+            starved = True
         else:
             return None
         victim = self._victim(i, now_s)
         if victim is None:
             return None
-        if why.startswith("starved"):
+        if starved:
             self._starved_keys.add(victim.key)
         guard.evicted(i, now_s)
         self._evicting[i].add(victim.key)

@@ -61,7 +61,7 @@ from colo.core.errors import Conflict, NotFound
 from colo.core.qos import QoSTier
 from colo.sim.cluster import SimCluster, complete
 from colo.sim.engine import PRIO_CONTROL, EventLoop
-from colo.sim.reclaim_agent import SimReclaimAgents
+from colo.sim.reclaim_agent import SimReclaimAgents, forward_fill
 from colo.sim.results import (
     GUARD_EVICTIONS,
     GUARD_FORBID_NODE_S,
@@ -174,19 +174,7 @@ class SimProtectionAgents:
         """Offline pod counts everywhere; the pods themselves where the loop may evict."""
         c, engine = self.cluster, self.engine
         counts = c.offline_running
-        guard = engine.guard
-        level = guard.state.level
-        # A node steps up to EVICT this round only if the last one already called for it
-        # (or the guard steps up after one interval).
-        up_now = guard.options.up_after <= 1
-        may_evict = (level >= Level.EVICT) | (
-            (level == Level.FORBID) & (up_now | (guard.state.called >= Level.EVICT))
-        )
-        per_pod = np.divide(
-            engine.box_milli, counts, out=np.full(len(counts), np.inf), where=counts > 0
-        )
-        short = per_pod < engine.options.starve_milli
-        wanted = np.flatnonzero((may_evict | engine.starving | short) & (counts > 0))
+        wanted = np.flatnonzero(engine.may_evict_next(counts))
         smallest = np.ones(len(counts))  # cpu (millicores) a pod needs elsewhere
         names = c.node_names
         for i in sorted(self._listed.difference(wanted.tolist())):
@@ -247,7 +235,7 @@ class SimProtectionAgents:
 
     def series(self) -> dict[str, np.ndarray]:
         """Nodes in THROTTLE, FORBID and EVICT per tick, for the report."""
-        filled = _forward_fill(self.level_counts)
+        filled = np.nan_to_num(forward_fill(self.level_counts))  # none yet: 0 nodes
         return {guard_level_series(lvl.name): filled[lvl] for lvl in Level if lvl > Level.NORMAL}
 
     def figures(self) -> dict[str, float | int]:
@@ -289,12 +277,6 @@ def _room_elsewhere(free: np.ndarray, need: np.ndarray) -> np.ndarray:
     best = np.full(n, float(free[top]))
     best[top] = float(np.max(np.delete(free, top)))
     return best >= need
-
-
-def _forward_fill(values: np.ndarray) -> np.ndarray:
-    """Along the last axis, each NaN takes the last value before it (leading NaNs: 0)."""
-    seen = np.where(np.isnan(values[0]), 0, np.arange(values.shape[1]))
-    return np.asarray(np.nan_to_num(values[:, np.maximum.accumulate(seen)]))
 
 
 def install(
