@@ -151,8 +151,8 @@ class SimReclaimAgents:
     def series(self) -> dict[str, np.ndarray]:
         """Forward-filled onto the tick grid, for the report."""
         return {
-            PREDICTED_PEAK: _forward_fill(self.predicted),
-            RECLAIMED: _forward_fill(self.reclaimed),
+            PREDICTED_PEAK: forward_fill(self.predicted),
+            RECLAIMED: forward_fill(self.reclaimed),
         }
 
     def explain(self, node_name: str) -> Reclaim:
@@ -160,10 +160,13 @@ class SimReclaimAgents:
         return self.engine.explain(node_name)
 
 
-def _forward_fill(values: np.ndarray) -> np.ndarray:
-    """Each NaN takes the last value before it (leading NaNs stay NaN)."""
-    seen = np.where(np.isnan(values), 0, np.arange(len(values)))
-    return values[np.maximum.accumulate(seen)]
+def forward_fill(values: np.ndarray) -> np.ndarray:
+    """Along the last axis, each NaN takes the last value before it (leading NaNs stay
+    NaN). Rows of a 2-D array are filled by the first row's gaps: the series of one
+    source are recorded together."""
+    first = values if values.ndim == 1 else values[0]
+    seen = np.where(np.isnan(first), 0, np.arange(values.shape[-1]))
+    return values[..., np.maximum.accumulate(seen)]
 
 
 def install(cluster: SimCluster, loop: EventLoop, config: ColoPolicy) -> SimReclaimAgents:
