@@ -20,11 +20,11 @@ from typing import Any
 
 import pytest
 
-from colo.agent.protection import ProtectionLoop
-from colo.apps.agent import protected_node, protection_options
+from colo.agent.protection import ProtectedNode, ProtectionLoop
+from colo.apps.agent import protection_options
 from colo.apps.protect import NodeProtector, NodeSampler, pods_from_tree
 from colo.linux import LinuxCgroups
-from colo.linux.node import read_memory
+from colo.linux.node import read_memory, read_topology
 
 pytestmark = pytest.mark.cgroup
 
@@ -42,9 +42,10 @@ def _protector(tree: Any, interval: float = 0.2) -> NodeProtector:
     decide what the box gets here."""
     cgroups = LinuxCgroups(tree.cgroup_root, kubelet_root=tree.kubelet_root)
     (found,) = cgroups.scan()
-    spec = protected_node(
-        "local", found, capacity_milli=2000, memory_bytes=8 << 30, cpusets=True, sys_root="/sys"
-    )
+    spec = ProtectedNode(
+        "local", capacity_milli=2000, memory_bytes=8 << 30, box=found.box,
+        topology=read_topology(),
+    )  # fmt: skip
     loop = ProtectionLoop([spec], protection_options(interval, 0.9, True))
 
     def busy_ns() -> int:
@@ -92,7 +93,8 @@ def test_the_box_is_written_and_cut_when_online_load_rises(cgroup_tree: Any) -> 
     sample = protector.sample
     assert sample is not None and sample.online_milli > 500
     state = protector.state()
-    assert state["level"] in ("NORMAL", "THROTTLE", "FORBID", "EVICT")
+    # one busy core of two, no system work here: below every threshold
+    assert state["level"] == "NORMAL", state
 
 
 def test_colo_agent_protect_runs_alone_and_stops_cleanly(cgroup_tree: Any, tmp_path: Path) -> None:

@@ -28,13 +28,14 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from aiohttp import web
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from colo.agent.box import BoxOptions
-from colo.agent.kubeletcpu import CPU_MANAGER_STATE_PATH
+from colo.agent.kubeletcpu import CPU_MANAGER_STATE_PATH, KubeletCPUState
 from colo.agent.protection import (
     PROTECTION_ANNOTATION,
     ProtectedNode,
@@ -69,6 +70,7 @@ from colo.core.cgroupstats import KubeletTree
 from colo.core.errors import ColoError, InvalidInput, Retryable
 from colo.core.objects import Node, Pod
 from colo.core.resources import BATCH_CPU, Resources
+from colo.core.topology import CPUTopology
 from colo.core.usage import PodCgroup
 from colo.kube.config import ClientConfig
 from colo.kube.events import KubeEventRecorder
@@ -351,42 +353,32 @@ async def wait_for_tree(cgroups: Cgroups, node: str, interval_s: float) -> Kubel
         await asyncio.sleep(interval_s)
 
 
-def protected_node(
-    name: str,
-    tree: KubeletTree,
-    *,
-    capacity_milli: int,
-    memory_bytes: int,
-    cpusets: bool,
-    sys_root: str,
-) -> ProtectedNode:
-    topology = None
-    if cpusets:
-        try:
-            topology = read_topology(sys_root)
-        except (ColoError, OSError) as e:
-            log.warning("node %s: cpu topology unreadable, no cpusets written: %s", name, e)
-    return ProtectedNode(
-        name,
-        capacity_milli=capacity_milli,
-        memory_bytes=memory_bytes,
-        box=tree.box,
-        topology=topology,
-    )
+def node_topology(sys_root: str, node: str) -> CPUTopology | None:
+    """The node's cpu topology for cpusets; None (logged) when sysfs cannot tell it."""
+    try:
+        return read_topology(sys_root)
+    except (ColoError, OSError) as e:
+        log.warning("node %s: cpu topology unreadable, no cpusets written: %s", node, e)
+        return None
 
 
-def kubelet_state_reader(path: str, node: str) -> Callable[[], object]:
+def node_cgroups(cgroup_root: str, kubelet_root: str, proc_root: str) -> LinuxCgroups:
+    pressure = f"{proc_root}/pressure"
+    return LinuxCgroups(cgroup_root, kubelet_root=kubelet_root, proc_pressure=pressure)
+
+
+def kubelet_state_reader(path: str, node: str) -> Callable[[], KubeletCPUState | None]:
     """Reads the kubelet's CPU manager checkpoint each round; says once when it is static
     (colo allocates around the cpus it pinned) and logs a malformed one without stopping."""
-    said: list[str] = []
+    said: set[str] = set()
 
-    def read() -> object:
+    def read() -> KubeletCPUState | None:
         try:
             state = read_kubelet_cpu_state(path)
         except ColoError as e:
             if str(e) not in said:
                 log.warning("node %s: kubelet cpu manager state unreadable: %s", node, e)
-                said.append(str(e))
+                said.add(str(e))
             return None
         if state is not None and "static" not in said:
             log.info(
@@ -394,7 +386,7 @@ def kubelet_state_reader(path: str, node: str) -> Callable[[], object]:
                 "leaves those cpus and pods to it (colo explain node says which)",
                 node,
             )
-            said.append("static")
+            said.add("static")
         return state
 
     return read
@@ -411,31 +403,22 @@ def sampler_for(cgroups: Cgroups, proc_root: str) -> NodeSampler:
 async def protect_local(options: LocalProtectOptions) -> None:
     """`colo agent protect`: the protection loop alone, pods from the cgroup tree, no API
     server (evictions are logged, not made). For nodes and benchmarks without a kubelet."""
-    cgroups = LinuxCgroups(
-        options.cgroup_root,
-        kubelet_root=options.kubelet_cgroup_root,
-        proc_pressure=f"{options.proc_root}/pressure",
-    )
+    cgroups = node_cgroups(options.cgroup_root, options.kubelet_cgroup_root, options.proc_root)
     tree = await wait_for_tree(cgroups, options.node, options.interval_s)
     total_memory, _ = read_memory(options.proc_root)
-    cpus = len(read_topology(options.sys_root).cpus)
-    node = protected_node(
-        options.node,
-        tree,
-        capacity_milli=cpus * 1000,
-        memory_bytes=total_memory,
-        cpusets=options.cpusets,
-        sys_root=options.sys_root,
-    )
+    topology = read_topology(options.sys_root)  # the capacity: every cpu is the node's
+    node = ProtectedNode(
+        options.node, capacity_milli=len(topology.cpus) * 1000, memory_bytes=total_memory,
+        box=tree.box, topology=topology if options.cpusets else None,
+    )  # fmt: skip
     loop = ProtectionLoop(
         [node], protection_options(options.interval_s, options.target_util, options.cpusets)
     )
-    state = kubelet_state_reader(options.kubelet_state, options.node)
     protector = NodeProtector(
         loop,
         sampler=sampler_for(cgroups, options.proc_root),
         pods=lambda t: pods_from_tree(t, options.pods) if t is not None else [],
-        kubelet=state,  # type: ignore[arg-type]
+        kubelet=kubelet_state_reader(options.kubelet_state, options.node),
     )
     metrics: web.AppRunner | None = None
     try:
@@ -499,12 +482,13 @@ class _ApiPods:
 
     def pods(self) -> list[Pod]:
         out = []
-        raw = self._informer.raw()
+        raw: dict[str, Any] | None = None  # the cache's raw objects, copied only if needed
         for key in self._informer.cached_keys():
             view = self._informer.view(key)
             if isinstance(view, Pod):
                 pod: Pod | None = view
             else:
+                raw = self._informer.raw() if raw is None else raw
                 obj = raw.get(key)
                 if obj is None:
                     continue
@@ -528,20 +512,13 @@ async def protect(
     protector_ready: asyncio.Future[NodeProtector],
 ) -> None:
     """The protection half of `colo agent serve` (see the module docstring)."""
-    cgroups = LinuxCgroups(
-        options.cgroup_root,
-        kubelet_root=options.kubelet_cgroup_root,
-        proc_pressure=f"{options.proc_root}/pressure",
-    )
+    cgroups = node_cgroups(options.cgroup_root, options.kubelet_cgroup_root, options.proc_root)
     tree = await wait_for_tree(cgroups, options.node, options.protect_interval_s)
-    spec = protected_node(
-        options.node,
-        tree,
-        capacity_milli=node.capacity.cpu_milli,
-        memory_bytes=node.capacity.memory_bytes,
-        cpusets=options.cpusets,
-        sys_root=options.sys_root,
-    )
+    spec = ProtectedNode(
+        options.node, capacity_milli=node.capacity.cpu_milli,
+        memory_bytes=node.capacity.memory_bytes, box=tree.box,
+        topology=node_topology(options.sys_root, options.node) if options.cpusets else None,
+    )  # fmt: skip
     recorder = KubeEventRecorder(api, component="colo-agent", instance=options.node)
     probes: list[Probe] = []
 
@@ -553,40 +530,32 @@ async def protect(
         pods.pending.extend(bad)
         return [protected_pod(p, t, mono_now=mono, wall_now=wall) for p in views]
 
+    async def warn_bad_pods() -> None:
+        while pods.pending:
+            pod, why = pods.pending.pop(0)
+            await protector.warn_pod(pod, why)
+
     protector = NodeProtector(
         ProtectionLoop([spec], options.protection()),
         sampler=sampler_for(cgroups, options.proc_root),
         pods=api_pods,
         probes=lambda: probes,
         slo=SloProbes(options.probe_timeout_s),
-        kubelet=kubelet_state_reader(options.kubelet_state, options.node),  # type: ignore[arg-type]
+        kubelet=kubelet_state_reader(options.kubelet_state, options.node),
         hooks=ProtectorHooks(
             on_forbid=lambda on: agent.loop.forbid(options.node, on),
             evictor=KubeEvictor(api, recorder=recorder),
             recorder=recorder,
+            room_elsewhere=lambda: room_elsewhere(api, options.node),
+            after_round=warn_bad_pods,
         ),
     )
     protector_ready.set_result(protector)
     log.info(
         "colo-agent protecting node %s: box %s, every %g s, target %g",
-        options.node,
-        tree.box,
-        options.protect_interval_s,
-        options.target_util,
-    )
-    interval = options.protect_interval_s
-    while True:
-        began = time.monotonic()
-        try:
-            if protector.loop.starving[0]:
-                protector.room_elsewhere = await room_elsewhere(api, options.node)
-            await protector.tick()
-            while pods.pending:
-                pod, why = pods.pending.pop(0)
-                await protector.warn_pod(pod, why)
-        except Exception:  # one bad round must not end protection
-            log.exception("node %s: protection round failed; next round as usual", options.node)
-        await asyncio.sleep(max(0.0, interval - (time.monotonic() - began)))
+        options.node, tree.box, options.protect_interval_s, options.target_util,
+    )  # fmt: skip
+    await protector.run()
 
 
 async def serve(config: ClientConfig, options: AgentOptions) -> None:

@@ -39,6 +39,7 @@ from datetime import UTC, datetime
 from pathlib import PurePosixPath
 from typing import Any
 
+import aiohttp
 import numpy as np
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
@@ -262,8 +263,6 @@ class SloProbes:
         if not probes:
             self.last = {}
             return math.nan
-        import aiohttp
-
         timeout = aiohttp.ClientTimeout(total=self.timeout_s)
         async with aiohttp.ClientSession(timeout=timeout) as session:
             results = await asyncio.gather(*(self._one(session, p) for p in probes))
@@ -275,15 +274,13 @@ class SloProbes:
             return math.nan
         return 1.0 if any(r > 0 for r in known) else 0.0
 
-    async def _one(self, session: Any, probe: Probe) -> float:
+    async def _one(self, session: aiohttp.ClientSession, probe: Probe) -> float:
         try:
             async with session.get(probe.url) as response:
                 body = await response.text()
                 return judge(response.status, body, probe.target_ms)
-        except (TimeoutError, OSError, ValueError) as e:
-            log.debug("slo probe of %s (%s): unknown: %s", probe.pod, probe.url, e)
-            return math.nan
-        except Exception as e:  # aiohttp's ClientError and kin: unknown, never healthy
+        except (TimeoutError, OSError, ValueError, aiohttp.ClientError) as e:
+            # timed out, refused, unreadable: unknown, never healthy
             log.debug("slo probe of %s (%s): unknown: %s", probe.pod, probe.url, e)
             return math.nan
 
@@ -387,14 +384,16 @@ class NodeSampler:
 @dataclass
 class ProtectorHooks:
     """What the protector does beyond the cgroups, by mode: `on_forbid` (the reporting
-    loop's `forbid`), `on_starving` (publish that the node starves its offline work),
-    evictions and Events (None: no API server — logged only)."""
+    loop's `forbid`), evictions and Events (None: no API server — logged only),
+    `room_elsewhere` (asked while the node starves its offline work: may a starved pod
+    run on another node?), `after_round` (the driver's own work once a round is done)."""
 
     on_forbid: Callable[[bool], None] = lambda on: None
-    on_starving: Callable[[bool, str], Awaitable[None]] | None = None
     evictor: Evictor | None = None
     recorder: EventRecorder | None = None
     node_uid: str = ""
+    room_elsewhere: Callable[[], Awaitable[bool]] | None = None
+    after_round: Callable[[], Awaitable[None]] | None = None
 
 
 @dataclass
@@ -440,7 +439,6 @@ class NodeProtector:
         self.hooks = hooks or ProtectorHooks()
         self._clock = clock
         self.stats = ProtectorStats()
-        self.tree: KubeletTree | None = None
         self.sample: Sample | None = None
         self.slo_failing = math.nan
         self._said_no_tree = False
@@ -451,6 +449,8 @@ class NodeProtector:
     async def tick(self) -> list[Command]:
         """One round: scan → measure → decide → carry out."""
         self.stats.rounds += 1
+        if self.hooks.room_elsewhere is not None and self.loop.starving[0]:
+            self.room_elsewhere = await self.hooks.room_elsewhere()
         tree = self._scan()
         self.loop.set_pods(self.name, self._pods(tree), kubelet=self._kubelet())
         now = self._clock()
@@ -481,11 +481,9 @@ class NodeProtector:
             if not self._said_no_tree:
                 log.warning("node %s: no kubelet pod tree (kubepods) yet; waiting", self.name)
                 self._said_no_tree = True
-            self.tree = None
             return None
         self._said_no_tree = False
-        self.tree = trees[0]
-        return self.tree
+        return trees[0]
 
     @property
     def loop_cgroups(self) -> Cgroups:
@@ -542,8 +540,6 @@ class NodeProtector:
             )
         elif isinstance(command, Starving):
             log.warning("node %s: %s", self.name, command.reason)
-            if h.on_starving is not None:
-                await h.on_starving(command.on, command.reason)
             await self._event(
                 "OfflineStarving" if command.on else "OfflineFed",
                 command.reason,
@@ -621,6 +617,8 @@ class NodeProtector:
             began = self._clock()
             try:
                 await self.tick()
+                if self.hooks.after_round is not None:
+                    await self.hooks.after_round()
             except Exception:  # one bad round must not end protection
                 log.exception("node %s: protection round failed; next round as usual", self.name)
             await asyncio.sleep(max(0.0, interval - (self._clock() - began)))
