@@ -186,7 +186,8 @@ def test_the_agent_protects_on_real_cgroups_and_says_so(
                         return raw if sized else None
 
                     state = json.loads(await until(annotated, what="protection", within_s=30))
-                    assert state["level"] in ("NORMAL", "THROTTLE", "FORBID", "EVICT")
+                    # node-0044 has 32 cores: this machine's two are far below any threshold
+                    assert state["level"] == "NORMAL", state
                     assert state["box"]["quota_us"] >= 10_000  # at least the 100m floor
                     text = await scrape(metrics_port)
                     assert sample(text, "colo_agent_guard_level") >= 0
