@@ -509,7 +509,7 @@ class Bench:
         """colo-agent's protection for the tree, stopped with SIGTERM at the block's end."""
         argv = [*agent_command(), "agent", "protect", "--cgroup-root", str(self.layout.cgroup_root),
                 "--kubelet-cgroup-root", self.layout.kubelet_root,
-                "--interval", str(AGENT_INTERVAL_S), *self.tier_flags()]  # fmt: skip
+                "--interval", str(AGENT_INTERVAL_S), *self.agent_flags()]  # fmt: skip
         with tempfile.TemporaryFile() as err:
             proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=err, stderr=err,
                                     start_new_session=True)  # fmt: skip
@@ -528,7 +528,7 @@ class Bench:
                 if running and code not in (0, -signal.SIGTERM):
                     self.say(f"colo-agent exited {code} after SIGTERM")
 
-    def tier_flags(self) -> list[str]:
+    def agent_flags(self) -> list[str]:
         """`--pod` for the online pod's tier under colo (what its colo.io/qos label says on
         a real node; the cgroup tree cannot tell), and the box's `--target-util`."""
         tier = [f"--pod={ONLINE.uid}={self.online_tier}:1"] if self.online_tier else []

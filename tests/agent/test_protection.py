@@ -349,3 +349,21 @@ def test_a_node_calming_down_evicts_no_more_and_forbids_until_normal() -> None:
     assert not [c for c in calm if isinstance(c, Evict)]
     assert [c.on for c in calm if isinstance(c, Forbid)] == [False]
     assert loop.guard.state.level[0] == Level.NORMAL and not loop.forbidden[0]
+
+
+def test_may_evict_next_names_the_nodes_a_count_only_driver_must_list() -> None:
+    opts = ProtectionOptions(guard=GuardOptions(up_after=1, evict_cooldown_s=0))
+    loop = ProtectionLoop([node("hot"), node("calm"), node("small", cpu=1000)], opts)
+    counts = np.array([3, 3, 0])
+    loop.set_offline_counts(counts)
+    for t in range(3):  # "hot" climbs to EVICT; "calm" stays NORMAL
+        run(loop, float(t), [7900.0, 500.0, 0.0])
+    assert loop.guard.state.level.tolist() == [Level.EVICT, Level.NORMAL, Level.NORMAL]
+    assert loop.may_evict_next(counts).tolist() == [True, False, False]  # no pods: nothing
+    # a calm node whose box is too small for its pods may starve them: listed too
+    box = ProtectionLoop([node("tight", cpu=4000)])
+    for t in range(5):  # box: 4000 × 0.9 − 2500 online − 200 system = 900m, NORMAL
+        run(box, float(t), 2500.0)
+    assert box.guard.state.level[0] == Level.NORMAL and box.box_milli[0] == 900.0
+    assert box.may_evict_next(np.array([10])).tolist() == [False]  # 90m each
+    assert box.may_evict_next(np.array([20])).tolist() == [True]  # 45m each < 50m
