@@ -31,7 +31,9 @@ class FakeTransport:
         self.list_calls: list[dict[str, str]] = []
         self.watch_calls: list[dict[str, str]] = []
 
-    async def get(self, path: str, params: Mapping[str, str] | None = None) -> Any:
+    async def get(
+        self, path: str, params: Mapping[str, str] | None = None, *, shape: object = None
+    ) -> Any:
         self.list_calls.append(dict(params or {}))
         pages = self.lists[0]
         page = pages.pop(0)
@@ -45,6 +47,7 @@ class FakeTransport:
         params: Mapping[str, str] | None = None,
         *,
         read_timeout_s: float | None = None,
+        shape: object = None,
     ) -> AsyncIterator[dict[str, Any]]:
         self.watch_calls.append(dict(params or {}))
         if not self.watches:

@@ -39,7 +39,7 @@ async def _test_expired_watch_relists_and_emits_the_differences() -> None:
     t = FakeTransport()
     t.lists = [
         [page([pod("a", "1"), pod("b", "2", node="n1"), pod("c", "3")], "10")],
-        [page([pod("b", "2", node="n1"), pod("c", "7"), pod("d", "8")], "20")],
+        [page([pod("b", "2", node="n1"), pod("c", "7", node="n2"), pod("d", "8")], "20")],
     ]
     t.watches = [[{"type": "ERROR", "object": {"code": 410, "message": "too old"}}]]
     inf = Informer(t, "pods")
@@ -49,9 +49,31 @@ async def _test_expired_watch_relists_and_emits_the_differences() -> None:
     assert inf.resource_version == "20"
     assert t.watch_calls[1]["resourceVersion"] == "20"
     assert inf.pods_on_node("n1") == ["default/b"]
+    assert inf.pods_on_node("n2") == ["default/c"]
     # the first list is served from the watch cache; the one after a 410 is consistent
     assert t.list_calls[0]["resourceVersion"] == "0"
     assert "resourceVersion" not in t.list_calls[1]
+
+
+def test_a_change_of_version_only_moves_the_version_and_calls_nobody() -> None:
+    asyncio.run(_test_a_change_of_version_only_moves_the_version_and_calls_nobody())
+
+
+async def _test_a_change_of_version_only_moves_the_version_and_calls_nobody() -> None:
+    for shaped, expected in ((True, []), (False, [("MODIFIED", "a")])):
+        t = FakeTransport()
+        t.lists = [[page([pod("a", "1", node="n1")], "10")]]
+        # what a status heartbeat looks like once shaped: the same fields, a new version
+        t.watches = [[{"type": "MODIFIED", "object": pod("a", "11", node="n1")}]]
+        inf = Informer(t, "pods", shaped=shaped)
+        seen = events_of(inf)
+        await run_until(inf, lambda inf=inf: inf.resource_version == "11")
+        assert seen[1:] == expected, shaped
+        assert inf.unchanged == (1 if shaped else 0)
+        view = inf.view("default/a")  # served again for the new version, not rebuilt
+        assert view is not None and view.node_name == "n1"
+        assert inf.raw()["default/a"]["metadata"]["resourceVersion"] == "11"
+        assert inf.events == 2
 
 
 def test_watch_applies_events_bookmarks_and_resumes_after_disconnect() -> None:

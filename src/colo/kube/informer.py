@@ -1,7 +1,11 @@
 """List-then-watch informer over raw JSON, with relist-diff on 410 and backoff on faults.
 
 The cache holds raw dicts keyed by `namespace/name` (or `name` for cluster objects);
-Pod/Node views are built lazily and memoised per resourceVersion.
+Pod/Node views are built lazily and memoised per resourceVersion. Pods and nodes are
+decoded in their shape (`colo.kube.shapes`: only the fields the views read), and a
+change that leaves the shape as it was (a kubelet's status heartbeat, a condition's
+time) only moves the cached resourceVersion: no view is rebuilt and no subscriber
+called, since there is nothing new for them.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from typing import Any, Literal
 from colo.core.changes import ChangeKind, ClusterEvent
 from colo.core.errors import InvalidInput, Permanent, Retryable
 from colo.core.objects import Node, Pod
+from colo.kube.shapes import SHAPES
 from colo.kube.transport import Expired, ServerBusy
 from colo.ports.api import WatchTransport
 from colo.ports.cluster import Unsubscribe
@@ -35,6 +40,25 @@ def _rv(obj: Mapping[str, Any]) -> str:
     return str(obj.get("metadata", {}).get("resourceVersion", ""))
 
 
+def _same_but_version(old: Raw, new: Raw) -> bool:
+    """Whether two versions of an object differ in nothing but their resourceVersion."""
+    if old.keys() != new.keys():
+        return False
+    for name, value in new.items():
+        if name != "metadata":
+            if old[name] != value:
+                return False
+            continue
+        before = old[name]
+        if not (isinstance(value, dict) and isinstance(before, dict)):
+            return False
+        if before.keys() != value.keys():
+            return False
+        if any(before[k] != v for k, v in value.items() if k != "resourceVersion"):
+            return False
+    return True
+
+
 class Informer:
     """Keeps a local cache of one resource in step with the API server."""
 
@@ -53,8 +77,12 @@ class Informer:
         backoff_cap_s: float = 5.0,
         rng: random.Random | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        shaped: bool = True,
     ) -> None:
+        """`shaped`: decode pods and nodes in their shape (the module docstring); off,
+        the cache keeps whole objects."""
         self._t = transport
+        self._shape = SHAPES.get(resource) if shaped else None
         self.resource = resource
         ns = f"/namespaces/{namespace}" if namespace else ""
         self._path = f"{api}{ns}/{resource}"
@@ -78,6 +106,7 @@ class Informer:
         self.handler_errors = 0
         self.bad_objects = 0
         self.faults = 0
+        self.unchanged = 0  # changes that left the shape as it was (module docstring)
 
     # --- reading -------------------------------------------------------------------
     @property
@@ -160,6 +189,19 @@ class Informer:
     def _apply(self, kind: ChangeKind, obj: Raw) -> None:
         key = key_of(obj)
         old = self._cache.get(key)
+        if (
+            self._shape is not None
+            and kind is ChangeKind.MODIFIED
+            and old is not None
+            and _same_but_version(old, obj)
+        ):
+            self._cache[key] = obj
+            hit = self._views.get(key)
+            if hit is not None and hit[0] == _rv(old):
+                self._views[key] = (_rv(obj), hit[1])
+            self.events += 1
+            self.unchanged += 1
+            return
         if kind is ChangeKind.DELETED:
             self._cache.pop(key, None)
             self._views.pop(key, None)
@@ -228,7 +270,7 @@ class Informer:
                 params["resourceVersion"] = "0"
             if cont:
                 params["continue"] = cont
-            page = await self._t.get(self._path, params)
+            page = await self._t.get(self._path, params, shape=self._shape)
             items.extend(page.get("items") or [])
             meta = page.get("metadata", {})
             cont = meta.get("continue") or ""
@@ -254,7 +296,9 @@ class Informer:
             allowWatchBookmarks="true",
             timeoutSeconds=str(self._watch_timeout_s),
         )
-        async for ev in self._t.stream(self._path, params, read_timeout_s=self._idle_timeout_s):
+        async for ev in self._t.stream(
+            self._path, params, read_timeout_s=self._idle_timeout_s, shape=self._shape
+        ):
             typ = ev.get("type")
             obj = ev.get("object") or {}
             if typ == "ERROR":

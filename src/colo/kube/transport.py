@@ -11,14 +11,16 @@ import asyncio
 import json
 import math
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
 import aiohttp
+import msgspec
 
 from colo.core.errors import Conflict, NotFound, Permanent, Retryable
 from colo.core.ratelimit import RateLimiter
 from colo.kube.config import ClientConfig
+from colo.ports.api import BodyShape
 
 
 class Expired(Retryable):
@@ -55,14 +57,14 @@ def error_for_status(status: int, url: str, body: str, headers: Mapping[str, str
     return Permanent(f"{url}: request failed ({status}): {text}")
 
 
-def _decode(text: str, url: str) -> Any:
+def _decode(body: bytes, url: str, parse: Callable[[bytes], Any] = json.loads) -> Any:
     """JSON from the server; garbage (a proxy's HTML page, a cut line) is retryable."""
-    if not text:
+    if not body.strip():
         return None
     try:
-        return json.loads(text)
-    except ValueError as e:
-        raise Retryable(f"{url}: the response is not JSON: {text[:120]!r}", delay_s=1.0) from e
+        return parse(body)
+    except (ValueError, msgspec.DecodeError) as e:
+        raise Retryable(f"{url}: the response is not JSON: {body[:120]!r}", delay_s=1.0) from e
 
 
 class Transport:
@@ -164,8 +166,9 @@ class Transport:
         params: Mapping[str, str] | None = None,
         body: Any = None,
         content_type: str = "application/json",
+        shape: BodyShape | None = None,
     ) -> Any:
-        """Send one request; return the decoded JSON body."""
+        """Send one request; return the decoded JSON body (a list page in `shape`)."""
         url = self.base_url + path
         data = None if body is None else json.dumps(body)
         headers = self._headers()
@@ -181,15 +184,18 @@ class Transport:
                 headers=headers,
                 timeout=aiohttp.ClientTimeout(total=self._timeout_s),
             ) as resp:
-                text = await resp.text()
+                body = await resp.read()
                 if resp.status >= 300:
+                    text = body.decode("utf-8", "replace")
                     raise error_for_status(resp.status, url, text, resp.headers)
         except (aiohttp.ClientConnectionError, TimeoutError) as e:
             raise Retryable(f"cannot reach the API server at {url}: {e}", delay_s=1.0) from e
-        return _decode(text, url)
+        return _decode(body, url, json.loads if shape is None else shape.decode_list)
 
-    async def get(self, path: str, params: Mapping[str, str] | None = None) -> Any:
-        return await self.request("GET", path, params=params)
+    async def get(
+        self, path: str, params: Mapping[str, str] | None = None, *, shape: BodyShape | None = None
+    ) -> Any:
+        return await self.request("GET", path, params=params, shape=shape)
 
     async def post(self, path: str, body: Any) -> Any:
         return await self.request("POST", path, body=body)
@@ -207,8 +213,9 @@ class Transport:
         params: Mapping[str, str] | None = None,
         *,
         read_timeout_s: float | None = None,
+        shape: BodyShape | None = None,
     ) -> AsyncIterator[dict[str, Any]]:
-        """Yield one decoded JSON object per line of a watch stream.
+        """Yield one decoded JSON object per line of a watch stream (objects in `shape`).
 
         `read_timeout_s` bounds the silence between two lines: with bookmarks on, the
         server writes at least once a minute, so a longer silence is a dead connection.
@@ -226,8 +233,9 @@ class Transport:
             ) as resp:
                 if resp.status >= 300:
                     raise error_for_status(resp.status, url, await resp.text(), resp.headers)
+                parse = json.loads if shape is None else shape.decode_event
                 async for line in resp.content:
                     if line.strip():
-                        yield _decode(line.decode("utf-8", "replace"), url)
+                        yield _decode(line, url, parse)
         except (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError, TimeoutError) as e:
             raise Retryable(f"watch on the API server at {url} broke: {e}", delay_s=1.0) from e

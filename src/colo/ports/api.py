@@ -25,10 +25,21 @@ class Api(Protocol):
     ) -> Any: ...
 
 
+class BodyShape(Protocol):
+    """Decodes list pages and watch lines keeping only the fields a reader needs
+    (`colo.kube.shapes`); a transport without it may hand out whole objects instead."""
+
+    def decode_list(self, body: bytes) -> Any: ...
+
+    def decode_event(self, line: bytes) -> dict[str, Any]: ...
+
+
 class WatchTransport(Protocol):
     """What an informer needs: a list (`get`) and a watch (`stream` of watch events)."""
 
-    async def get(self, path: str, params: Mapping[str, str] | None = None) -> Any: ...
+    async def get(
+        self, path: str, params: Mapping[str, str] | None = None, *, shape: BodyShape | None = None
+    ) -> Any: ...
 
     def stream(
         self,
@@ -36,4 +47,5 @@ class WatchTransport(Protocol):
         params: Mapping[str, str] | None = None,
         *,
         read_timeout_s: float | None = None,
+        shape: BodyShape | None = None,
     ) -> AsyncIterator[dict[str, Any]]: ...
