@@ -11,6 +11,7 @@ called, since there is nothing new for them.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import random
 from collections.abc import Awaitable, Callable, Mapping
@@ -40,23 +41,40 @@ def _rv(obj: Mapping[str, Any]) -> str:
     return str(obj.get("metadata", {}).get("resourceVersion", ""))
 
 
-def _same_but_version(old: Raw, new: Raw) -> bool:
-    """Whether two versions of an object differ in nothing but their resourceVersion."""
+_MISSING = object()
+#: What a pod's binding and its kubelet's first status change: a view with these two
+#: changed is the old view with them replaced, not built again from the object.
+_MOVES = frozenset({("spec", "nodeName"), ("status", "phase")})
+
+
+def _changed_fields(old: Raw, new: Raw) -> set[tuple[str, str]] | None:
+    """The (section, field) pairs in which two versions of an object differ, their
+    resourceVersion aside; None when a section came or went or is not an object."""
     if old.keys() != new.keys():
-        return False
-    for name, value in new.items():
-        if name != "metadata":
-            if old[name] != value:
-                return False
+        return None
+    changed: set[tuple[str, str]] = set()
+    for section, value in new.items():
+        before = old[section]
+        if section != "metadata" and before == value:
             continue
-        before = old[name]
         if not (isinstance(value, dict) and isinstance(before, dict)):
-            return False
-        if before.keys() != value.keys():
-            return False
-        if any(before[k] != v for k, v in value.items() if k != "resourceVersion"):
-            return False
-    return True
+            return None
+        for name in before.keys() | value.keys():
+            if name != "resourceVersion" and before.get(name, _MISSING) != value.get(
+                name, _MISSING
+            ):
+                changed.add((section, name))
+    return changed
+
+
+def _moved(view: Pod, obj: Raw) -> Pod | None:
+    """`view` with the node and phase of `obj` (None if either is not a string: then the
+    whole build names the field)."""
+    node = (obj.get("spec") or {}).get("nodeName")
+    phase = (obj.get("status") or {}).get("phase")
+    if not (node is None or isinstance(node, str)) or not (phase is None or isinstance(phase, str)):
+        return None
+    return dataclasses.replace(view, node_name=node or None, phase=phase or "Pending")
 
 
 class Informer:
@@ -189,19 +207,20 @@ class Informer:
     def _apply(self, kind: ChangeKind, obj: Raw) -> None:
         key = key_of(obj)
         old = self._cache.get(key)
-        if (
-            self._shape is not None
-            and kind is ChangeKind.MODIFIED
-            and old is not None
-            and _same_but_version(old, obj)
-        ):
-            self._cache[key] = obj
+        if self._shape is not None and kind is ChangeKind.MODIFIED and old is not None:
+            changed = _changed_fields(old, obj)
             hit = self._views.get(key)
-            if hit is not None and hit[0] == _rv(old):
-                self._views[key] = (_rv(obj), hit[1])
-            self.events += 1
-            self.unchanged += 1
-            return
+            if hit is not None and hit[0] == _rv(old) and changed is not None:
+                if not changed:
+                    self._cache[key] = obj
+                    self._views[key] = (_rv(obj), hit[1])
+                    self.events += 1
+                    self.unchanged += 1
+                    return
+                if changed <= _MOVES and isinstance(hit[1], Pod):
+                    moved = _moved(hit[1], obj)
+                    if moved is not None:
+                        self._views[key] = (_rv(obj), moved)
         if kind is ChangeKind.DELETED:
             self._cache.pop(key, None)
             self._views.pop(key, None)
