@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import sys
 import time
@@ -81,6 +82,7 @@ class CoordinatorApp:
         # No await between the rebuild and the subscription: no change falls in between.
         self.feed.rebuild(self.reader.nodes(), self.reader.pods())
         self.reader.subscribe(self.feed.apply)
+        gc.freeze()  # the listing's objects: out of the cyclic collector's walks (apps.batch)
         self._server, self.port = await serve_grpc(self.service, self._listen)
         log.info(
             "colo-coordinator serving on port %d: %d nodes, %d bound pods",
