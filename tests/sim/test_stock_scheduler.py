@@ -459,3 +459,47 @@ def test_the_naive_reference_itself_keeps_pool_selectors() -> None:
     )
     slow = run(case, naive=True)
     assert [node for _, _, node in slow.bindings] == ["node-0001"] * 3
+
+
+def many_shapes_case(rng: np.random.Generator) -> Case:
+    """A backlog of many distinct shapes on a few nodes that free up one pod at a time,
+    and a budget that runs out in the middle of a round."""
+    nodes = int(rng.integers(2, 6))
+    pools = tuple(rng.choice(np.array(["a", "b"], dtype=object), nodes).tolist())
+    pod_pools: list[str | None] = [None, "a", "b"] if rng.random() < 0.5 else [None]
+    arrivals = np.sort(rng.uniform(0.0, 60.0, int(rng.integers(40, 160))))
+    jobs = tuple(
+        Job(
+            arrival_s=float(np.floor(t) if rng.random() < 0.3 else t),
+            cpu_milli=int(rng.integers(1, 36)) * 250,
+            memory_bytes=int(rng.integers(1, 30)) * GiB // 2,
+            duration_s=float(rng.choice([1.0, 3.0, 8.0, 30.0])) * rng.uniform(0.5, 1.5),
+            pods=int(rng.choice([1, 1, 2, 3])),
+            pool=pod_pools[int(rng.integers(0, len(pod_pools)))],
+        )
+        for t in arrivals
+    )
+    return Case(
+        node_cpu=tuple(int(rng.choice([8000, 16000])) for _ in range(nodes)),
+        node_memory=(16 * GiB,) * nodes,
+        pools=pools if len(pod_pools) > 1 else None,
+        online=(),
+        jobs=jobs,
+        qps=float(rng.choice([1.0, 2.0, 5.0, 50.0])),
+        burst=int(rng.choice([1, 2, 4, 100])),
+        round_s=float(rng.choice([0.5, 1.0])),
+        pod_startup_s=float(rng.choice([0.0, 1.0])),
+        max_pods=int(rng.choice([3, 110])),
+        until_s=300.0,
+    )
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_a_backlog_of_many_shapes_freed_node_by_node_gets_the_naive_schedulers_bindings(
+    seed: int,
+) -> None:
+    # A round checks the heads of every waiting shape against the freed nodes at once and
+    # drops those the pods placed before them left no room for; that must still be the
+    # naive walk over every pending pod, whoever runs out of budget where.
+    fast = assert_same_decisions(many_shapes_case(np.random.default_rng(1000 + seed)))
+    assert fast.bindings

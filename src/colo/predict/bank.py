@@ -34,6 +34,20 @@ from colo.predict.decaying import (
 from colo.predict.options import HistogramOptions
 
 
+def cumulative_weights(weights: np.ndarray) -> np.ndarray:
+    """Running sums of each row of ``weights`` [K, buckets], in float64, transposed:
+    [buckets, K], ``out[i, k] = w[k, 0] + … + w[k, i]`` added left to right.
+
+    The same numbers as ``np.cumsum(weights, axis=1, dtype=np.float64).T`` (an
+    accumulation adds in that order too), a few times faster: one vector add per bucket
+    over all K rows instead of K short accumulations (`tests/predict/test_bank.py`).
+    """
+    cum = np.array(weights.T, dtype=np.float64, order="C")
+    for i in range(1, len(cum)):
+        np.add(cum[i - 1], cum[i], out=cum[i])
+    return cum
+
+
 class HistogramBank:
     """``size`` decaying histograms sharing ``options`` and a reference time."""
 
@@ -125,13 +139,13 @@ class HistogramBank:
             raise ValueError(f"percentile p must be a number or shape ({self.size},)")
         if not ((levels >= 0.0) & (levels <= 1.0)).all():
             raise ValueError(f"percentile p must be in [0, 1], got {p!r}")
-        cum = np.cumsum(self.weights, axis=1, dtype=np.float64)
-        total = cum[:, -1:]
-        thresholds = levels * total if levels.ndim == 0 else levels[:, None] * total
+        cum = cumulative_weights(self.weights)  # [buckets, K]
+        total = cum[-1]
+        thresholds = levels * total
         hit = (cum >= thresholds) & (cum > 0)
-        idx = np.argmax(hit, axis=1)
+        idx = np.argmax(hit, axis=0)
         out = self._ends[idx]
-        out[total[:, 0] <= 0] = 0.0
+        out[total <= 0] = 0.0
         return np.asarray(out, dtype=np.float64)
 
     def total_weights(self, now_s: float | None = None) -> np.ndarray:

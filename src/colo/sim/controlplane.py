@@ -23,7 +23,7 @@ from colo.core.errors import Conflict, NotFound
 from colo.core.ratelimit import RateLimiter
 from colo.sim.cluster import OFFLINE_NAMESPACE, Phase, SimCluster, SimPod, complete
 from colo.sim.engine import PRIO_ARRIVAL, PRIO_CONTROL, PRIO_SCHEDULE, EventLoop
-from colo.sim.pending import PendingQueue
+from colo.sim.pending import PendingQueue, Shape
 
 
 class StockJobController:
@@ -179,6 +179,14 @@ class StockScheduler:
         the unschedulable pods whose shape fits a node freed since the last round; both
         are walked together in queue order. Returns True if it stopped for lack of
         budget with candidates left.
+
+        Free capacity only shrinks during a round, so a group head that no longer fits
+        any changed node never will again this round: it is dropped as it comes up, with
+        no other effect. The heads found at the start are checked all at once against
+        the changed nodes (a fit matrix, its column redone when a pod lands on that
+        node), so a round costs a few array operations however many heads the room freed
+        on one node lets down; a group's next head, queued after its head was placed,
+        is checked on its own as it comes up.
         """
         c = self.cluster
         queue = self._queue
@@ -190,48 +198,99 @@ class StockScheduler:
         fresh = queue.take_fresh()
         fits = queue.fits_largest(fresh, free_cpu, free_mem, free_pods)
         queue.mark_unschedulable(fresh[~fits].tolist())
-        fresh_list = fresh[fits].tolist()
-        heads = [
-            (queue.head(key), key)
-            for key in queue.groups_fitting(changed, free_cpu, free_mem, free_pods)
-        ]
-        heapq.heapify(heads)
+        fresh_list: list[int] = fresh[fits].tolist()
+        n_fresh = len(fresh_list)
+        # The heads found at the start, in queue order, and whether each still fits.
+        rows, room, fit = queue.candidates(changed, free_cpu, free_mem, free_pods)
+        heads: list[int] = queue.group_head[rows].tolist()
+        n_heads = len(heads)
+        head_cpu = queue.group_cpu[rows]
+        head_mem = queue.group_mem[rows]
+        pool_rows = queue.pool_masks[queue.group_pool[rows]]  # [head, node]
+        column = {int(n): j for j, n in enumerate(room.tolist())}
+        stale: set[int] = set()  # columns of changed nodes a pod went to since `ok`
+        ok = np.ones(n_heads, bool)
+        nxt = 0  # the first head at or after `cursor` that fitted when `ok` was made
+        cursor = 0
+        later: list[tuple[int, Shape]] = []  # next heads of groups placed from, a heap
+        later_max = -1
+        last = -1  # position of the last pod placed
+        end = 1 << 62
         # Free capacity only shrinks during a round, so a shape that found no node once
         # finds none for the rest of the round: skip its twins.
-        failed: set[tuple[int, int, int]] = set()
+        failed: set[Shape] = set()
         f = 0
         while budget > 0:
-            if f < len(fresh_list) and (not heads or fresh_list[f] < heads[0][0]):
-                i, f = fresh_list[f], f + 1
+            i = -1
+            first_fresh = fresh_list[f] if f < n_fresh else end
+            first_later = later[0][0] if later else end
+            at = heads[nxt] if nxt < n_heads else end
+            if stale and at < first_fresh and at < first_later:
+                for j in stale:  # about to take a head: redo what changed under it
+                    n = int(room[j])
+                    fit[:, j] = (
+                        (head_cpu <= free_cpu[n])
+                        & (head_mem <= free_mem[n])
+                        & (free_pods[n] > 0)
+                        & pool_rows[:, n]
+                    )
+                stale.clear()
+                ok = np.asarray(fit.any(axis=1))
+                nxt = self._next_fitting(ok, cursor)
+                continue
+            if first_fresh < at and first_fresh < first_later:
+                i, f = first_fresh, f + 1
                 key = queue.shape(i)
                 node = -1 if key in failed else self._choose(key, free_cpu, free_mem, free_pods)
                 if node < 0:
                     failed.add(key)
                     queue.mark_unschedulable([i])
                     continue
-            elif heads:
-                _, key = heapq.heappop(heads)
+            elif first_later < at:
+                _, key = heapq.heappop(later)
                 # A cheap look at the few changed nodes first: only they can have gained
                 # room, so the full scan below runs only for a shape that will be placed.
                 if not queue.shape_fits_any(key, changed, free_cpu, free_mem, free_pods):
                     continue  # the freed room went to pods ahead of it
-                i = queue.pop_head(key)
-                if key in queue.groups:
-                    heapq.heappush(heads, (queue.head(key), key))
-                node = self._choose(key, free_cpu, free_mem, free_pods)
+            elif at < end:
+                key = queue.group_shape(int(rows[nxt]))
+                cursor = nxt + 1
+                nxt = self._next_fitting(ok, cursor)
             else:
                 break
+            if i < 0:  # a group head: take it, its group's next head comes up later
+                i = queue.pop_head(key)
+                if key in queue.groups:
+                    following = queue.head(key)
+                    heapq.heappush(later, (following, key))
+                    later_max = max(later_max, following)
+                node = self._choose(key, free_cpu, free_mem, free_pods)
             pod = queue.take(i)
             free_cpu[node] -= pod.cpu_milli
             free_mem[node] -= pod.memory_bytes
             free_pods[node] -= 1
+            col = column.get(node)
+            if col is not None:
+                stale.add(col)
             self._assume(pod, node, now)
+            last = i
             budget -= 1
-        stopped_early = budget <= 0 and (f < len(fresh_list) or bool(heads))
+        # Heads not looked at yet (all of them after the last pod placed) would be left.
+        heads_left = (n_heads > 0 and heads[-1] > last) or later_max > last
+        stopped_early = budget <= 0 and (f < n_fresh or heads_left)
         if stopped_early:
             queue.defer(fresh_list[f:])
             self._changed.update(changed)  # unschedulable pods may still fit there
         return stopped_early
+
+    @staticmethod
+    def _next_fitting(ok: np.ndarray, start: int) -> int:
+        """The first index at or after `start` where `ok` holds (len(ok) if none)."""
+        rest = ok[start:]
+        if not len(rest):
+            return len(ok)
+        k = int(rest.argmax())
+        return start + k if rest[k] else len(ok)
 
     def _choose(
         self,
@@ -243,12 +302,11 @@ class StockScheduler:
         """The node for a pod of shape `key` (LeastAllocated among feasible), or -1."""
         cpu, mem, p = key
         feasible = self._pool_masks[p] & (free_cpu >= cpu) & (free_mem >= mem) & (free_pods > 0)
-        if not feasible.any():
-            return -1
         # LeastAllocated over the resources offline pods request (batch ones in batch mode)
         inv_cpu, inv_mem = self.cluster.offline_inverse()
         share = free_cpu * inv_cpu + free_mem * inv_mem
-        return int(np.argmax(np.where(feasible, share, -np.inf)))
+        best = int(np.where(feasible, share, -np.inf).argmax())
+        return best if feasible[best] else -1  # shares are finite: -inf only where infeasible
 
     def _assume(self, pod: SimPod, node: int, now: float) -> None:
         """Hold the pod on its node until its binding goes out with the next free token."""

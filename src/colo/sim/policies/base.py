@@ -14,6 +14,9 @@ from colo.sim.workload import Workload
 
 class SimPolicy(Protocol):
     name: str
+    relative_cost: float
+    """How long a run takes next to other policies' on the same scenario (a rough guide,
+    measured on the default one): parallel runs start the longest first."""
 
     def node_pools(self, workload: Workload) -> list[str | None]:
         """Per node: the pool label (`colo.io/pool`), or None for a shared node."""

@@ -35,6 +35,7 @@ class ColoPolicy(RequestBasedPolicy):
     """Nodes shared and online pods placed as under `request-based`; offline work differs."""
 
     name = "colo"
+    relative_cost = 3.0  # every colo component runs, at every event
 
     def __init__(self, scenario: Scenario) -> None:
         super().__init__(scenario)

@@ -21,6 +21,7 @@ from colo.sim.workload import Workload
 
 class RequestBasedPolicy:
     name = "request-based"
+    relative_cost = 1.0
 
     def __init__(self, scenario: Scenario) -> None:
         self.scenario = scenario

@@ -20,6 +20,7 @@ from colo.sim.workload import Workload
 
 class ReservedPolicy:
     name = "reserved"
+    relative_cost = 1.0
 
     def __init__(self, scenario: Scenario) -> None:
         self.scenario = scenario
