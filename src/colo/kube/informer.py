@@ -42,8 +42,8 @@ def _rv(obj: Mapping[str, Any]) -> str:
 
 
 _MISSING = object()
-#: What a pod's binding and its kubelet's first status change: a view with these two
-#: changed is the old view with them replaced, not built again from the object.
+#: What a pod's binding and its kubelet's first status change touch: a view with these
+#: two changed is the old view with them replaced, not built again from the object.
 _MOVES = frozenset({("spec", "nodeName"), ("status", "phase")})
 
 
