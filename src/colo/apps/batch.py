@@ -27,19 +27,9 @@ import socket
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
-from typing import Any
-
-from aiohttp import web
-from prometheus_client.registry import Collector
+from typing import TYPE_CHECKING, Any
 
 from colo.apps.coordinator import CoordinatorApp
-from colo.apps.metrics import (
-    BatchCollector,
-    CycleTimes,
-    LedgerCollector,
-    registry_of,
-    start_metrics,
-)
 from colo.coord.ledger import InProcessCoordinator
 from colo.core.changes import ClusterEvent, EventType
 from colo.core.errors import ColoError, Conflict, InvalidInput, NotFound
@@ -71,7 +61,23 @@ from colo.sched.messages import (
 )
 from colo.sched.requirements import VirtualNodePolicy
 
+if TYPE_CHECKING:
+    from aiohttp import web
+    from prometheus_client.registry import Collector
+
 log = logging.getLogger(__name__)
+
+
+@dataclass
+class CycleTimes:
+    """How long colo-batch's cycles took (measured by its driver: the loop reads no clock)."""
+
+    last_s: float = 0.0
+    total_s: float = 0.0
+
+    def took(self, seconds: float) -> None:
+        self.last_s = seconds
+        self.total_s += seconds
 
 
 class BatchScheduler:
@@ -289,6 +295,15 @@ async def serve(config: ClientConfig, options: BatchOptions) -> None:
         metrics: web.AppRunner | None = None
         if options.metrics_listen:
             # Served from the start, leader or not: a standby shows it is alive and idle.
+            # Imported here: Prometheus' client is only needed with metrics on, and every
+            # import delays the first binding of a (re)started colo-batch.
+            from colo.apps.metrics import (
+                BatchCollector,
+                LedgerCollector,
+                registry_of,
+                start_metrics,
+            )
+
             collectors: list[Collector] = [BatchCollector(sched.loop, sched.times)]
             if hosted is not None:
                 collectors.append(LedgerCollector(hosted.ledger))

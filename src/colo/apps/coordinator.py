@@ -17,11 +17,10 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import grpc
-from aiohttp import web
 
-from colo.apps.metrics import LedgerCollector, registry_of, start_metrics
 from colo.coord.feed import LedgerFeed
 from colo.coord.ledger import Ledger
 from colo.core.errors import InvalidInput
@@ -32,6 +31,9 @@ from colo.kube.transport import Transport
 from colo.ports.api import WatchTransport
 from colo.rpc.coordinator import CoordinatorService
 from colo.rpc.coordinator import serve as serve_grpc
+
+if TYPE_CHECKING:
+    from aiohttp import web
 
 log = logging.getLogger(__name__)
 
@@ -124,6 +126,12 @@ async def serve(config: ClientConfig, options: CoordOptions) -> None:
         app = CoordinatorApp(t, listen=options.listen, ttl_s=options.ttl_s)
         metrics: web.AppRunner | None = None
         if options.metrics_listen:
+            from colo.apps.metrics import (  # (apps.batch)
+                LedgerCollector,
+                registry_of,
+                start_metrics,
+            )
+
             try:
                 metrics, _ = await start_metrics(
                     registry_of(LedgerCollector(app.ledger)), options.metrics_listen

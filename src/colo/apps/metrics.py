@@ -13,7 +13,7 @@ test can run several in one interpreter.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterator, Mapping
-from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
@@ -22,6 +22,9 @@ from prometheus_client.registry import Collector
 
 from colo.coord.ledger import Ledger
 from colo.sched.loop import BatchLoop
+
+if TYPE_CHECKING:
+    from colo.apps.batch import CycleTimes
 
 # name, help, BatchStats field
 _BATCH_COUNTERS = (
@@ -47,18 +50,6 @@ _BATCH_COUNTERS = (
         "virtual_fallbacks",
     ),
 )
-
-
-@dataclass
-class CycleTimes:
-    """How long colo-batch's cycles took (measured by its driver: the loop reads no clock)."""
-
-    last_s: float = 0.0
-    total_s: float = 0.0
-
-    def took(self, seconds: float) -> None:
-        self.last_s = seconds
-        self.total_s += seconds
 
 
 class BatchCollector(Collector):
