@@ -204,9 +204,6 @@ class StockScheduler:
         rows, room, fit = queue.candidates(changed, free_cpu, free_mem, free_pods)
         heads: list[int] = queue.group_head[rows].tolist()
         n_heads = len(heads)
-        head_cpu = queue.group_cpu[rows]
-        head_mem = queue.group_mem[rows]
-        pool_rows = queue.pool_masks[queue.group_pool[rows]]  # [head, node]
         column = {int(n): j for j, n in enumerate(room.tolist())}
         stale: set[int] = set()  # columns of changed nodes a pod went to since `ok`
         ok = np.ones(n_heads, bool)
@@ -226,14 +223,9 @@ class StockScheduler:
             first_later = later[0][0] if later else end
             at = heads[nxt] if nxt < n_heads else end
             if stale and at < first_fresh and at < first_later:
-                for j in stale:  # about to take a head: redo what changed under it
-                    n = int(room[j])
-                    fit[:, j] = (
-                        (head_cpu <= free_cpu[n])
-                        & (head_mem <= free_mem[n])
-                        & (free_pods[n] > 0)
-                        & pool_rows[:, n]
-                    )
+                # about to take a head: redo the columns of the nodes that changed under it
+                cols = np.fromiter(stale, np.int64, len(stale))
+                fit[:, cols] = queue.fit_matrix(rows, room[cols], free_cpu, free_mem, free_pods)
                 stale.clear()
                 ok = np.asarray(fit.any(axis=1))
                 nxt = self._next_fitting(ok, cursor)
