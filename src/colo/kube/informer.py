@@ -207,20 +207,9 @@ class Informer:
     def _apply(self, kind: ChangeKind, obj: Raw) -> None:
         key = key_of(obj)
         old = self._cache.get(key)
-        if self._shape is not None and kind is ChangeKind.MODIFIED and old is not None:
-            changed = _changed_fields(old, obj)
-            hit = self._views.get(key)
-            if hit is not None and hit[0] == _rv(old) and changed is not None:
-                if not changed:
-                    self._cache[key] = obj
-                    self._views[key] = (_rv(obj), hit[1])
-                    self.events += 1
-                    self.unchanged += 1
-                    return
-                if changed <= _MOVES and isinstance(hit[1], Pod):
-                    moved = _moved(hit[1], obj)
-                    if moved is not None:
-                        self._views[key] = (_rv(obj), moved)
+        shaped_change = self._shape is not None and kind is ChangeKind.MODIFIED
+        if shaped_change and old is not None and self._carry_view(key, old, obj):
+            return
         if kind is ChangeKind.DELETED:
             self._cache.pop(key, None)
             self._views.pop(key, None)
@@ -250,6 +239,29 @@ class Informer:
                 # One broken subscriber must not stop the cache or the others.
                 self.handler_errors += 1
                 log.exception("informer %s: a subscriber failed on %s %s", self._path, kind, key)
+
+    def _carry_view(self, key: str, old: Raw, obj: Raw) -> bool:
+        """Carry the memoised view of `old` over to `obj` (module docstring). True: the
+        change left the view as it was, and is fully taken in. False: the change goes on
+        as any other; if it only moved the pod (node, phase), its view is the old one with
+        those replaced, memoised for `obj`."""
+        hit = self._views.get(key)
+        if hit is None or hit[0] != _rv(old):
+            return False
+        changed = _changed_fields(old, obj)
+        if changed is None:
+            return False
+        if not changed:
+            self._cache[key] = obj
+            self._views[key] = (_rv(obj), hit[1])
+            self.events += 1
+            self.unchanged += 1
+            return True
+        if changed <= _MOVES and isinstance(hit[1], Pod):
+            moved = _moved(hit[1], obj)
+            if moved is not None:
+                self._views[key] = (_rv(obj), moved)
+        return False
 
     def _replace(self, items: list[Raw]) -> None:
         """Make the cache equal `items`, emitting the differences as events."""
