@@ -84,7 +84,6 @@ class CoordinatorApp:
         # No await between the rebuild and the subscription: no change falls in between.
         self.feed.rebuild(self.reader.nodes(), self.reader.pods())
         self.reader.subscribe(self.feed.apply)
-        gc.freeze()  # the listing's objects: out of the cyclic collector's walks (apps.batch)
         self._server, self.port = await serve_grpc(self.service, self._listen)
         log.info(
             "colo-coordinator serving on port %d: %d nodes, %d bound pods",
@@ -126,7 +125,8 @@ async def serve(config: ClientConfig, options: CoordOptions) -> None:
         app = CoordinatorApp(t, listen=options.listen, ttl_s=options.ttl_s)
         metrics: web.AppRunner | None = None
         if options.metrics_listen:
-            from colo.apps.metrics import (  # (apps.batch)
+            # Imported only when served: Prometheus' client slows every start otherwise.
+            from colo.apps.metrics import (
                 LedgerCollector,
                 registry_of,
                 start_metrics,
@@ -143,6 +143,9 @@ async def serve(config: ClientConfig, options: CoordOptions) -> None:
                 ) from None  # fmt: skip
         try:
             port = await app.start()
+            # The listing's objects, out of the cyclic collector's walks (as colo-batch
+            # does once synced, which also covers a coordinator it hosts).
+            gc.freeze()
             print(f"colo-coordinator serving gRPC on port {port}", file=sys.stderr, flush=True)
             await app.wait()
         finally:
