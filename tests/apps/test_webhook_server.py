@@ -44,3 +44,52 @@ def test_serve_with_a_missing_certificate_is_a_usage_error(
     code = main(["webhook", "serve", "--cert", str(tmp_path / "c"), "--key", str(tmp_path / "k")])
     assert code == 2
     assert "--cert/--key: cannot load the TLS certificate" in capsys.readouterr().err
+
+
+def test_a_renewed_certificate_is_served_to_new_connections_without_a_restart(
+    tmp_path: Path,
+) -> None:
+    """cert-manager renews the Secret in place: the reloader picks the new pair up, and a
+    half-written renewal keeps the old one until it loads."""
+    import os
+    import ssl
+
+    from colo.apps.webhook import start
+    from colo.devcluster.credentials import write_serving_cert
+    from colo.devcluster.processes import free_ports
+
+    cert, key = tmp_path / "tls.crt", tmp_path / "tls.key"
+    write_serving_cert(cert, key)
+    port = free_ports(1)[0]
+
+    async def served() -> bytes:
+        ctx = ssl.create_default_context()
+        ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
+        _, writer = await asyncio.open_connection("127.0.0.1", port, ssl=ctx)
+        der = writer.get_extra_info("ssl_object").getpeercert(binary_form=True)
+        writer.close()
+        await writer.wait_closed()
+        return bytes(der)
+
+    async def body() -> None:
+        runner, reloader = await start("127.0.0.1", port, cert=cert, key=key)
+        try:
+            first = await served()
+            assert reloader.check() is False  # nothing changed
+            renewed = tmp_path / "renewed"
+            renewed.mkdir()
+            write_serving_cert(renewed / "tls.crt", renewed / "tls.key")
+            # half-written: the new certificate beside a key that is not there yet
+            os.replace(renewed / "tls.crt", cert)
+            key.write_text("")
+            assert reloader.check() is False
+            assert reloader.failures == 1
+            assert await served() == first
+            os.replace(renewed / "tls.key", key)
+            assert reloader.check() is True
+            assert reloader.reloads == 1
+            assert await served() not in (first, b"")
+        finally:
+            await runner.cleanup()
+
+    asyncio.run(body())

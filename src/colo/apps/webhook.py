@@ -6,6 +6,10 @@
 A body that is not an AdmissionReview gets HTTP 400 with the reason (the API server then
 applies the webhook's failurePolicy); a pod colo refuses gets `allowed: false` with a
 message naming the field, which kubectl shows to the user.
+
+The certificate and key are read again when their files change (cert-manager renews the
+Secret in place and the kubelet swaps the mounted files): new connections get the new
+certificate, without a restart.
 """
 
 from __future__ import annotations
@@ -75,15 +79,61 @@ def tls_context(cert: Path, key: Path) -> ssl.SSLContext:
     return ctx
 
 
+class CertificateReloader:
+    """Loads the certificate and key into a serving context again when either file
+    changes. A pair that does not load (a renewal caught half-written) keeps the old one
+    and is tried again at the next check."""
+
+    def __init__(self, ctx: ssl.SSLContext, cert: Path, key: Path) -> None:
+        self._ctx, self._cert, self._key = ctx, cert, key
+        self._seen = self._stamp()
+        self.reloads = 0
+        self.failures = 0
+
+    def _stamp(self) -> tuple[tuple[int, int, int], ...] | None:
+        try:
+            # The kubelet swaps a mounted Secret by renaming a symlink: the inode changes.
+            return tuple(
+                (st.st_ino, st.st_mtime_ns, st.st_size)
+                for st in (self._cert.stat(), self._key.stat())
+            )
+        except OSError:
+            return None
+
+    def check(self) -> bool:
+        """Reload if the files changed since the last load; True when it reloaded."""
+        stamp = self._stamp()
+        if stamp is None or stamp == self._seen:
+            return False
+        try:
+            # Tried on a spare context first: a failed load into the serving one would
+            # leave it with the new certificate and the old key, and every handshake fails.
+            ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(
+                str(self._cert), str(self._key)
+            )
+            self._ctx.load_cert_chain(str(self._cert), str(self._key))
+        except (OSError, ssl.SSLError) as e:
+            self.failures += 1
+            log.warning("colo-webhook: keeping the old certificate: %s does not load: %s",
+                        self._cert, e)  # fmt: skip
+            return False
+        self._seen = stamp
+        self.reloads += 1
+        log.info("colo-webhook: reloaded the certificate from %s", self._cert)
+        return True
+
+
 async def start(
     host: str, port: int, *, cert: Path, key: Path, options: WebhookOptions | None = None
-) -> web.AppRunner:
-    """Start serving; returns the runner (`await runner.cleanup()` stops it)."""
+) -> tuple[web.AppRunner, CertificateReloader]:
+    """Start serving; returns the runner (`await runner.cleanup()` stops it) and the
+    reloader of its certificate."""
     runner = web.AppRunner(make_app(options), access_log=None)
     await runner.setup()
-    site = web.TCPSite(runner, host, port, ssl_context=tls_context(cert, key))
+    ctx = tls_context(cert, key)
+    site = web.TCPSite(runner, host, port, ssl_context=ctx)
     await site.start()
-    return runner
+    return runner, CertificateReloader(ctx, cert, key)
 
 
 @dataclass(frozen=True)
@@ -95,6 +145,7 @@ class WebhookServerOptions:
     host: str = "127.0.0.1"
     port: int = 9443
     mutate: WebhookOptions = field(default_factory=WebhookOptions)
+    reload_every_s: float = 10.0  # how often to look for a renewed certificate
 
 
 async def serve(options: WebhookServerOptions) -> None:
@@ -103,11 +154,13 @@ async def serve(options: WebhookServerOptions) -> None:
     "colo-webhook serving https://HOST:PORT/mutate" on stderr once it serves. Raises
     `InvalidInput` naming `--cert/--key` when they do not load.
     """
-    runner = await start(
+    runner, reloader = await start(
         options.host, options.port, cert=options.cert, key=options.key, options=options.mutate
     )
     print(f"colo-webhook serving https://{options.host}:{options.port}/mutate", file=sys.stderr)
     try:
-        await asyncio.Event().wait()
+        while True:
+            await asyncio.sleep(options.reload_every_s)
+            reloader.check()
     finally:
         await runner.cleanup()
