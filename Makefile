@@ -15,6 +15,7 @@ STAMP_TEST := $(VENV)/.installed-test
 -include mk/cluster.mk
 -include mk/browser.mk
 -include mk/tools.mk
+-include mk/chart.mk
 
 .PHONY: help demo test lint typecheck layers unit bench venv clean proto
 
@@ -50,7 +51,7 @@ typecheck: $(STAMP_TEST)
 layers: $(STAMP_TEST)
 	$(VENV)/bin/lint-imports
 
-unit: $(STAMP_TEST) browser cluster-bins
+unit: $(STAMP_TEST) browser cluster-bins chart-schemas
 	$(VENV)/bin/pytest -q
 
 test: lint typecheck layers unit

@@ -1,5 +1,5 @@
 # Test control plane binaries (kube-apiserver, kube-scheduler,
-# kube-controller-manager, etcd, kwok, and colo-kube-scheduler: kube-scheduler with colo's
+# kube-controller-manager, etcd, kwok, helm, kubeconform, and colo-kube-scheduler: kube-scheduler with colo's
 # Reserve plugin from build/scheduler-plugin) built from Go modules at the versions pinned
 # in build/cluster/versions.env, cached under ~/.cache/colo.
 #
@@ -42,8 +42,10 @@ cluster-versions:
 	@echo "etcd       $(COLO_ETCD_VERSION)"
 	@echo "kwok       $(COLO_KWOK_VERSION)"
 	@echo "colo-kube-scheduler (build/scheduler-plugin) on kubernetes $(COLO_K8S_VERSION)"
+	@echo "helm       $(COLO_HELM_VERSION)"
+	@echo "kubeconform $(COLO_KUBECONFORM_VERSION)"
 
 cluster-clean:
 	rm -rf $(COLO_BIN_DIR)/kubernetes-* $(COLO_BIN_DIR)/etcd-* $(COLO_BIN_DIR)/kwok-* \
-		$(COLO_BIN_DIR)/colo-scheduler-plugin-* \
+		$(COLO_BIN_DIR)/colo-scheduler-plugin-* $(COLO_BIN_DIR)/helm-* $(COLO_BIN_DIR)/kubeconform-* \
 		$(COLO_BIN_DIR)/.tmp-* $(COLO_BIN_MANIFEST)

@@ -14,6 +14,9 @@
 #   kwok  kwok                                                     (sigs.k8s.io/kwok)
 #   scheduler-plugin  colo-kube-scheduler: kube-scheduler with colo's ColoCoordinator
 #                     Reserve plugin (build/scheduler-plugin, against k8s.io/kubernetes)
+#   helm         helm                                          (helm.sh/helm/v4)
+#   kubeconform  kubeconform: validates the chart's objects against schemas made from
+#                k8s.io/kubernetes's own OpenAPI document      (github.com/yannh/kubeconform)
 #
 # Each component is its own wrapper module under build/cluster/<component>/ (the plugin's
 # is build/scheduler-plugin/, which holds its Go sources too) so that minimal version
@@ -49,7 +52,7 @@ NICE=${COLO_BUILD_NICE:-10}
 # Bump when the way binaries are built changes, to invalidate every stamp.
 RECIPE=1
 
-ALL_COMPONENTS=(k8s etcd kwok scheduler-plugin)
+ALL_COMPONENTS=(k8s etcd kwok scheduler-plugin helm kubeconform)
 
 log() { printf 'cluster-bins: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -94,6 +97,19 @@ component() {
 		C_BINS=(kwok=sigs.k8s.io/kwok/cmd/kwok)
 		C_TAGS=
 		C_LDFLAGS="-s -w -X sigs.k8s.io/kwok/pkg/consts.Version=$COLO_KWOK_VERSION"
+		;;
+	helm)
+		C_NAME=helm C_VERSION=$COLO_HELM_VERSION C_MODULE=helm.sh/helm/v4
+		C_BINS=(helm=helm.sh/helm/v4/cmd/helm)
+		C_TAGS=
+		# `helm version` prints major.minor from the source unless told the whole version.
+		C_LDFLAGS="-s -w -X helm.sh/helm/v4/internal/version.version=$COLO_HELM_VERSION"
+		;;
+	kubeconform)
+		C_NAME=kubeconform C_VERSION=$COLO_KUBECONFORM_VERSION C_MODULE=github.com/yannh/kubeconform
+		C_BINS=(kubeconform=github.com/yannh/kubeconform/cmd/kubeconform)
+		C_TAGS=
+		C_LDFLAGS="-s -w"
 		;;
 	*) die "unknown component '$1' (known: ${ALL_COMPONENTS[*]})" ;;
 	esac
