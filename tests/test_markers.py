@@ -1,5 +1,6 @@
 """The markers tell the truth: `-m "not e2e"` never starts the dev cluster, `-m "not
-browser"` never launches Chromium, `-m "not cgroup"` never touches /sys/fs/cgroup.
+browser"` never launches Chromium, `-m "not cgroup"` never touches /sys/fs/cgroup, `-m "not
+chart"` never runs helm or kubeconform.
 
 A test module needs what a marker names when its source says so (the patterns below);
 each such module is collected in a fresh pytest with that marker deselected, and nothing
@@ -25,6 +26,8 @@ NEEDS = {
     "browser": re.compile(r"playwright|chromium", re.IGNORECASE),
     # the fixture that makes real cgroups, or a path into the real tree in code
     "cgroup": re.compile(r"\bcgroup_tree\b|[\"']/sys/fs/cgroup"),
+    # helm or kubeconform, through colo.devcluster.chart
+    "chart": re.compile(r"colo\.devcluster\.chart\b"),
 }
 
 
