@@ -331,6 +331,11 @@ class AgentCollector(Collector):
                 "Cpu held back for online pods (predicted peaks or requests).",
                 int(loop.online_cpu[0]),
             ),
+            (
+                "colo_agent_online_memory_bytes",
+                "Memory held back for online pods (predicted peaks or requests).",
+                int(loop.online_memory[0]),
+            ),
             ("colo_agent_online_pods", "Online pods on the node.", len(loop.pods_on(agent.name))),
             ("colo_agent_measured_pods", "Pods measured in the last round.", agent.measured),
         )
@@ -613,10 +618,8 @@ async def serve(config: ClientConfig, options: AgentOptions) -> None:
                     )
                 )
             if options.metrics_listen:
-                extra: list[Collector] = []
-                if options.protect:
-                    extra.append(_LateCollector(ready))
-                metrics = await _listen(AgentCollector(agent), options.metrics_listen, *extra)
+                served, *more = agent_collectors(agent, ready if options.protect else None)
+                metrics = await _listen(served, options.metrics_listen, *more)
             log.info(
                 "colo-agent on node %s: reporting every %g s, cgroups %s (v%d); protection %s",
                 options.node,
@@ -630,6 +633,17 @@ async def serve(config: ClientConfig, options: AgentOptions) -> None:
             informers.cancel()
             if metrics is not None:
                 await metrics.cleanup()
+
+
+def agent_collectors(
+    agent: NodeAgent, protector: asyncio.Future[NodeProtector] | None
+) -> list[Collector]:
+    """What `colo agent serve` serves on /metrics: the reporting loop's figures and, with
+    protection on, the protector's once it exists (it waits for the pod tree)."""
+    out: list[Collector] = [AgentCollector(agent)]
+    if protector is not None:
+        out.append(_LateCollector(protector))
+    return out
 
 
 class _LateCollector(Collector):

@@ -256,6 +256,17 @@ class BatchOptions:
     virtual: VirtualNodePolicy = field(default_factory=VirtualNodePolicy)
 
 
+def metrics_collectors(sched: BatchScheduler, hosted: CoordinatorApp | None) -> list[Collector]:
+    """What colo-batch serves on /metrics: its loop's figures and, when it hosts the
+    coordinator, the ledger's (the dashboards' test reads these same collectors)."""
+    from colo.apps.metrics import BatchCollector, LedgerCollector
+
+    collectors: list[Collector] = [BatchCollector(sched.loop, sched.times)]
+    if hosted is not None:
+        collectors.append(LedgerCollector(hosted.ledger))
+    return collectors
+
+
 async def serve(config: ClientConfig, options: BatchOptions) -> None:
     """The colo-batch process: informers → BatchScheduler → coordinator → bindings.
 
@@ -297,19 +308,11 @@ async def serve(config: ClientConfig, options: BatchOptions) -> None:
             # Served from the start, leader or not: a standby shows it is alive and idle.
             # Imported here: Prometheus' client is only needed with metrics on, and every
             # import delays the first binding of a (re)started colo-batch.
-            from colo.apps.metrics import (
-                BatchCollector,
-                LedgerCollector,
-                registry_of,
-                start_metrics,
-            )
+            from colo.apps.metrics import registry_of, start_metrics
 
-            collectors: list[Collector] = [BatchCollector(sched.loop, sched.times)]
-            if hosted is not None:
-                collectors.append(LedgerCollector(hosted.ledger))
             try:
                 metrics, port = await start_metrics(
-                    registry_of(*collectors), options.metrics_listen
+                    registry_of(*metrics_collectors(sched, hosted)), options.metrics_listen
                 )
             except OSError as e:
                 raise InvalidInput(

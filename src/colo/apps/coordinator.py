@@ -34,6 +34,7 @@ from colo.rpc.coordinator import serve as serve_grpc
 
 if TYPE_CHECKING:
     from aiohttp import web
+    from prometheus_client.registry import Collector
 
 log = logging.getLogger(__name__)
 
@@ -116,6 +117,13 @@ class CoordOptions:
     metrics_listen: str | None = None  # host:port: serve Prometheus /metrics there
 
 
+def metrics_collectors(app: CoordinatorApp) -> list[Collector]:
+    """What colo-coordinator serves on /metrics (the dashboards' test reads these too)."""
+    from colo.apps.metrics import LedgerCollector
+
+    return [LedgerCollector(app.ledger)]
+
+
 async def serve(config: ClientConfig, options: CoordOptions) -> None:
     """The colo-coordinator process: informers → ledger → gRPC, until the informers
     fail for good. Says "colo-coordinator serving gRPC on port N" on stderr once it
@@ -126,15 +134,11 @@ async def serve(config: ClientConfig, options: CoordOptions) -> None:
         metrics: web.AppRunner | None = None
         if options.metrics_listen:
             # Imported only when served: Prometheus' client slows every start otherwise.
-            from colo.apps.metrics import (
-                LedgerCollector,
-                registry_of,
-                start_metrics,
-            )
+            from colo.apps.metrics import registry_of, start_metrics
 
             try:
                 metrics, _ = await start_metrics(
-                    registry_of(LedgerCollector(app.ledger)), options.metrics_listen
+                    registry_of(*metrics_collectors(app)), options.metrics_listen
                 )
             except OSError as e:
                 raise InvalidInput(

@@ -239,6 +239,11 @@ class CronCollector(Collector):
         yield GaugeMetricFamily(
             "colo_cron_cronjobs", "CronJobs watched.", value=len(self._c.loop.cronjobs)
         )
+        yield CounterMetricFamily(
+            "colo_cron_unreadable_objects",
+            "CronJobs or Jobs skipped because colo-cron could not read them.",
+            value=self._c.unreadable,
+        )
         yield GaugeMetricFamily(
             "colo_cron_writes_in_flight",
             "API writes sent and not yet answered (at most --write-concurrency).",

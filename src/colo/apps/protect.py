@@ -671,17 +671,27 @@ class ProtectionCollector(Collector):
             "1 while the node starves its offline work.",
             float(loop.starving[0]),
         )
+        yield gauge(
+            "colo_agent_offline_pods",
+            "Offline (BE) pods on the node at the last round.",
+            float(loop.offline_pods[0]),
+        )
         s = p.sample
         if s is not None:
-            for what, value in (
-                ("online", s.online_milli),
-                ("offline", s.offline_milli),
-                ("system", s.system_milli),
+            for what, milli, memory, held in (
+                ("online", s.online_milli, s.online_memory, "working set outside the box"),
+                ("offline", s.offline_milli, s.offline_memory, "the box's usage"),
+                ("system", s.system_milli, s.system_memory, "the node's, outside kubepods"),
             ):
                 yield gauge(
                     f"colo_agent_{what}_cpu_used_millicores",
                     f"Cpu {what} work used over the last round.",
-                    value,
+                    milli,
+                )
+                yield gauge(
+                    f"colo_agent_{what}_memory_used_bytes",
+                    f"Memory {what} work held at the last round ({held}).",
+                    memory,
                 )
             for what, value in (("cpu", s.psi_cpu), ("memory", s.psi_memory), ("io", s.psi_io)):
                 if not math.isnan(value):
