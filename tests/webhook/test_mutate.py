@@ -119,3 +119,34 @@ def test_a_pod_with_only_generate_name_is_named_by_its_prefix_in_denials() -> No
     pod["metadata"]["labels"]["colo.io/qos"] = "nope"
     with pytest.raises(InvalidInput, match=r"pod batch/job-1-…"):
         mutate_pod(pod, OPTS)
+
+
+def test_every_colo_key_colo_itself_puts_on_pods_is_admitted() -> None:
+    """colo-cron's `colo.io/start-at`, colo-batch's virtual-node and gang keys, the
+    agent's SLO probe: a pod carrying them is mutated, not denied (the live system found
+    colo-cron's pods denied while the list held only the webhook's own keys)."""
+    from colo.apps.protect import SLO_PROBE_ANNOTATION, SLO_TARGET_ANNOTATION
+    from colo.core.objects import START_AT_ANNOTATION
+    from colo.core.qos import QOS_LABEL
+    from colo.sched.requirements import (
+        GANG_LABEL,
+        GANG_MIN_ANNOTATION,
+        VIRTUAL_FAILED_ANNOTATION,
+        VIRTUAL_LABEL,
+    )
+    from colo.webhook.mutate import KNOWN_ANNOTATIONS, KNOWN_LABELS
+
+    labels = {QOS_LABEL, VIRTUAL_LABEL, GANG_LABEL}
+    annotations = {
+        ORIGINAL_ANNOTATION, START_AT_ANNOTATION, VIRTUAL_FAILED_ANNOTATION,
+        GANG_MIN_ANNOTATION, SLO_PROBE_ANNOTATION, SLO_TARGET_ANNOTATION,
+    }  # fmt: skip
+    assert (frozenset(labels), frozenset(annotations)) == (KNOWN_LABELS, KNOWN_ANNOTATIONS)
+    pod = be_pod()
+    pod["metadata"]["labels"].update({VIRTUAL_LABEL: "prefer", GANG_LABEL: "g"})
+    pod["metadata"]["annotations"] = {
+        START_AT_ANNOTATION: "2024-01-02T03:04:05Z",
+        VIRTUAL_FAILED_ANNOTATION: "true",
+        GANG_MIN_ANNOTATION: "2",
+    }
+    assert mutate_pod(pod, OPTS)  # converted, not denied

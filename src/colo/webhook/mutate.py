@@ -26,14 +26,33 @@ from dataclasses import dataclass
 from typing import Any
 
 from colo.core.errors import InvalidInput
+from colo.core.objects import START_AT_ANNOTATION
 from colo.core.qos import QOS_LABEL, QoSTier, pod_display_name, tier_of
 from colo.core.quantity import cpu_milli, to_bytes
 from colo.core.resources import BATCH_CPU, BATCH_MEMORY
 
 BATCH_SCHEDULER = "colo-batch"
 ORIGINAL_ANNOTATION = "colo.io/original-resources"
-KNOWN_LABELS = frozenset({QOS_LABEL})
-KNOWN_ANNOTATIONS = frozenset({ORIGINAL_ANNOTATION})
+# Every colo.io/ key colo reads or writes on a pod. Sibling engines and the apps define
+# most of them and the webhook may not import those (tests/webhook/test_mutate.py holds
+# these names equal to the defining constants).
+KNOWN_LABELS = frozenset(
+    {
+        QOS_LABEL,
+        "colo.io/virtual-nodes",  # colo.sched.requirements.VIRTUAL_LABEL
+        "colo.io/gang",  # colo.sched.requirements.GANG_LABEL
+    }
+)
+KNOWN_ANNOTATIONS = frozenset(
+    {
+        ORIGINAL_ANNOTATION,
+        START_AT_ANNOTATION,  # colo-cron's pods: bind no earlier than this
+        "colo.io/virtual-failed",  # colo.sched.requirements.VIRTUAL_FAILED_ANNOTATION
+        "colo.io/gang-min-members",  # colo.sched.requirements.GANG_MIN_ANNOTATION
+        "colo.io/slo-probe",  # colo.apps.protect.SLO_PROBE_ANNOTATION
+        "colo.io/slo-target-ms",  # colo.apps.protect.SLO_TARGET_ANNOTATION
+    }
+)
 DEFAULT_SCHEDULER = "default-scheduler"
 
 
