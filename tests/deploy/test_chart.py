@@ -23,6 +23,7 @@ from colo import __version__
 from colo.agent.kubeletcpu import CPU_MANAGER_STATE_PATH
 from colo.cli.main import _parser
 from colo.devcluster.chart import CHART, ChartError, Rendered, lint, render, validate
+from colo.devcluster.withcolo import ADDRESS_FLAGS, PORT_NAMES, colo_argv, flags
 
 pytestmark = pytest.mark.chart
 
@@ -546,3 +547,33 @@ def test_the_dockerfile_builds_the_package_on_the_python_ci_tests() -> None:
             assert (ROOT / path).exists(), f"Dockerfile copies {path}, which is not there"
     assert "colo" in project["scripts"]
     assert re.search(r"^USER 65532:65532$", dockerfile, re.M)
+
+
+# --- the live system on the dev cluster ------------------------------------------------
+
+
+def test_the_live_system_runs_each_process_with_the_chart_s_flags(default: Rendered) -> None:
+    """`colo dev cluster up --with-colo` (colo.devcluster.withcolo) and the chart's
+    defaults pass the same flags, but for where things are (addresses, files). The
+    replay agent stands in for colo-agent: every flag they share has the same value."""
+    dev = colo_argv(
+        dict.fromkeys(PORT_NAMES, 1), cert_dir=Path("/tls"), kubeconfigs=None, traces=None
+    )
+    chart = {
+        f"colo-{component}": expand(
+            workload(default, component)["spec"]["template"]["spec"]["containers"][0], NS
+        )[1:]
+        for component in ("webhook", "coordinator", "batch", "cron", "agent")
+    }
+
+    def without_addresses(argv: list[str]) -> tuple[list[str], dict[str, str | None]]:
+        words, given = flags(argv)
+        return words, {k: v for k, v in given.items() if k not in ADDRESS_FLAGS}
+
+    for process in ("colo-webhook", "colo-coordinator", "colo-batch", "colo-cron"):
+        assert without_addresses(dev[process]) == without_addresses(chart[process]), process
+    _, replay = without_addresses(dev["colo-agent-replay"])
+    _, agent = without_addresses(chart["colo-agent"])
+    shared = replay.keys() & agent.keys()
+    assert {"--interval", "--safety-margin", "--threshold", "--heartbeat-namespace"} <= shared
+    assert {k: replay[k] for k in shared} == {k: agent[k] for k in shared}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
 import ssl
 import subprocess
@@ -19,6 +18,7 @@ from e2ekit import new_namespace, pod_body, transport
 
 from colo.core.errors import Permanent
 from colo.devcluster import ClusterState
+from colo.devcluster.admission import only_namespace, webhook_configuration
 from colo.devcluster.credentials import write_serving_cert
 from colo.devcluster.processes import free_ports
 from colo.kube.transport import Transport
@@ -61,35 +61,10 @@ def webhook(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Pat
 
 
 def configuration(name: str, url: str, cert: Path, ns: str) -> dict[str, Any]:
-    return {
-        "apiVersion": "admissionregistration.k8s.io/v1",
-        "kind": "MutatingWebhookConfiguration",
-        "metadata": {"name": name},
-        "webhooks": [
-            {
-                "name": "pods.colo.io",
-                "clientConfig": {
-                    "url": f"{url}/mutate",
-                    "caBundle": base64.b64encode(cert.read_bytes()).decode(),
-                },
-                "rules": [
-                    {
-                        "operations": ["CREATE"],
-                        "apiGroups": [""],
-                        "apiVersions": ["v1"],
-                        "resources": ["pods"],
-                    }
-                ],
-                # only this test's namespace: the other e2e tests keep their pods as written
-                "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": ns}},
-                "sideEffects": "None",
-                "admissionReviewVersions": ["v1"],
-                "failurePolicy": "Fail",
-                "reinvocationPolicy": "IfNeeded",
-                "timeoutSeconds": 5,
-            }
-        ],
-    }
+    # only this test's namespace: the other e2e tests keep their pods as written
+    return webhook_configuration(
+        name, f"{url}/mutate", cert, namespace_selector=only_namespace(ns), failure_policy="Fail"
+    )
 
 
 def be(name: str, **res: Any) -> dict[str, Any]:

@@ -7,17 +7,23 @@ colo agent serve --node NAME [--kubeconfig PATH] [--context NAME] [--interval 5s
                  [--horizon 10m] [--min-rises 30] [--heartbeat-namespace colo-system]
                  [--qps 5] [--burst 10] [--no-protect] [--protect-interval 1s]
                  [--target-util 0.9] [--probe-timeout 500ms] [--no-cpusets] [-v]
+colo agent replay [--kubeconfig PATH] [--context NAME] [--trace DIR] [--nodes SELECTOR|all]
+                 [--speed 1] [--seed 0] [--warmup 30m] [--interval 5s]
+                 [--metrics-listen HOST:PORT] [--safety-margin 0.1] [--threshold 0.05]
+                 [--heartbeat-namespace colo-system] [--qps 50] [--burst 100] [...] [-v]
 colo agent protect [--node NAME] [--interval 1s] [--target-util 0.9]
                  [--cgroup-root /sys/fs/cgroup] [--kubelet-cgroup-root /]
                  [--metrics-listen HOST:PORT] [--no-cpusets] [-v]
 
-This module only parses flags; `colo.apps.agent.serve` and `protect_local` are the process.
+This module only parses flags; `colo.apps.agent.serve` and `protect_local`, and
+`colo.apps.replay.serve` (`replay`: fake nodes, usage from traces) are the processes.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import logging
 import os
 import socket
@@ -47,10 +53,6 @@ def add_parser(commands: Any) -> None:
     serve.add_argument("--kubeconfig", default=None, help="kubeconfig file (default: kubectl's)")
     serve.add_argument("--context", default=None, help="kubeconfig context")
     serve.add_argument(
-        "--interval", type=duration(), default=5.0,
-        help="how often to measure and report, e.g. 5s (default: 5s)",
-    )  # fmt: skip
-    serve.add_argument(
         "--cgroup-root", default="/sys/fs/cgroup",
         help="where the cgroup filesystem is mounted (default: /sys/fs/cgroup)",
     )  # fmt: skip
@@ -58,47 +60,7 @@ def add_parser(commands: Any) -> None:
         "--kubelet-cgroup-root", default="/",
         help="the kubelet's --cgroup-root: the cgroup holding kubepods (default: /)",
     )  # fmt: skip
-    serve.add_argument(
-        "--metrics-listen", default=None, type=host_port, metavar="HOST:PORT",
-        help="serve Prometheus /metrics and /healthz here (default: off)",
-    )  # fmt: skip
-    serve.add_argument(
-        "--safety-margin", type=fraction, default=0.10,
-        help="share of the node's capacity never offered (default: 0.1)",
-    )  # fmt: skip
-    serve.add_argument(
-        "--threshold", type=fraction, default=0.05,
-        help="changes below this share of capacity are not published (default: 0.05)",
-    )  # fmt: skip
-    serve.add_argument(
-        "--cpu-policy", choices=POLICIES, default="usage",
-        help="what an online pod holds back of cpu (default: usage, its predicted peak)",
-    )  # fmt: skip
-    serve.add_argument(
-        "--memory-policy", choices=POLICIES, default="usage",
-        help="what an online pod holds back of memory (default: usage)",
-    )  # fmt: skip
-    serve.add_argument(
-        "--min-history", type=duration(allow_zero=True), default=1800.0,
-        help="pods measured for less count their request (default: 30m)",
-    )  # fmt: skip
-    serve.add_argument(
-        "--horizon", type=duration(), default=600.0,
-        help="how far ahead a predicted peak must hold (default: 10m)",
-    )  # fmt: skip
-    serve.add_argument(
-        "--min-rises", type=whole_number(0), default=30,
-        help="rises a pod's estimator must see before its prediction is used (default: 30)",
-    )  # fmt: skip
-    serve.add_argument(
-        "--heartbeat-namespace", default="colo-system",
-        help="namespace of the heartbeat Leases (default: colo-system)",
-    )  # fmt: skip
-    serve.add_argument(
-        "--qps", type=positive_number("requests per second"), default=5.0,
-        help="client-side API request rate (default: 5)",
-    )  # fmt: skip
-    serve.add_argument("--burst", type=whole_number(1), default=10, help="default: 10")
+    _reporting_flags(serve, qps=5.0, burst=10)
     _protection_flags(serve, interval="--protect-interval")
     serve.add_argument(
         "--no-protect",
@@ -152,6 +114,93 @@ def add_parser(commands: Any) -> None:
     )
     _protection_flags(local, interval="--interval")
     local.add_argument("-v", "--verbose", action="store_true", help="log every round")
+    _add_replay(sub)
+
+
+def _add_replay(sub: Any) -> None:
+    replay = sub.add_parser(
+        "replay",
+        help="report batch resources for fake (kwok) nodes, their usage replayed from traces",
+        description="colo-agent's reporting loop for every selected node at once, in one "
+        "process: each node's online usage is a trace machine's (alibaba2018), replayed, "
+        "instead of its cgroups'. For clusters of fake nodes, such as colo dev cluster "
+        "(docs/dev-cluster.md).",
+    )
+    replay.add_argument("--kubeconfig", default=None, help="kubeconfig file (default: kubectl's)")
+    replay.add_argument("--context", default=None, help="kubeconfig context")
+    replay.add_argument(
+        "--trace", default=None, metavar="DIR",
+        help="traces directory (default: $COLO_TRACES or shared/traces beside the checkout)",
+    )  # fmt: skip
+    replay.add_argument(
+        "--nodes", default="all", metavar="SELECTOR",
+        help="label selector of the nodes to replay, or all (virtual nodes never are; "
+        "default: all)",
+    )  # fmt: skip
+    replay.add_argument(
+        "--speed", type=positive_number("a speed-up factor"), default=1.0,
+        help="trace seconds replayed per second (default: 1)",
+    )  # fmt: skip
+    replay.add_argument(
+        "--seed", type=int, default=0,
+        help="picks each node's machine and starting point (default: 0)",
+    )  # fmt: skip
+    replay.add_argument(
+        "--warmup", type=duration(allow_zero=True), default=1800.0,
+        help="trace history each node is measured over before its first report "
+        "(default: 30m, the default --min-history)",
+    )  # fmt: skip
+    _reporting_flags(replay, qps=50.0, burst=100)
+    replay.add_argument("-v", "--verbose", action="store_true", help="log every round")
+
+
+def _reporting_flags(p: argparse.ArgumentParser, *, qps: float, burst: int) -> None:
+    """The reporting loop's flags, the same for `serve` and `replay`."""
+    p.add_argument(
+        "--interval", type=duration(), default=5.0,
+        help="how often to measure and report, e.g. 5s (default: 5s)",
+    )  # fmt: skip
+    p.add_argument(
+        "--metrics-listen", default=None, type=host_port, metavar="HOST:PORT",
+        help="serve Prometheus /metrics and /healthz here (default: off)",
+    )  # fmt: skip
+    p.add_argument(
+        "--safety-margin", type=fraction, default=0.10,
+        help="share of the node's capacity never offered (default: 0.1)",
+    )  # fmt: skip
+    p.add_argument(
+        "--threshold", type=fraction, default=0.05,
+        help="changes below this share of capacity are not published (default: 0.05)",
+    )  # fmt: skip
+    p.add_argument(
+        "--cpu-policy", choices=POLICIES, default="usage",
+        help="what an online pod holds back of cpu (default: usage, its predicted peak)",
+    )  # fmt: skip
+    p.add_argument(
+        "--memory-policy", choices=POLICIES, default="usage",
+        help="what an online pod holds back of memory (default: usage)",
+    )  # fmt: skip
+    p.add_argument(
+        "--min-history", type=duration(allow_zero=True), default=1800.0,
+        help="pods measured for less count their request (default: 30m)",
+    )  # fmt: skip
+    p.add_argument(
+        "--horizon", type=duration(), default=600.0,
+        help="how far ahead a predicted peak must hold (default: 10m)",
+    )  # fmt: skip
+    p.add_argument(
+        "--min-rises", type=whole_number(0), default=30,
+        help="rises a pod's estimator must see before its prediction is used (default: 30)",
+    )  # fmt: skip
+    p.add_argument(
+        "--heartbeat-namespace", default="colo-system",
+        help="namespace of the heartbeat Leases (default: colo-system)",
+    )  # fmt: skip
+    p.add_argument(
+        "--qps", type=positive_number("requests per second"), default=qps,
+        help=f"client-side API request rate (default: {qps:g})",
+    )  # fmt: skip
+    p.add_argument("--burst", type=whole_number(1), default=burst, help=f"default: {burst}")
 
 
 def _share(text: str) -> float:
@@ -214,23 +263,13 @@ def _logging(verbose: bool) -> None:
     )
 
 
-def run_agent(args: argparse.Namespace) -> int:
-    if args.agent_command == "protect":
-        return run_protect(args)
-    from colo.apps.agent import AgentOptions, serve
-    from colo.core.errors import InvalidInput
-    from colo.kube.config import load_config
+def _reporting_options(args: argparse.Namespace, node: str) -> Any:
+    from colo.apps.agent import AgentOptions
     from colo.predict.reclaim import ReclaimPolicy
 
-    if not args.node:
-        raise InvalidInput("required (or set $NODE_NAME)", obj="colo agent serve", field="--node")
-    _logging(args.verbose)
-    config = load_config(args.kubeconfig, context=args.context)
-    options = AgentOptions(
-        node=args.node,
+    return AgentOptions(
+        node=node,
         interval_s=args.interval,
-        cgroup_root=args.cgroup_root,
-        kubelet_cgroup_root=args.kubelet_cgroup_root,
         metrics_listen=args.metrics_listen,
         safety_margin=args.safety_margin,
         cpu_policy=ReclaimPolicy(args.cpu_policy),
@@ -242,6 +281,44 @@ def run_agent(args: argparse.Namespace) -> int:
         heartbeat_namespace=args.heartbeat_namespace,
         qps=args.qps,
         burst=args.burst,
+    )
+
+
+def run_replay(args: argparse.Namespace) -> int:
+    from colo.apps.replay import ReplayOptions, serve
+    from colo.kube.config import load_config
+
+    _logging(args.verbose)
+    config = load_config(args.kubeconfig, context=args.context)
+    options = ReplayOptions(
+        agent=_reporting_options(args, node=""),
+        traces=args.trace,
+        nodes=args.nodes,
+        speed=args.speed,
+        seed=args.seed,
+        warmup_s=args.warmup,
+    )
+    asyncio.run(serve(config, options))
+    return 0
+
+
+def run_agent(args: argparse.Namespace) -> int:
+    if args.agent_command == "protect":
+        return run_protect(args)
+    if args.agent_command == "replay":
+        return run_replay(args)
+    from colo.apps.agent import serve
+    from colo.core.errors import InvalidInput
+    from colo.kube.config import load_config
+
+    if not args.node:
+        raise InvalidInput("required (or set $NODE_NAME)", obj="colo agent serve", field="--node")
+    _logging(args.verbose)
+    config = load_config(args.kubeconfig, context=args.context)
+    options = dataclasses.replace(
+        _reporting_options(args, node=args.node),
+        cgroup_root=args.cgroup_root,
+        kubelet_cgroup_root=args.kubelet_cgroup_root,
         protect=not args.no_protect,
         protect_interval_s=args.protect_interval,
         target_util=args.target_util,

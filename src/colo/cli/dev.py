@@ -1,7 +1,7 @@
 """`colo dev cluster up|down|env`: a local control plane with kwok nodes (colo.devcluster).
 
     colo dev cluster up [--nodes N] [--virtual-nodes M] [--with-scheduler]
-                        [--no-cronjob-controller] [--dir DIR]
+                        [--no-cronjob-controller] [--with-colo [--traces DIR]] [--dir DIR]
                         [--controller-qps Q] [--controller-burst B]
                         [--scheduler-qps Q] [--scheduler-burst B]
     colo dev cluster down [--dir DIR]
@@ -73,6 +73,17 @@ def add_parser(commands: Any) -> None:
         help="run kube-controller-manager without its CronJob controller",
     )
     up.add_argument(
+        "--with-colo",
+        action="store_true",
+        help="also run colo: webhook (registered), coordinator, colo-batch, colo-cron and a "
+        "replay agent publishing batch capacity from traces; implies --no-cronjob-controller",
+    )
+    up.add_argument(
+        "--traces", type=Path, default=None, metavar="DIR",
+        help="with --with-colo: the traces the replay agent replays (default: $COLO_TRACES "
+        "or shared/traces beside the checkout)",
+    )  # fmt: skip
+    up.add_argument(
         "--controller-qps", type=positive_number(), default=20.0,
         help="kube-controller-manager client QPS (default: 20, the stock value)",
     )  # fmt: skip
@@ -123,6 +134,8 @@ def _up(args: argparse.Namespace) -> int:
     from colo.devcluster import ClusterOptions, DevCluster
     from colo.devcluster.binaries import find_kubectl
 
+    if args.traces is not None and not args.with_colo:
+        raise InvalidInput("only with --with-colo", field="--traces", value=str(args.traces))
     began = time.monotonic()
 
     def progress(message: str) -> None:
@@ -135,6 +148,8 @@ def _up(args: argparse.Namespace) -> int:
             virtual_nodes=args.virtual_nodes,
             with_scheduler=args.with_scheduler,
             cronjob_controller=not args.no_cronjob_controller,
+            with_colo=args.with_colo,
+            traces=args.traces,
             controller_qps=args.controller_qps,
             controller_burst=args.controller_burst,
             scheduler_qps=args.scheduler_qps,
@@ -147,6 +162,14 @@ def _up(args: argparse.Namespace) -> int:
     )
     for record in state.processes:
         print(f"  {record.name:<24} pid {record.pid:<8} log {record.log}")
+    if args.with_colo:
+        from colo.devcluster.withcolo import endpoints
+
+        print()
+        print("colo (offline pods go to colo-batch; label a namespace colo.io/webhook=disabled")
+        print("to keep colo-webhook out of it):")
+        for name, where in endpoints(state.ports).items():
+            print(f"  {name:<24} {'  '.join(where)}")
     print()
     print(f"  export KUBECONFIG={shlex.quote(state.kubeconfig)}")
     kubectl = find_kubectl()

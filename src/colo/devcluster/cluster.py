@@ -2,7 +2,9 @@
 
 `up` starts, in order, etcd → kube-apiserver → (kube-controller-manager, kube-scheduler,
 kwok, started together), waits for each to be ready, then creates the fake nodes and waits
-until they are Ready and schedulable. It writes DIR/state.json after every process it
+until they are Ready and schedulable. With `with_colo` it then starts colo's processes
+(`colo.devcluster.withcolo`), waits until each is healthy, and registers colo-webhook
+with the API server. It writes DIR/state.json after every process it
 starts, so `down` from any other process can stop a cluster even if `up` itself died
 half-way. If anything fails, `up` stops every process it started and raises; a component
 failure is a `ComponentFailed` naming the component and quoting its log tail.
@@ -13,12 +15,16 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from colo.core.errors import ColoError
 from colo.devcluster import components as comp
+from colo.devcluster import withcolo as colo
+from colo.devcluster.admission import NOT_DISABLED, register, wait_active, webhook_configuration
+from colo.devcluster.apiclient import ApiClient, ApiError
 from colo.devcluster.binaries import (
     APISERVER,
     CONTROLLER_MANAGER,
@@ -33,6 +39,7 @@ from colo.devcluster.credentials import (
     new_token,
     write_kubeconfig,
     write_service_account_keys,
+    write_serving_cert,
     write_token_file,
 )
 from colo.devcluster.errors import ClusterAlreadyRunning, ClusterNotRunning, ComponentFailed
@@ -48,6 +55,7 @@ from colo.devcluster.nodes import (
 )
 from colo.devcluster.options import ClusterOptions
 from colo.devcluster.processes import (
+    Probe,
     ProcessRecord,
     describe_exit,
     free_ports,
@@ -60,6 +68,18 @@ from colo.devcluster.processes import (
 from colo.devcluster.state import ClusterState
 
 Progress = Callable[[str], None]
+
+
+def ensure_namespace(client: ApiClient, name: str) -> None:
+    """Create namespace `name` unless it exists."""
+    try:
+        client.post(
+            "/api/v1/namespaces",
+            {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}},
+        )
+    except ApiError as exc:
+        if exc.status != 409:
+            raise
 
 
 class DevCluster:
@@ -130,6 +150,11 @@ class DevCluster:
         if options.with_scheduler:
             needed.append(SCHEDULER)
         binaries = load_binaries(needed, manifest=self._manifest)
+        traces = None
+        if options.with_colo:
+            from colo.traces import TraceSet
+
+            traces = TraceSet.locate(options.traces).root  # missing traces: a usage error
         self.layout.claim()
         with self.layout.locked():
             previous = self.state()
@@ -138,17 +163,21 @@ class DevCluster:
                 if live:
                     raise ClusterAlreadyRunning(self.layout.root, live)
             self.layout.reset()
-            return self._up(options, binaries)
+            return self._up(options, binaries, traces)
 
-    def _up(self, options: ClusterOptions, binaries: Binaries) -> ClusterState:
+    def _up(self, options: ClusterOptions, binaries: Binaries, traces: Path | None) -> ClusterState:
         layout = self.layout
         began = time.monotonic()
-        picked = free_ports(len(comp.PORT_NAMES))
+        port_names = comp.PORT_NAMES + (colo.PORT_NAMES if options.with_colo else ())
+        picked = free_ports(len(port_names))
         ports = {name: options.ports.get(name, port) for name, port in zip(
-            comp.PORT_NAMES, picked, strict=True)}  # fmt: skip
+            port_names, picked, strict=True)}  # fmt: skip
         tokens = {ADMIN: new_token()}
         for client in (CONTROLLER_MANAGER, SCHEDULER, KWOK):
             tokens[client] = new_token()
+        if options.with_colo:
+            for client in colo.API_CLIENTS:
+                tokens[client] = new_token()
         server = comp.server_url(ports)
         state = ClusterState(
             directory=str(layout.root),
@@ -167,6 +196,8 @@ class DevCluster:
         try:
             self._start_all(options, binaries, state)
             self._make_nodes(options, state)
+            if options.with_colo:
+                self._start_colo(options, state, traces)
         except BaseException as exc:
             self._progress("failed; stopping what was started")
             crashed = None if isinstance(exc, ComponentFailed) else self._first_crash(state)
@@ -217,7 +248,7 @@ class DevCluster:
                 binaries[CONTROLLER_MANAGER].path,
                 layout,
                 ports,
-                cronjob_controller=options.cronjob_controller,
+                cronjob_controller=options.runs_cronjob_controller,
                 qps=options.controller_qps,
                 burst=options.controller_burst,
             ),
@@ -230,19 +261,11 @@ class DevCluster:
                 argv[name] = [*argv[name], *extra]
 
         def launch(name: str) -> subprocess.Popen[bytes]:
-            popen, record = start(name, argv[name], log=layout.log(name), cwd=layout.root)
-            self._children[popen.pid] = popen
-            state.processes.append(record)
-            state.save(layout.state_file)
-            return popen
+            return self._launch(name, argv[name], state)
 
         def ready(name: str, popen: subprocess.Popen[bytes]) -> None:
             probe = comp.readiness_probe(name, ports, admin_token=state.token)
-            took = wait_ready(
-                name, popen, probe, log=layout.log(name), timeout_s=options.component_timeout_s
-            )
-            state.timings_s[name] = round(took, 2)
-            self._progress(f"{name} ready in {took:.1f} s (port {ports[name]})")
+            self._ready(name, popen, probe, state, options)
 
         for name in (ETCD, APISERVER):
             self._progress(f"starting {name}")
@@ -252,6 +275,70 @@ class DevCluster:
         launched = [(name, launch(name)) for name in rest]
         for name, popen in launched:
             ready(name, popen)
+
+    def _launch(self, name: str, argv: list[str], state: ClusterState) -> subprocess.Popen[bytes]:
+        """Start one process, record it in the state file at once (so `down` finds it)."""
+        layout = self.layout
+        popen, record = start(name, argv, log=layout.log(name), cwd=layout.root)
+        self._children[popen.pid] = popen
+        state.processes.append(record)
+        state.save(layout.state_file)
+        return popen
+
+    def _ready(
+        self,
+        name: str,
+        popen: subprocess.Popen[bytes],
+        probe: Probe,
+        state: ClusterState,
+        options: ClusterOptions,
+    ) -> None:
+        took = wait_ready(
+            name, popen, probe, log=self.layout.log(name), timeout_s=options.component_timeout_s
+        )
+        state.timings_s[name] = round(took, 2)
+        port = state.ports.get(name) or state.ports.get(colo.metrics_port(name))
+        self._progress(f"{name} ready in {took:.1f} s (port {port})")
+
+    def _start_colo(
+        self, options: ClusterOptions, state: ClusterState, traces: Path | None
+    ) -> None:
+        """colo's processes (`colo.devcluster.withcolo`): namespace, webhook certificate,
+        start all, wait until each is healthy, register the webhook and wait until the
+        API server calls it."""
+        layout = self.layout
+        client = state.client()
+        try:
+            ensure_namespace(client, colo.NAMESPACE)
+            cert_dir = layout.config("colo-webhook")
+            cert_dir.mkdir(mode=0o700, exist_ok=True)
+            write_serving_cert(cert_dir / "tls.crt", cert_dir / "tls.key")
+            kubeconfigs = {p: layout.config(f"{p}.kubeconfig") for p in colo.API_CLIENTS}
+            args = colo.colo_argv(
+                state.ports, cert_dir=cert_dir, kubeconfigs=kubeconfigs, traces=traces
+            )
+            program = [sys.executable, "-m", "colo.cli.main"]
+            self._progress(f"starting {', '.join(colo.PROCESSES)}")
+            launched = []
+            for name in colo.PROCESSES:
+                argv = [*program, *args[name], *options.extra_args.get(name, ())]
+                launched.append((name, self._launch(name, argv, state)))
+            for name, popen in launched:
+                self._ready(name, popen, colo.readiness_probe(name, state.ports), state, options)
+            register(
+                client,
+                webhook_configuration(
+                    colo.WEBHOOK_CONFIGURATION,
+                    f"https://{comp.HOST}:{state.ports[colo.WEBHOOK]}/mutate",
+                    cert_dir / "tls.crt",
+                    namespace_selector=NOT_DISABLED,
+                ),
+            )
+            took = wait_active(client, namespace="default", scheduler_name=colo.SCHEDULER_NAME)
+            state.timings_s["colo-webhook-active"] = round(took, 2)
+            self._progress(f"colo-webhook registered, called by the API server in {took:.1f} s")
+        finally:
+            client.close()
 
     def _make_nodes(self, options: ClusterOptions, state: ClusterState) -> None:
         total = options.nodes + options.virtual_nodes

@@ -33,7 +33,7 @@ from colo.traces.alibaba2017 import load_batch_tasks
 from colo.traces.alibaba2018 import load_machine_meta, load_machine_usage
 from colo.traces.alibaba_k8s_2023 import load_nodes, load_pods
 from colo.traces.azure2019 import load_vm_cpu
-from colo.traces.common import LoadReport, UsageSeries, bad_rows
+from colo.traces.common import LoadReport, UsageSeries, bad_rows, peak_normalised
 
 DAY_S = 86400.0
 
@@ -150,12 +150,10 @@ def _usage_patterns(
         s = series[name]
         if len(s.t_s) < scenario.online.min_samples:
             continue
-        grid = np.arange(s.t_s[0], s.t_s[-1], step)
-        values = np.interp(grid, s.t_s, s.cpu)
-        peak = float(np.percentile(values, 99))
-        if peak <= 0:
+        pattern = peak_normalised(s, step)
+        if pattern is None:
             continue
-        patterns.append((name, np.clip(values / peak, 0.0, 1.5).astype(np.float32)))
+        patterns.append((name, pattern.astype(np.float32)))
     if not patterns:
         raise InvalidInput(
             "no usable online usage series in the traces",

@@ -407,3 +407,27 @@ def _integral(t: FloatArray, y: FloatArray, at: FloatArray) -> FloatArray:
     before = np.minimum(at - t[0], 0.0) * y[0]
     after = np.maximum(at - t[-1], 0.0) * y[-1]
     return np.asarray(partial + before + after, dtype=np.float64)
+
+
+#: A peak-normalised pattern is cut off at this multiple of its 99th percentile.
+PATTERN_CLIP = 1.5
+
+
+def peak_normalised(series: UsageSeries, step_s: float) -> FloatArray | None:
+    """A series' cpu on the grid `t_0 + k·step_s` over its whole span, divided by its 99th
+    percentile on that grid and clipped to [0, `PATTERN_CLIP`]: a usage *pattern* whose
+    peak is 1, to be scaled to a pod or node of any size. Linear interpolation between
+    samples (gaps bridged). None when the percentile is 0 (an idle series has no shape).
+
+    `colo sim` builds its online pods' usage from these; `colo agent replay` its nodes'.
+    """
+    if not (math.isfinite(step_s) and step_s > 0):
+        raise InvalidInput("pattern step must be positive", field="step_s", value=step_s)
+    grid = np.arange(series.t_s[0], series.t_s[-1], step_s)
+    if len(grid) == 0:
+        return None
+    values = np.interp(grid, series.t_s, series.cpu)
+    peak = float(np.percentile(values, 99))
+    if peak <= 0:
+        return None
+    return np.asarray(np.clip(values / peak, 0.0, PATTERN_CLIP), dtype=np.float64)
