@@ -298,14 +298,19 @@ def test_leader_elected_processes_may_hold_the_lease_they_elect_with(
             "name": account,
             "namespace": doc["metadata"]["namespace"],
         }
-        (binding,) = [b for b in each.of_kind("RoleBinding") if subject in b["subjects"]]
-        role = each.named("Role", binding["roleRef"]["name"])
-        assert role["metadata"]["namespace"] == args.lease_namespace
-        named = [r for r in role["rules"] if r.get("resourceNames")]
+        roles = [
+            each.named("Role", b["roleRef"]["name"])
+            for b in each.of_kind("RoleBinding")
+            if subject in b["subjects"]
+        ]
         assert any(
-            lease_of(args) in r["resourceNames"] and {"get", "update"} <= set(r["verbs"])
-            for r in named
-        ), role
+            role["metadata"]["namespace"] == args.lease_namespace
+            and lease_of(args) in r["resourceNames"]
+            and {"get", "update"} <= set(r["verbs"])
+            for role in roles
+            for r in role["rules"]
+            if r.get("resourceNames")
+        ), roles
 
 
 def test_colo_batch_reserves_at_the_coordinator_service(
@@ -339,6 +344,31 @@ def test_only_replicated_processes_have_disruption_budgets(each: Rendered) -> No
         d["metadata"]["name"] for d in each.of_kind("Deployment") if d["spec"]["replicas"] > 1
     }
     assert budgets == replicated
+
+
+def test_colo_batch_sweeps_silent_nodes_where_the_agents_heartbeat_and_may(
+    default: Rendered, capsys: pytest.CaptureFixture[str]
+) -> None:
+    batch = workload(default, "batch")
+    args = parsed(batch, capsys)
+    agent = parsed(workload(default, "agent"), capsys)
+    assert args.sweep_silent_nodes == 30.0
+    assert args.heartbeat_namespace == agent.heartbeat_namespace
+    # a node is silent after several of the agent's intervals, not within one
+    assert args.sweep_silent_nodes >= 4 * agent.interval
+    account = batch["spec"]["template"]["spec"]["serviceAccountName"]
+    subject = {"kind": "ServiceAccount", "name": account, "namespace": NS}
+    rules = [
+        r
+        for b in default.of_kind("RoleBinding") + default.of_kind("ClusterRoleBinding")
+        if subject in b["subjects"]
+        for r in default.named(b["roleRef"]["kind"], b["roleRef"]["name"])["rules"]
+    ]
+    assert any("nodes/status" in r["resources"] and "patch" in r["verbs"] for r in rules)
+    assert any("leases" in r["resources"] and "list" in r["verbs"] for r in rules)
+    # without agents there is nothing to sweep for
+    off = parsed(workload(render({"agent.enabled": False}), "batch"), capsys)
+    assert off.sweep_silent_nodes is None
 
 
 # --- the agent -------------------------------------------------------------------------

@@ -29,7 +29,8 @@ CHART = {
         ["batch", "serve"],
         {"--scheduler-name": "colo-batch", "--jobs-on-virtual-nodes": "prefer", "--qps": "500",
          "--burst": "1000", "--bind-concurrency": "64", "--leader-elect": None,
-         "--lease-namespace": "colo-system"},
+         "--lease-namespace": "colo-system", "--sweep-silent-nodes": "30s",
+         "--heartbeat-namespace": "colo-system"},
     ),
     "colo-cron": (
         ["cron", "serve"],

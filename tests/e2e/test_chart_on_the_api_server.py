@@ -112,7 +112,10 @@ REVIEWS = [
     ("batch", "take colo-cron's lease", attrs("update", "leases", group=LEASES, ns=NS,
                                               name="colo-cron"), False),
     ("batch", "delete pods", attrs("delete", "pods", ns="default"), False),
-    ("batch", "patch nodes/status", attrs("patch", "nodes", sub="status"), False),
+    ("batch", "zero a silent node's batch capacity", attrs("patch", "nodes", sub="status"),
+     True),
+    ("batch", "list heartbeats", attrs("list", "leases", group=LEASES, ns=NS), True),
+    ("batch", "update nodes", attrs("update", "nodes"), False),
     ("batch", "read secrets", attrs("get", "secrets", ns=NS), False),
     # colo-coordinator
     ("coordinator", "watch pods", attrs("watch", "pods"), True),

@@ -9,7 +9,8 @@ as a user would make it:
 - an offline pod is converted by colo-webhook, placed by colo-batch on a standard node
   whose batch capacity colo-agent-replay published, reserved at colo-coordinator, Running;
 - a CronJob fires through colo-cron onto the virtual node; once that node is NotReady the
-  next CronJob's pod falls back to a standard node.
+  next CronJob's pod falls back to a standard node;
+- a node no agent heartbeats for has its batch capacity zeroed by colo-batch's sweeper.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from colo.devcluster import (
 from colo.devcluster import withcolo as colo
 from colo.devcluster.admission import PATH as WEBHOOKS
 from colo.devcluster.binaries import find_kubectl
-from colo.devcluster.nodes import KWOK_ANNOTATION
+from colo.devcluster.nodes import KWOK_ANNOTATION, standard_node
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -255,6 +256,36 @@ def test_a_cronjob_fires_onto_the_virtual_node_and_the_next_falls_back_when_it_i
         if c["type"] == "Ready"
     ]
     assert ready == ["False"]  # still NotReady when the fallback happened
+
+
+def test_a_node_whose_agent_is_silent_offers_no_batch_capacity(
+    live: ClusterState, api: ApiClient
+) -> None:
+    """colo-batch's sweeper (--sweep-silent-nodes, as the chart runs it) zeroes the
+    capacity of a node no agent heartbeats for, and leaves the replayed nodes alone."""
+    body = standard_node(90)
+    body["metadata"]["name"] = name = "silent-node"
+    body["metadata"]["labels"] = {"type": "no-agent"}  # not a node the replay agent takes
+    batch = {"colo.io/batch-cpu": "8000", "colo.io/batch-memory": str(16 * 2**30)}
+    api.post("/api/v1/nodes", body)
+    try:
+        api.request(
+            "PATCH", f"/api/v1/nodes/{name}/status",
+            {"status": {"capacity": batch, "allocatable": batch}},
+            content_type="application/merge-patch+json",
+        )  # fmt: skip
+
+        def zeroed() -> bool:
+            got = api.get(f"/api/v1/nodes/{name}")["status"]["allocatable"]
+            return got.get("colo.io/batch-cpu") == "0" and got.get("colo.io/batch-memory") == "0"
+
+        eventually(zeroed, what="the silent node's batch capacity zeroed", timeout_s=60)
+        replayed = api.get("/api/v1/nodes/node-0000")["status"]["allocatable"]
+        assert int(replayed["colo.io/batch-cpu"]) > 0  # its agent (the replay) heartbeats
+        log = (Path(live.directory) / "logs" / f"{colo.BATCH}.log").read_text()
+        assert f"node {name}: agent heartbeat silent" in log
+    finally:
+        api.request("DELETE", f"/api/v1/nodes/{name}")
 
 
 def test_a_colo_process_that_does_not_come_up_is_named_with_its_log(tmp_path: Path) -> None:

@@ -30,14 +30,18 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from colo.apps.coordinator import CoordinatorApp
+from colo.apps.reclaim import SilentNodeSweeper
 from colo.coord.ledger import InProcessCoordinator
 from colo.core.changes import ClusterEvent, EventType
 from colo.core.errors import ColoError, Conflict, InvalidInput, NotFound
+from colo.core.objects import Node
 from colo.kube.binder import KubeBinder
 from colo.kube.config import ClientConfig
 from colo.kube.events import KubeEventRecorder
+from colo.kube.heartbeat import list_heartbeats
 from colo.kube.informer import Informer
 from colo.kube.leader import LeaderElector
+from colo.kube.nodestatus import KubeNodeStatusPatcher
 from colo.kube.podstatus import KubePodConditionWriter
 from colo.kube.reader import KubeClusterReader
 from colo.kube.transport import Transport
@@ -254,6 +258,11 @@ class BatchOptions:
     lease_namespace: str = "kube-system"
     identity: str = ""
     virtual: VirtualNodePolicy = field(default_factory=VirtualNodePolicy)
+    # While leading, zero the colo.io/batch-* of nodes whose agent heartbeat (a Lease in
+    # heartbeat_namespace) has not moved for this long; None: never (the capacity is
+    # then someone else's to keep true, as in tests that set it by hand).
+    sweep_silent_after_s: float | None = None
+    heartbeat_namespace: str = "colo-system"
 
 
 def metrics_collectors(sched: BatchScheduler, hosted: CoordinatorApp | None) -> list[Collector]:
@@ -339,7 +348,10 @@ async def serve(config: ClientConfig, options: BatchOptions) -> None:
                 log.info("colo-batch %s synced in %.2f s: %d nodes, %d pending pods",
                          options.identity, time.perf_counter() - began, sched.loop.snap.n,
                          len(sched.loop.pending))  # fmt: skip
-                await asyncio.gather(informers, sched.run())
+                loops = [informers, sched.run()]
+                if options.sweep_silent_after_s is not None:
+                    loops.append(silent_node_sweeper(t, reader, options).run())
+                await asyncio.gather(*loops)
             finally:
                 informers.cancel()
                 await sched.close()
@@ -362,6 +374,26 @@ async def serve(config: ClientConfig, options: BatchOptions) -> None:
                 await client.close()
             if metrics is not None:
                 await metrics.cleanup()
+
+
+def silent_node_sweeper(
+    t: Transport, reader: KubeClusterReader, options: BatchOptions
+) -> SilentNodeSweeper:
+    """The leader's sweeper: agents' heartbeats from their Leases, nodes from the
+    informer colo-batch already keeps, zeroes written like the agents' own reports."""
+    assert options.sweep_silent_after_s is not None
+    ns = options.heartbeat_namespace
+
+    async def nodes() -> list[Node]:
+        return list(reader.nodes())
+
+    return SilentNodeSweeper(
+        KubeNodeStatusPatcher(t),
+        lambda: list_heartbeats(t, ns),
+        nodes,
+        timeout_s=options.sweep_silent_after_s,
+        interval_s=min(5.0, options.sweep_silent_after_s / 4),
+    )
 
 
 def default_identity() -> str:

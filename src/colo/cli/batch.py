@@ -6,6 +6,7 @@ colo batch serve [--kubeconfig PATH] [--context NAME]
                  [--bind-concurrency 64] [--batch-delay 0.05] [--no-leader-elect]
                  [--lease-namespace kube-system] [--jobs-on-virtual-nodes prefer]
                  [--metrics-listen HOST:PORT]
+                 [--sweep-silent-nodes DURATION [--heartbeat-namespace colo-system]]
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import asyncio
 import logging
 from typing import Any
 
-from colo.cli.args import host_port, positive_number, whole_number
+from colo.cli.args import duration, host_port, positive_number, whole_number
 from colo.sched.requirements import VIRTUAL_MODES
 
 
@@ -70,6 +71,15 @@ def add_parser(commands: Any) -> None:
         "--metrics-listen", default=None, type=host_port, metavar="HOST:PORT",
         help="serve Prometheus /metrics and /healthz here (default: off)",
     )  # fmt: skip
+    serve.add_argument(
+        "--sweep-silent-nodes", type=duration(), default=None, metavar="DURATION",
+        help="while leading, zero the colo.io/batch-* of nodes whose colo-agent heartbeat "
+        "has not moved for this long, e.g. 1m (default: off)",
+    )  # fmt: skip
+    serve.add_argument(
+        "--heartbeat-namespace", default="colo-system",
+        help="where the agents' heartbeat Leases are (default: colo-system)",
+    )  # fmt: skip
     serve.add_argument("-v", "--verbose", action="store_true", help="log every cycle")
 
 
@@ -103,6 +113,8 @@ def run_batch(args: argparse.Namespace) -> int:
         lease_namespace=args.lease_namespace,
         identity=default_identity(),
         virtual=VirtualNodePolicy(jobs=args.jobs_on_virtual_nodes),
+        sweep_silent_after_s=args.sweep_silent_nodes,
+        heartbeat_namespace=args.heartbeat_namespace,
     )
     asyncio.run(serve(config, options))
     return 0

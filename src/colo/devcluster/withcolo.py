@@ -104,6 +104,7 @@ def colo_argv(
             "--qps", "500", "--burst", "1000", "--bind-concurrency", "64",
             "--leader-elect", "--lease-namespace", NAMESPACE,
             "--metrics-listen", at(metrics_port(BATCH)),
+            "--sweep-silent-nodes", "30s", "--heartbeat-namespace", NAMESPACE,
         ],
         CRON: [
             "cron", "serve", *kube(CRON),
