@@ -97,6 +97,12 @@ def render(
     return Rendered(text, objects)
 
 
+def helm(*args: str, kubeconfig: str, values: Mapping[str, Any] | None = None) -> str:
+    """Run the built helm against a cluster (install, upgrade, uninstall, ...); its output."""
+    argv = [str(_tool(HELM)), *args, "--kubeconfig", kubeconfig, *_set_flags(values or {})]
+    return _run(argv, f"helm {args[0]}")
+
+
 def lint(values: Mapping[str, Any] | None = None, *, chart: Path = CHART) -> str:
     """`helm lint --strict`; returns its report."""
     argv = [str(_tool(HELM)), "lint", "--strict", str(chart), *_set_flags(values or {})]
