@@ -12,9 +12,16 @@ from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 from test_batch_scheduler import Rig, node, pod
 
-from colo.apps.metrics import BatchCollector, LedgerCollector, registry_of, start_metrics
+from colo.apps.metrics import (
+    BatchCollector,
+    LedgerCollector,
+    registry_of,
+    serve_metrics,
+    start_metrics,
+)
 from colo.cli.main import main
 from colo.coord.ledger import Ledger
+from colo.core.errors import InvalidInput
 from colo.core.reservation import Item
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
@@ -104,6 +111,24 @@ def test_a_port_in_use_is_an_os_error() -> None:
         async def body() -> None:
             with pytest.raises(OSError):
                 await start_metrics(registry_of(), f"127.0.0.1:{port}")
+
+        asyncio.run(body())
+
+
+def test_a_process_whose_metrics_port_is_taken_is_told_which_flag_and_process() -> None:
+    """What every process's --metrics-listen goes through: a usage error (exit 2 from the
+    CLI) naming the process, the flag and the address, not an OSError traceback."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        address = f"127.0.0.1:{taken.getsockname()[1]}"
+
+        async def body() -> None:
+            with pytest.raises(InvalidInput) as refused:
+                await serve_metrics(address, [], process="colo-cron")
+            said = str(refused.value)
+            assert "colo-cron" in said and "--metrics-listen" in said and address in said
+            assert "cannot listen there" in said
 
         asyncio.run(body())
 

@@ -52,7 +52,7 @@ from colo.agent.reporting import (
     ReportingLoop,
     ReportingOptions,
 )
-from colo.apps.metrics import registry_of, start_metrics
+from colo.apps.metrics import serve_metrics
 from colo.apps.protect import (
     LocalPod,
     NodeProtector,
@@ -428,7 +428,9 @@ async def protect_local(options: LocalProtectOptions) -> None:
     metrics: web.AppRunner | None = None
     try:
         if options.metrics_listen:
-            metrics = await _listen(ProtectionCollector(protector), options.metrics_listen)
+            metrics = await serve_metrics(
+                options.metrics_listen, [ProtectionCollector(protector)], process="colo-agent"
+            )
         log.info(
             "colo-agent protecting node %s (no API server): box %s, every %g s, target %g",
             options.node,
@@ -440,20 +442,6 @@ async def protect_local(options: LocalProtectOptions) -> None:
     finally:
         if metrics is not None:
             await metrics.cleanup()
-
-
-async def _listen(collector: Collector, address: str, *more: Collector) -> web.AppRunner:
-    try:
-        runner, port = await start_metrics(registry_of(collector, *more), address)
-    except OSError as e:
-        raise InvalidInput(
-            f"cannot listen there: {e.strerror or e}",
-            obj="colo-agent",
-            field="--metrics-listen",
-            value=address,
-        ) from None
-    log.info("serving metrics on port %d", port)
-    return runner
 
 
 async def room_elsewhere(api: Api, node: str) -> bool:
@@ -618,8 +606,11 @@ async def serve(config: ClientConfig, options: AgentOptions) -> None:
                     )
                 )
             if options.metrics_listen:
-                served, *more = agent_collectors(agent, ready if options.protect else None)
-                metrics = await _listen(served, options.metrics_listen, *more)
+                metrics = await serve_metrics(
+                    options.metrics_listen,
+                    agent_collectors(agent, ready if options.protect else None),
+                    process="colo-agent",
+                )
             log.info(
                 "colo-agent on node %s: reporting every %g s, cgroups %s (v%d); protection %s",
                 options.node,

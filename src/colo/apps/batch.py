@@ -33,7 +33,7 @@ from colo.apps.coordinator import CoordinatorApp
 from colo.apps.reclaim import SilentNodeSweeper
 from colo.coord.ledger import InProcessCoordinator
 from colo.core.changes import ClusterEvent, EventType
-from colo.core.errors import ColoError, Conflict, InvalidInput, NotFound
+from colo.core.errors import ColoError, Conflict, NotFound
 from colo.core.objects import Node
 from colo.kube.binder import KubeBinder
 from colo.kube.config import ClientConfig
@@ -317,18 +317,11 @@ async def serve(config: ClientConfig, options: BatchOptions) -> None:
             # Served from the start, leader or not: a standby shows it is alive and idle.
             # Imported here: Prometheus' client is only needed with metrics on, and every
             # import delays the first binding of a (re)started colo-batch.
-            from colo.apps.metrics import registry_of, start_metrics
+            from colo.apps.metrics import serve_metrics
 
-            try:
-                metrics, port = await start_metrics(
-                    registry_of(*metrics_collectors(sched, hosted)), options.metrics_listen
-                )
-            except OSError as e:
-                raise InvalidInput(
-                    f"cannot listen there: {e.strerror or e}", obj="colo-batch",
-                    field="--metrics-listen", value=options.metrics_listen,
-                ) from None  # fmt: skip
-            log.info("serving metrics on port %d", port)
+            metrics = await serve_metrics(
+                options.metrics_listen, metrics_collectors(sched, hosted), process="colo-batch"
+            )
 
         async def lead() -> None:
             # Subscribed before the informers start: the first listing is taken in as

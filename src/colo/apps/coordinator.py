@@ -23,7 +23,6 @@ import grpc
 
 from colo.coord.feed import LedgerFeed
 from colo.coord.ledger import Ledger
-from colo.core.errors import InvalidInput
 from colo.kube.config import ClientConfig
 from colo.kube.informer import Informer
 from colo.kube.reader import KubeClusterReader
@@ -134,17 +133,11 @@ async def serve(config: ClientConfig, options: CoordOptions) -> None:
         metrics: web.AppRunner | None = None
         if options.metrics_listen:
             # Imported only when served: Prometheus' client slows every start otherwise.
-            from colo.apps.metrics import registry_of, start_metrics
+            from colo.apps.metrics import serve_metrics
 
-            try:
-                metrics, _ = await start_metrics(
-                    registry_of(*metrics_collectors(app)), options.metrics_listen
-                )
-            except OSError as e:
-                raise InvalidInput(
-                    f"cannot listen there: {e.strerror or e}", obj="colo-coordinator",
-                    field="--metrics-listen", value=options.metrics_listen,
-                ) from None  # fmt: skip
+            metrics = await serve_metrics(
+                options.metrics_listen, metrics_collectors(app), process="colo-coordinator"
+            )
         try:
             port = await app.start()
             # The listing's objects, out of the cyclic collector's walks (as colo-batch

@@ -30,7 +30,7 @@ from aiohttp import web
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
 
-from colo.apps.metrics import registry_of, start_metrics
+from colo.apps.metrics import serve_metrics
 from colo.core.changes import ChangeKind, ClusterEvent
 from colo.core.errors import ColoError, Conflict, InvalidInput, NotFound
 from colo.cron.loop import CronLoop, CronOptions
@@ -298,16 +298,9 @@ async def serve(config: ClientConfig, options: CronServeOptions) -> None:
         )  # fmt: skip
         metrics: web.AppRunner | None = None
         if options.metrics_listen:
-            try:
-                metrics, port = await start_metrics(
-                    registry_of(CronCollector(controller)), options.metrics_listen
-                )
-            except OSError as e:
-                raise InvalidInput(
-                    f"cannot listen there: {e.strerror or e}", obj="colo-cron",
-                    field="--metrics-listen", value=options.metrics_listen,
-                ) from None  # fmt: skip
-            log.info("serving metrics on port %d", port)
+            metrics = await serve_metrics(
+                options.metrics_listen, [CronCollector(controller)], process="colo-cron"
+            )
 
         async def lead() -> None:
             cronjobs = Informer(t, "cronjobs", api=BATCH)

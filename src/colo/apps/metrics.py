@@ -12,7 +12,8 @@ test can run several in one interpreter.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+import logging
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING
 
 from aiohttp import web
@@ -21,10 +22,13 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from colo.coord.ledger import Ledger
+from colo.core.errors import InvalidInput
 from colo.sched.loop import BatchLoop
 
 if TYPE_CHECKING:
     from colo.apps.batch import CycleTimes
+
+log = logging.getLogger(__name__)
 
 # name, help, BatchStats field
 _BATCH_COUNTERS = (
@@ -167,6 +171,22 @@ async def start_metrics(registry: CollectorRegistry, address: str) -> tuple[web.
         await runner.cleanup()
         raise
     return runner, listening_port(runner, port)
+
+
+async def serve_metrics(
+    address: str, collectors: Iterable[Collector], *, process: str
+) -> web.AppRunner:
+    """A process's `--metrics-listen`: its collectors in a registry of their own, served
+    by `start_metrics`; `InvalidInput` naming the flag when it cannot listen there."""
+    try:
+        runner, port = await start_metrics(registry_of(*collectors), address)
+    except OSError as e:
+        raise InvalidInput(
+            f"cannot listen there: {e.strerror or e}", obj=process,
+            field="--metrics-listen", value=address,
+        ) from None  # fmt: skip
+    log.info("%s: serving metrics on port %d", process, port)
+    return runner
 
 
 def listening_port(runner: web.AppRunner, asked: int) -> int:

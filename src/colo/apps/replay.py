@@ -236,7 +236,7 @@ async def serve(config: ClientConfig, options: ReplayOptions) -> None:
     """The colo-agent-replay process: traces → node and pod informers → one `NodeAgent`
     per selected node (status patches, heartbeats), until cancelled. Raises
     `InvalidInput` when the traces are missing or `--metrics-listen` cannot be served."""
-    from colo.apps.metrics import registry_of, start_metrics
+    from colo.apps.metrics import serve_metrics
     from colo.kube.heartbeat import NodeHeartbeat, ensure_namespace
     from colo.kube.informer import Informer
     from colo.kube.nodestatus import KubeNodeStatusPatcher
@@ -283,16 +283,10 @@ async def serve(config: ClientConfig, options: ReplayOptions) -> None:
                      "%.1f s; reporting every %g s", len(added), options.nodes,
                      options.warmup_s, time.monotonic() - began, agent.interval_s)  # fmt: skip
             if agent.metrics_listen:
-                try:
-                    metrics, port = await start_metrics(
-                        registry_of(ReplayCollector(replay, report)), agent.metrics_listen
-                    )
-                except OSError as e:
-                    raise InvalidInput(
-                        f"cannot listen there: {e.strerror or e}", obj="colo-agent-replay",
-                        field="--metrics-listen", value=agent.metrics_listen,
-                    ) from None  # fmt: skip
-                log.info("serving metrics on port %d", port)
+                metrics = await serve_metrics(
+                    agent.metrics_listen, [ReplayCollector(replay, report)],
+                    process="colo-agent-replay",
+                )  # fmt: skip
             await asyncio.gather(informers, replay.run())
         finally:
             informers.cancel()
