@@ -210,7 +210,7 @@ class NodeAgent:
             self.loop.set_node(self._spec)
         pods = [p for p in self._pods() if p.node_name == self.name and not p.terminal]
         self.loop.set_pods({self.name: [pod_spec(p) for p in pods]})
-        self._measure(pods)
+        self.measure(pods, self._clock())
         now = self._clock()
         todo = self.loop.tick(now, self._wall().isoformat(timespec="seconds"))
         done: list[Command] = []
@@ -229,8 +229,10 @@ class NodeAgent:
                 self.loop.renewed(self.name, self._clock(), ok=ok)
         return done
 
-    def _measure(self, pods: list[Pod]) -> None:
-        now = self._clock()
+    def measure(self, pods: Sequence[Pod], now: float) -> None:
+        """Read `pods`' usage at `now` and hand it to the loop (no report: `tick` decides
+        that). `tick` measures the node's pods each round; a replay of the past measures
+        at earlier times to warm the predictor up."""
         by_uid = {p.uid: p for p in pods if p.uid}
         try:
             if not self._reader.available():

@@ -33,7 +33,6 @@ from colo.agent.reporting import ReportingLoop
 from colo.apps.agent import AgentCollector, AgentOptions, NodeAgent, node_spec, pod_spec
 from colo.core.errors import InvalidInput
 from colo.core.objects import Node, Pod
-from colo.core.usage import PodCgroup
 from colo.core.virtual import VIRTUAL_NODE_LABEL_KEY, VIRTUAL_NODE_LABEL_VALUE
 from colo.kube.config import ClientConfig
 from colo.ports.cluster import Heartbeat, NodeStatusPatcher
@@ -132,16 +131,17 @@ class ReplayAgents:
         reader = TraceUsageReader(origin_s=self.origin_s, speed=self.options.speed)
         reader.add(pod.uid, replayed)
         loop = ReportingLoop([node_spec(node)], self.options.agent.reporting())
-        self._warm_up(loop, reader, pod)
 
         def pods() -> list[Pod]:
             return [pod, *self._pods_on(name)]
 
-        self.agents[name] = NodeAgent(
+        agent = NodeAgent(
             loop, pods=pods, node=lambda: self._views.get(name), reader=reader,
             patcher=self._patcher, heartbeat=self._heartbeat(name), clock=self._clock,
             wall=self._wall,
         )  # fmt: skip
+        self._warm_up(agent, pod)
+        self.agents[name] = agent
         self.readers[name] = reader
         self.stand_ins[name] = pod
         log.info(
@@ -149,29 +149,19 @@ class ReplayAgents:
             name, assignment.machine.name, assignment.offset_s, self.options.speed,
         )  # fmt: skip
 
-    def _warm_up(self, loop: ReportingLoop, reader: TraceUsageReader, pod: Pod) -> None:
+    def _warm_up(self, agent: NodeAgent, pod: Pod) -> None:
         """Measure the stand-in pod over the `warmup_s` before now, one interval apart:
-        the same measurements `NodeAgent.tick` hands the loop, only earlier."""
-        interval = loop.options.interval_s
+        `NodeAgent.measure`, as each round does, only earlier."""
+        interval = agent.loop.options.interval_s
         rounds = int(self.options.warmup_s // interval)
         if rounds == 0:
             return
-        node = loop.node_names[0]
-        loop.set_pods({node: [pod_spec(pod)]})
-        cgroups = [PodCgroup(pod.uid, pod.qos_class)]
+        agent.loop.set_pods({agent.name: [pod_spec(pod)]})
         now = self._clock()
         # One read more than rounds: a read reports the interval since the one before, so
         # the first sample then falls `warmup_s` back and the history is `warmup_s` long.
         for k in range(rounds + 1, 0, -1):
-            at = now - k * interval
-            samples = reader.read(cgroups, at)
-            sample = samples.get(pod.uid)
-            usage = (
-                {}
-                if sample is None
-                else {pod.key: (sample.cpu_cores * 1000.0, sample.memory_bytes)}
-            )
-            loop.observe(loop.usage(at, usage, nodes=[node]))
+            agent.measure([pod], now - k * interval)
 
     async def tick(self) -> None:
         """One round: take in node changes, then every node's agent ticks once."""
@@ -240,6 +230,7 @@ async def serve(config: ClientConfig, options: ReplayOptions) -> None:
     from colo.kube.heartbeat import NodeHeartbeat, ensure_namespace
     from colo.kube.informer import Informer
     from colo.kube.nodestatus import KubeNodeStatusPatcher
+    from colo.kube.reader import KubeClusterReader
     from colo.kube.transport import Transport
     from colo.traces import TraceSet
     from colo.traces.replay import load_patterns
@@ -253,25 +244,16 @@ async def serve(config: ClientConfig, options: ReplayOptions) -> None:
         config, qps=agent.qps, burst=agent.burst, user_agent="colo-agent-replay"
     ) as t:
         selector = None if options.nodes == "all" else options.nodes
-        node_informer = Informer(t, "nodes", label_selector=selector)
-        pod_informer = Informer(t, "pods")
-        informers = asyncio.ensure_future(asyncio.gather(node_informer.run(), pod_informer.run()))
+        reader = KubeClusterReader(
+            pods=Informer(t, "pods"), nodes=Informer(t, "nodes", label_selector=selector)
+        )
+        informers = asyncio.ensure_future(reader.run())
         metrics = None
         try:
-            await node_informer.wait_synced()
-            await pod_informer.wait_synced()
+            await reader.wait_synced()
             await ensure_namespace(t, agent.heartbeat_namespace)
-
-            def nodes() -> list[Node]:
-                views = (node_informer.view(k) for k in node_informer.cached_keys())
-                return [v for v in views if isinstance(v, Node)]
-
-            def pods_on(node: str) -> list[Pod]:
-                views = (pod_informer.view(k) for k in pod_informer.pods_on_node(node))
-                return [v for v in views if isinstance(v, Pod) and not v.terminal]
-
             replay = ReplayAgents(
-                options, patterns, nodes=nodes, pods_on=pods_on,
+                options, patterns, nodes=reader.nodes, pods_on=reader.pods_on_node,
                 patcher=KubeNodeStatusPatcher(t),
                 heartbeat=lambda node: NodeHeartbeat(
                     t, node, namespace=agent.heartbeat_namespace, interval_s=agent.interval_s
