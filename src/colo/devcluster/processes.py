@@ -274,11 +274,23 @@ def background(argv: Sequence[str], log: Path) -> Iterator[subprocess.Popen[byte
             proc.wait()
 
 
+def tcp_probe(port: int, timeout_s: float = 1.0) -> Probe:
+    """A probe: something accepts connections on 127.0.0.1:`port`."""
+
+    def probe() -> bool:
+        with socket.socket() as sock:
+            sock.settimeout(timeout_s)
+            return sock.connect_ex(("127.0.0.1", port)) == 0
+
+    return probe
+
+
 def wait_listening(
     port: int, proc: subprocess.Popen[bytes], log: Path, *, timeout_s: float = 30.0
 ) -> None:
     """Until something accepts connections on 127.0.0.1:`port`; `ComponentFailed` with
     the log tail if `proc` exits first or nothing listens within `timeout_s`."""
+    listening = tcp_probe(port)
     started = time.monotonic()
     while True:
         code = proc.poll()
@@ -287,9 +299,8 @@ def wait_listening(
                 str(log.stem), f"{describe_exit(code)} before it listened on {port}",
                 log=log, log_tail=log_tail(log),
             )  # fmt: skip
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                return
+        if listening():
+            return
         if time.monotonic() - started > timeout_s:
             raise ComponentFailed(str(log.stem), f"did not listen on {port} within {timeout_s:g} s",
                                   log=log, log_tail=log_tail(log))  # fmt: skip

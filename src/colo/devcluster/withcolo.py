@@ -19,12 +19,11 @@ of the chart's container, leaving out `ADDRESS_FLAGS`.
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from colo.devcluster.components import HOST, http_probe
-from colo.devcluster.processes import Probe
+from colo.devcluster.processes import Probe, tcp_probe
 
 COORDINATOR = "colo-coordinator"
 WEBHOOK = "colo-webhook"
@@ -149,17 +148,6 @@ def flags(args: Sequence[str]) -> tuple[list[str], dict[str, str | None]]:
         else:
             out[name] = None
     return words, out
-
-
-def tcp_probe(port: int, timeout_s: float = 1.0) -> Probe:
-    """A probe: something accepts connections on 127.0.0.1:`port`."""
-
-    def probe() -> bool:
-        with socket.socket() as sock:
-            sock.settimeout(timeout_s)
-            return sock.connect_ex((HOST, port)) == 0
-
-    return probe
 
 
 def readiness_probe(process: str, ports: Mapping[str, int]) -> Probe:
