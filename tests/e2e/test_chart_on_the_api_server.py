@@ -24,7 +24,7 @@ import pytest
 import yaml
 from e2ekit import transport
 
-from colo.core.errors import Conflict, NotFound
+from colo.core.errors import Conflict, NotFound, Permanent
 from colo.devcluster import ClusterState
 from colo.devcluster.chart import Rendered, render, schema_dir
 from colo.devcluster.nodes import standard_node
@@ -267,7 +267,7 @@ def test_a_misspelt_field_is_refused_by_the_api_server(
 
     async def body() -> None:
         async with transport(dev_cluster) as t:
-            with pytest.raises(Exception, match="replica"):
+            with pytest.raises(Permanent, match=r'unknown field \\?"spec\.replica\\?"'):
                 await create(t, broken, dry=True)
 
     asyncio.run(body())

@@ -27,9 +27,12 @@ import dataclasses
 import logging
 import os
 import socket
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from colo.cli.args import duration, fraction, host_port, positive_number, whole_number
+
+if TYPE_CHECKING:
+    from colo.apps.agent import AgentOptions
 
 POLICIES = ("usage", "request", "max-usage-request")
 
@@ -263,7 +266,7 @@ def _logging(verbose: bool) -> None:
     )
 
 
-def _reporting_options(args: argparse.Namespace, node: str) -> Any:
+def _reporting_options(args: argparse.Namespace, node: str) -> AgentOptions:
     from colo.apps.agent import AgentOptions
     from colo.predict.reclaim import ReclaimPolicy
 
