@@ -29,14 +29,14 @@ CHART = {
         ["batch", "serve"],
         {"--scheduler-name": "colo-batch", "--jobs-on-virtual-nodes": "prefer", "--qps": "500",
          "--burst": "1000", "--bind-concurrency": "64", "--leader-elect": None,
-         "--lease-namespace": "colo-system", "--sweep-silent-nodes": "30s",
-         "--heartbeat-namespace": "colo-system"},
+         "--lease-namespace": "colo-system", "--lease-duration": "6s",
+         "--sweep-silent-nodes": "30s", "--heartbeat-namespace": "colo-system"},
     ),
     "colo-cron": (
         ["cron", "serve"],
         {"--scheduler-name": "colo-batch", "--lead": "10s", "--status-delay": "5s",
          "--manage-jobs": None, "--qps": "500", "--burst": "1000", "--leader-elect": None,
-         "--lease-namespace": "colo-system"},
+         "--lease-namespace": "colo-system", "--lease-duration": "6s"},
     ),
     "colo-agent-replay": (
         ["agent", "replay"],

@@ -129,3 +129,15 @@ def test_a_leader_that_cannot_renew_stops_its_work_before_the_lease_expires() ->
 def test_timings_must_nest() -> None:
     with pytest.raises(ValueError, match="retry_period_s < renew_deadline_s < lease_duration_s"):
         elector(FakeApi(), "a", [0.0], renew_deadline_s=20.0)
+
+
+@pytest.mark.parametrize(
+    ("lease", "renew", "retry"), [(15.0, 10.0, 2.0), (6.0, 4.0, 2.0), (3.0, 2.0, 1.0)]
+)
+def test_for_lease_derives_the_renew_deadline_and_retry_period_from_the_lease(
+    lease: float, renew: float, retry: float
+) -> None:
+    got = LeaderElector.for_lease(
+        FakeApi(), namespace="colo-system", name="colo-batch", identity="a", lease_duration_s=lease
+    )
+    assert (got.lease_duration_s, got.renew_deadline_s, got.retry_period_s) == (lease, renew, retry)

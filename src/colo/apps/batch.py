@@ -256,6 +256,8 @@ class BatchOptions:
     batch_delay_s: float = 0.05
     leader_elect: bool = True
     lease_namespace: str = "kube-system"
+    #: how long a silent leader's Lease holds before a standby takes over
+    lease_duration_s: float = 15.0
     identity: str = ""
     virtual: VirtualNodePolicy = field(default_factory=VirtualNodePolicy)
     # While leading, zero the colo.io/batch-* of nodes whose agent heartbeat (a Lease in
@@ -353,11 +355,12 @@ async def serve(config: ClientConfig, options: BatchOptions) -> None:
 
         try:
             if options.leader_elect:
-                elector = LeaderElector(
+                elector = LeaderElector.for_lease(
                     t,
                     namespace=options.lease_namespace,
                     name=options.scheduler_name,
                     identity=options.identity or default_identity(),
+                    lease_duration_s=options.lease_duration_s,
                 )
                 await elector.run(lead)
             else:

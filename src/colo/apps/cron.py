@@ -325,11 +325,9 @@ async def serve(config: ClientConfig, options: CronServeOptions) -> None:
 
         try:
             if options.leader_elect:
-                renew = options.lease_duration_s * 2 / 3
-                elector = LeaderElector(
+                elector = LeaderElector.for_lease(
                     t, namespace=options.lease_namespace, name="colo-cron", identity=identity,
-                    lease_duration_s=options.lease_duration_s, renew_deadline_s=renew,
-                    retry_period_s=min(2.0, renew / 2),
+                    lease_duration_s=options.lease_duration_s,
                 )  # fmt: skip
                 await elector.run(lead)
             else:

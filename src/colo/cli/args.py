@@ -80,6 +80,19 @@ def duration(*, allow_zero: bool = False) -> Callable[[str], float]:
     return parse
 
 
+#: The shortest Lease the leader-elected processes take: the leader renews every ⅓ of it
+#: at most, and a shorter one would step a leader down on an ordinary pause.
+MIN_LEASE_S = 3.0
+
+
+def lease_duration(text: str) -> float:
+    """`--lease-duration`: a duration of at least `MIN_LEASE_S`."""
+    value = duration()(text)
+    if value < MIN_LEASE_S:
+        raise argparse.ArgumentTypeError(f"expected at least {MIN_LEASE_S:g}s, got {text!r}")
+    return value
+
+
 def fraction(text: str) -> float:
     """A fraction in [0, 1)."""
     try:

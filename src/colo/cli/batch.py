@@ -4,7 +4,8 @@ colo batch serve [--kubeconfig PATH] [--context NAME]
                  [--coordinator HOST:PORT | --coordinator-listen HOST:PORT]
                  [--scheduler-name colo-batch] [--qps 500] [--burst 1000]
                  [--bind-concurrency 64] [--batch-delay 0.05] [--no-leader-elect]
-                 [--lease-namespace kube-system] [--jobs-on-virtual-nodes prefer]
+                 [--lease-namespace kube-system] [--lease-duration 15s]
+                 [--jobs-on-virtual-nodes prefer]
                  [--metrics-listen HOST:PORT]
                  [--sweep-silent-nodes DURATION [--heartbeat-namespace colo-system]]
 """
@@ -16,7 +17,7 @@ import asyncio
 import logging
 from typing import Any
 
-from colo.cli.args import duration, host_port, positive_number, whole_number
+from colo.cli.args import duration, host_port, lease_duration, positive_number, whole_number
 from colo.sched.requirements import VIRTUAL_MODES
 
 
@@ -63,6 +64,11 @@ def add_parser(commands: Any) -> None:
         help="run only while holding the Lease (default: on)",
     )  # fmt: skip
     serve.add_argument("--lease-namespace", default="kube-system", help="default: kube-system")
+    serve.add_argument(
+        "--lease-duration", type=lease_duration, default=15.0, metavar="DURATION",
+        help="how long a silent leader's Lease holds before a standby takes over; at least 3s "
+        "(default: 15s)",
+    )  # fmt: skip
     serve.add_argument(
         "--jobs-on-virtual-nodes", choices=VIRTUAL_MODES, default="prefer",
         help="where pods of Jobs (and so CronJobs) go by default (default: prefer)",
@@ -111,6 +117,7 @@ def run_batch(args: argparse.Namespace) -> int:
         batch_delay_s=args.batch_delay,
         leader_elect=args.leader_elect,
         lease_namespace=args.lease_namespace,
+        lease_duration_s=args.lease_duration,
         identity=default_identity(),
         virtual=VirtualNodePolicy(jobs=args.jobs_on_virtual_nodes),
         sweep_silent_after_s=args.sweep_silent_nodes,

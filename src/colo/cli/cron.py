@@ -22,7 +22,7 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
-from colo.cli.args import host_port, positive_number, whole_number
+from colo.cli.args import duration, host_port, lease_duration, positive_number, whole_number
 
 
 def rfc3339_time(text: str) -> datetime:
@@ -76,11 +76,11 @@ def _add_serve(sub: Any) -> None:
     serve.add_argument("--kubeconfig", default=None, help="kubeconfig file (default: kubectl's)")
     serve.add_argument("--context", default=None, help="kubeconfig context")
     serve.add_argument(
-        "--lead", type=duration, default=10.0, metavar="DURATION",
+        "--lead", type=duration(allow_zero=True), default=10.0, metavar="DURATION",
         help="create each run's Job and pods this long before it is due (default: 10s)",
     )  # fmt: skip
     serve.add_argument(
-        "--status-delay", type=duration, default=5.0, metavar="DURATION",
+        "--status-delay", type=duration(allow_zero=True), default=5.0, metavar="DURATION",
         help="write statuses no sooner than this after a run's time (default: 5s)",
     )  # fmt: skip
     serve.add_argument(
@@ -109,8 +109,8 @@ def _add_serve(sub: Any) -> None:
     )  # fmt: skip
     serve.add_argument("--lease-namespace", default="kube-system", help="default: kube-system")
     serve.add_argument(
-        "--lease-duration", type=duration, default=15.0, metavar="DURATION",
-        help="how long a silent leader's Lease holds (default: 15s)",
+        "--lease-duration", type=lease_duration, default=15.0, metavar="DURATION",
+        help="how long a silent leader's Lease holds; at least 3s (default: 15s)",
     )  # fmt: skip
     serve.add_argument(
         "--metrics-listen", default=None, type=host_port, metavar="HOST:PORT",
@@ -119,23 +119,12 @@ def _add_serve(sub: Any) -> None:
     serve.add_argument("-v", "--verbose", action="store_true", help="log every decision")
 
 
-def duration(text: str) -> float:
-    from colo.core.duration import parse_duration_s
-    from colo.core.errors import InvalidInput
-
-    try:
-        return parse_duration_s(text)
-    except InvalidInput as e:
-        raise argparse.ArgumentTypeError(str(e)) from None
-
-
 def run_serve(args: argparse.Namespace) -> int:
     import asyncio
     import logging
 
     from colo.apps.batch import default_identity
     from colo.apps.cron import CronServeOptions, serve
-    from colo.core.errors import InvalidInput
     from colo.cron.loop import CronOptions
     from colo.kube.config import load_config
 
@@ -143,10 +132,6 @@ def run_serve(args: argparse.Namespace) -> int:
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    if args.lease_duration < 3.0:
-        raise InvalidInput(
-            "must be at least 3s", field="--lease-duration", value=args.lease_duration
-        )
     config = load_config(args.kubeconfig, context=args.context)
     options = CronServeOptions(
         cron=CronOptions(

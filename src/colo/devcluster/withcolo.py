@@ -41,6 +41,8 @@ NAMESPACE = "colo-system"
 #: The kwok nodes the replay agent reports for (standard ones: `nodes.standard_node`).
 REPLAY_NODES = "type=kwok"
 WEBHOOK_CONFIGURATION = "colo-webhook"
+#: colo-batch's and colo-cron's --lease-duration (the chart's default)
+LEASE_DURATION = "6s"
 
 
 def metrics_port(process: str) -> str:
@@ -101,7 +103,7 @@ def colo_argv(
             "--scheduler-name", SCHEDULER_NAME, "--coordinator", at(COORDINATOR),
             "--jobs-on-virtual-nodes", "prefer",
             "--qps", "500", "--burst", "1000", "--bind-concurrency", "64",
-            "--leader-elect", "--lease-namespace", NAMESPACE,
+            "--leader-elect", "--lease-namespace", NAMESPACE, "--lease-duration", LEASE_DURATION,
             "--metrics-listen", at(metrics_port(BATCH)),
             "--sweep-silent-nodes", "30s", "--heartbeat-namespace", NAMESPACE,
         ],
@@ -109,7 +111,7 @@ def colo_argv(
             "cron", "serve", *kube(CRON),
             "--scheduler-name", SCHEDULER_NAME, "--lead", "10s", "--status-delay", "5s",
             "--manage-jobs", "--qps", "500", "--burst", "1000",
-            "--leader-elect", "--lease-namespace", NAMESPACE,
+            "--leader-elect", "--lease-namespace", NAMESPACE, "--lease-duration", LEASE_DURATION,
             "--metrics-listen", at(metrics_port(CRON)),
         ],
         REPLAY: [

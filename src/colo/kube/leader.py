@@ -72,6 +72,20 @@ class LeaderElector:
         self.is_leader = False
         self.transitions_seen = 0
 
+    @classmethod
+    def for_lease(
+        cls, api: Api, *, namespace: str, name: str, identity: str, lease_duration_s: float
+    ) -> LeaderElector:
+        """As colo's processes elect: renew deadline ⅔ of the lease, retry period half the
+        deadline but at most 2 s (client-go's 15 s / 10 s / 2 s for a 15 s lease). A dead
+        leader is replaced after about `lease_duration_s` plus one retry period."""
+        renew = lease_duration_s * 2 / 3
+        return cls(
+            api, namespace=namespace, name=name, identity=identity,
+            lease_duration_s=lease_duration_s, renew_deadline_s=renew,
+            retry_period_s=min(2.0, renew / 2),
+        )  # fmt: skip
+
     # --- one attempt --------------------------------------------------------------
     def _spec(self, previous: dict[str, Any] | None) -> dict[str, Any]:
         now = micro_time(self._wall())
@@ -149,8 +163,11 @@ class LeaderElector:
             left = self.renew_deadline_s - (self._mono() - last_ok)
             try:
                 ok = await asyncio.wait_for(self.try_acquire_or_renew(), timeout=max(0.01, left))
-            except (ColoError, TimeoutError) as e:
+            except ColoError as e:
                 log.warning("%s: lease renewal failed: %s", self.identity, e)
+                ok = False
+            except TimeoutError:
+                log.warning("%s: lease renewal got no answer within %.1f s", self.identity, left)
                 ok = False
             if ok:
                 last_ok = self._mono()
