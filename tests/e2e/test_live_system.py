@@ -39,7 +39,7 @@ from colo.devcluster import (
 from colo.devcluster import withcolo as colo
 from colo.devcluster.admission import PATH as WEBHOOKS
 from colo.devcluster.binaries import find_kubectl
-from colo.devcluster.nodes import KWOK_ANNOTATION, standard_node
+from colo.devcluster.nodes import make_not_ready, standard_node
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -211,22 +211,6 @@ def first_pod_of(api: ApiClient, cronjob_name: str) -> dict[str, Any] | None:
         if item["metadata"]["name"].startswith(f"{cronjob_name}-") and item["spec"].get("nodeName"):
             return dict(item)
     return None
-
-
-def make_not_ready(api: ApiClient, name: str) -> None:
-    """kwok keeps its nodes Ready: take the node out of kwok's hands, then say NotReady."""
-    api.request(
-        "PATCH", f"/api/v1/nodes/{name}", {"metadata": {"annotations": {KWOK_ANNOTATION: "off"}}},
-        content_type="application/merge-patch+json",
-    )  # fmt: skip
-    conditions = api.get(f"/api/v1/nodes/{name}")["status"]["conditions"]
-    for c in conditions:
-        if c["type"] == "Ready":
-            c.update(status="False", reason="ColoE2E", message="taken down by the test")
-    api.request(
-        "PATCH", f"/api/v1/nodes/{name}/status", {"status": {"conditions": conditions}},
-        content_type="application/merge-patch+json",
-    )  # fmt: skip
 
 
 def test_a_cronjob_fires_onto_the_virtual_node_and_the_next_falls_back_when_it_is_not_ready(

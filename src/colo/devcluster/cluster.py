@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import json
 import shutil
+import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -61,6 +63,7 @@ from colo.devcluster.processes import (
     free_ports,
     is_running,
     log_tail,
+    signal_group,
     start,
     stop,
     wait_ready,
@@ -101,6 +104,9 @@ class DevCluster:
         self._progress = progress or (lambda message: None)
         # Popen handles of processes this object started, so `down` can reap them.
         self._children: dict[int, subprocess.Popen[bytes]] = {}
+        # `restart` and `add` may run in several threads at once (a supervisor restarting
+        # two processes): their read-modify-write of the state file is serialised here.
+        self._faults_lock = threading.Lock()
 
     # --- finding a cluster ----------------------------------------------------
 
@@ -364,6 +370,81 @@ class DevCluster:
             state.timings_s["nodes-ready"] = round(took, 2)
         finally:
             client.close()
+
+    # --- faults: one process at a time (bench/faults.py) ----------------------
+
+    def kill(
+        self, name: str, sig: signal.Signals = signal.SIGKILL, *, grace_s: float = 10.0
+    ) -> ProcessRecord:
+        """Stop the process `name` and wait until it is gone: SIGKILL is `kill -9` (no chance
+        to clean up); SIGTERM is a graceful stop, SIGKILL after `grace_s`. It stays in the
+        state file, so `restart` starts it again and `down` still knows it."""
+        record = self._record(name)
+        signal_group(record, sig)
+        stop([record], children=self._children, grace_s=grace_s)
+        return record
+
+    def pause(self, name: str) -> None:
+        """SIGSTOP the process `name` (its whole group): it holds its sockets and answers
+        nothing, like a machine that hangs. `resume` continues it."""
+        signal_group(self._record(name), signal.SIGSTOP)
+
+    def resume(self, name: str) -> None:
+        signal_group(self._record(name), signal.SIGCONT)
+
+    def restart(self, name: str, *, probe: Probe | None = None, timeout_s: float = 90.0) -> float:
+        """Start the stopped process `name` again with its recorded command line (log
+        appended) and wait until it is ready; return the seconds that took. `probe`: its
+        readiness (default: the one `up` used, for the processes `up` starts)."""
+        with self._faults_lock:
+            state = self._state()
+            index, record = self._find(state, name)
+            if is_running(record):
+                raise ColoError(f"{name} (pid {record.pid}) is still running; stop it first")
+            if not record.argv:
+                raise ColoError(f"{name} was started before colo recorded command lines; "
+                                "run colo dev cluster down, then up again")  # fmt: skip
+            popen, fresh = start(name, record.argv, log=Path(record.log), cwd=self.layout.root)
+            self._children[popen.pid] = popen
+            state.processes[index] = fresh
+            state.save(self.layout.state_file)
+        return wait_ready(name, popen, probe or self._probe(name, state), log=Path(record.log),
+                          timeout_s=timeout_s)  # fmt: skip
+
+    def add(
+        self, name: str, argv: Sequence[str], probe: Probe, *, timeout_s: float = 90.0
+    ) -> float:
+        """Start one more process (a standby replica, say) as part of the cluster, so
+        `kill`, `restart` and `down` know it; wait until `probe` says it is ready."""
+        with self._faults_lock:
+            state = self._state()
+            if any(p.name == name for p in state.processes):
+                raise ColoError(f"the dev cluster already has a process named {name}")
+            popen = self._launch(name, list(argv), state)
+        return wait_ready(name, popen, probe, log=self.layout.log(name), timeout_s=timeout_s)
+
+    def _state(self) -> ClusterState:
+        state = self.state()
+        if state is None:
+            raise ClusterNotRunning(self.layout.root)
+        return state
+
+    @staticmethod
+    def _find(state: ClusterState, name: str) -> tuple[int, ProcessRecord]:
+        for index, record in enumerate(state.processes):
+            if record.name == name:
+                return index, record
+        known = ", ".join(p.name for p in state.processes)
+        raise ColoError(f"the dev cluster has no process named {name!r} (it has: {known})")
+
+    def _record(self, name: str) -> ProcessRecord:
+        return self._find(self._state(), name)[1]
+
+    @staticmethod
+    def _probe(name: str, state: ClusterState) -> Probe:
+        if name in colo.PROCESSES:
+            return colo.readiness_probe(name, state.ports)
+        return comp.readiness_probe(name, state.ports, admin_token=state.token)
 
     # --- down ---------------------------------------------------------------
 

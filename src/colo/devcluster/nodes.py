@@ -169,3 +169,21 @@ def wait_schedulable(
                 "kube-controller-manager logs"
             )
         time.sleep(poll_s)
+
+
+def make_not_ready(client: ApiClient, name: str, *, reason: str = "ColoDevCluster") -> None:
+    """Turn a kwok node NotReady, as a dead kubelet would leave it: kwok keeps its nodes
+    Ready, so the node is first taken out of kwok's hands (annotation off), then its
+    Ready condition is set False. The node-lifecycle controller then taints it."""
+    client.request(
+        "PATCH", f"/api/v1/nodes/{name}", {"metadata": {"annotations": {KWOK_ANNOTATION: "off"}}},
+        content_type="application/merge-patch+json",
+    )  # fmt: skip
+    conditions = client.get(f"/api/v1/nodes/{name}")["status"]["conditions"]
+    for c in conditions:
+        if c["type"] == "Ready":
+            c.update(status="False", reason=reason, message="taken down on purpose")
+    client.request(
+        "PATCH", f"/api/v1/nodes/{name}/status", {"status": {"conditions": conditions}},
+        content_type="application/merge-patch+json",
+    )  # fmt: skip

@@ -45,9 +45,14 @@ class ProcessRecord:
     start_ticks: int  # /proc/PID/stat field 22: start time in clock ticks since boot
     argv0: str
     log: str
+    #: the whole command line, so the process can be started again (`DevCluster.restart`);
+    #: empty in state files written before it was recorded
+    argv: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        out = asdict(self)
+        out["argv"] = list(self.argv)
+        return out
 
     @classmethod
     def from_json(cls, raw: Mapping[str, Any]) -> ProcessRecord:
@@ -57,6 +62,7 @@ class ProcessRecord:
             start_ticks=int(raw["start_ticks"]),
             argv0=str(raw["argv0"]),
             log=str(raw["log"]),
+            argv=tuple(str(a) for a in raw.get("argv", ())),
         )
 
 
@@ -151,7 +157,7 @@ def start(
             ) from None
     stat = _stat(popen.pid)
     start_ticks = stat[1] if stat is not None else -1
-    return popen, ProcessRecord(name, popen.pid, start_ticks, argv[0], str(log))
+    return popen, ProcessRecord(name, popen.pid, start_ticks, argv[0], str(log), tuple(argv))
 
 
 def log_tail(log: Path, lines: int = LOG_TAIL_LINES) -> list[str]:
@@ -200,7 +206,8 @@ def wait_ready(
         time.sleep(poll_s)
 
 
-def _signal_group(record: ProcessRecord, sig: signal.Signals) -> None:
+def signal_group(record: ProcessRecord, sig: signal.Signals) -> None:
+    """Send `sig` to the process group of a recorded process (gone already: nothing)."""
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(record.pid, sig)
 
@@ -236,15 +243,15 @@ def stop(
 
     live = running(records)
     for record in live:
-        _signal_group(record, signal.SIGTERM)
+        signal_group(record, signal.SIGTERM)
     left = wait(list(live), grace_s)
     for record in left:
-        _signal_group(record, signal.SIGKILL)
+        signal_group(record, signal.SIGKILL)
     left = wait(left, kill_wait_s)
     # Leaders are gone; anything they forked into their group goes too.
     for record in live:
         if record not in left:
-            _signal_group(record, signal.SIGKILL)
+            signal_group(record, signal.SIGKILL)
     for record in records:
         child = children.get(record.pid)
         if child is not None:
