@@ -30,6 +30,7 @@ from colo.core.cgroups import CgroupIntent, ReclaimIntent
 from colo.core.errors import InvalidInput
 from colo.core.qos import QoSTier
 from colo.core.resources import Resources
+from colo.core.topology import format_cpuset
 
 GIB = 2**30
 BOX = PurePosixPath("kubepods/besteffort")
@@ -367,3 +368,58 @@ def test_may_evict_next_names_the_nodes_a_count_only_driver_must_list() -> None:
     assert box.guard.state.level[0] == Level.NORMAL and box.box_milli[0] == 900.0
     assert box.may_evict_next(np.array([10])).tolist() == [False]  # 90m each
     assert box.may_evict_next(np.array([20])).tolist() == [True]  # 45m each < 50m
+
+
+# --- a restarted agent carries on from what the cgroups hold ---------------------------
+
+
+def test_adopted_box_quota_is_kept_cut_at_once_or_grown_from_not_reset_to_the_floor() -> None:
+    # target = 8000 × 0.9 − online − 200 system; the previous agent left the box at 3000m
+    def first_quota(online: float, found: float | None) -> int | None:
+        loop = ProtectionLoop([node()], ProtectionOptions(box=BoxOptions(grow_milli_per_s=1000)))
+        notes = loop.adopt("n1", box_milli=found, pod_cpus={})
+        assert bool(notes) == (found is not None)
+        return box_intent(run(loop, 0.0, online)).cpu_quota_us
+
+    assert first_quota(4000, 3000.0) == 300_000  # target 3000: the file is left as it is
+    assert first_quota(4000, None) == 110_000  # nothing found: from the floor, as at install
+    assert first_quota(6000, 3000.0) == 100_000  # online rose while it was away: cut at once
+    assert first_quota(1000, 3000.0) == 400_000  # room grew: grown from 3000m at 1000m/s
+    assert first_quota(1000, 50_000.0) == 600_000  # above the node: clamped, then cut
+    assert first_quota(4000, 10.0) == 110_000  # below the floor: from the floor
+
+
+def test_adopted_cpusets_keep_pinned_pods_where_they_are_valid_and_move_the_rest() -> None:
+    topo = load("2s8c2t-2numa")  # 2 sockets × 8 cores × 2 threads; cpu c and c+16 are siblings
+
+    def placed(found: dict[str, frozenset[int]]) -> tuple[dict[str, frozenset[int]], list[str]]:
+        loop = ProtectionLoop([node(cpu=32_000, topology=topo)])
+        pods = [
+            ProtectedPod(f"ns/{n}", f"u-{n}", tier, milli, milli,
+                         cgroups=(PurePosixPath(f"kubepods/pod{n}"),))
+            for n, tier, milli in [("lse", QoSTier.LSE, 2000), ("lsr", QoSTier.LSR, 1000),
+                                   ("ls", QoSTier.LS, 500)]
+        ]  # fmt: skip
+        loop.set_pods("n1", pods)
+        loop.adopt("n1", box_milli=None, pod_cpus=found)
+        (apply,) = [c for c in run(loop, 0.0, 2000) if isinstance(c, Apply)]
+        cpus = {
+            str(i.cgroup).removeprefix("kubepods/pod"): i.cpuset_cpus
+            for i in apply.intents
+            if isinstance(i, CgroupIntent) and i.cpuset_cpus is not None
+        }
+        assert loop.assignments[0] is not None
+        return cpus, list(loop.assignments[0].moves)  # type: ignore[return-value]
+
+    fresh, _ = placed({})
+    # what a predecessor chose, elsewhere than a fresh start would: kept as found
+    core, single = frozenset({5, 21}), frozenset({12})
+    assert fresh["lse"] != core and fresh["lsr"] != single
+    kept, moves = placed({"u-lse": core, "u-lsr": single, "u-ls": frozenset({3})})
+    assert (kept["lse"], kept["lsr"], moves) == (core, single, [])
+    assert not (kept["ls"] & (core | single))  # LS is the shared pool, whatever it held
+    # half a core is no place for an LSE pod; a cpuset as wide as the node is no placement
+    half, moves = placed({"u-lse": frozenset({5, 6}), "u-lsr": topo.cpus})
+    assert half == fresh
+    assert moves == ["pod ns/lse could not keep cpus 5-6: an LSE pod needs whole cores and "
+                     f"these are not; now {format_cpuset(fresh['lse'])}"]  # fmt: skip

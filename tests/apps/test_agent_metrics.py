@@ -19,6 +19,7 @@ from colo.apps.metrics import registry_of
 from colo.apps.protect import NodeProtector, NodeSampler, ProtectionCollector, pods_from_tree
 from colo.core.cgroups import ApplyReport, Intent
 from colo.core.cgroupstats import (
+    CpuSettings,
     CpuStat,
     KubeletTree,
     MemoryStat,
@@ -67,6 +68,9 @@ class Cgroups:
     def cpu(self, cgroup: PurePosixPath) -> CpuStat | None:
         used = self.used_ns.get(cgroup)
         return None if used is None else CpuStat(used, 0, 0, 0)
+
+    def cpu_settings(self, cgroup: PurePosixPath) -> CpuSettings | None:
+        return None  # a node no agent governed before: nothing to carry on from
 
     def memory(self, cgroup: PurePosixPath) -> MemoryStat | None:
         return {

@@ -123,3 +123,33 @@ def test_colo_agent_protect_runs_alone_and_stops_cleanly(cgroup_tree: Any, tmp_p
     text = log.read_text(errors="replace")
     assert "protecting node bench-node" in text
     assert "Traceback" not in text
+
+
+def test_a_restarted_protector_carries_on_from_the_box_it_finds(cgroup_tree: Any) -> None:
+    """kill -9 and start again: the new protector's first round writes nothing the old one
+    left right, and never drops the box to its floor (100m) on the way."""
+    cgroup_tree.make("kubepods/burstable")
+    cgroup_tree.start_idle(f"kubepods/pod{uuid.uuid4()}/app")
+    cgroup_tree.start_busy(f"kubepods/besteffort/pod{uuid.uuid4()}/worker", megabytes=8)
+    box = cgroup_tree.path("cpu", "kubepods/besteffort") / "cpu.cfs_quota_us"
+    before = _protector(cgroup_tree)
+
+    async def rounds(protector: NodeProtector, n: int) -> list[int]:
+        seen = []
+        for _ in range(n):
+            await protector.tick()
+            seen.append(int(box.read_text()))
+            await asyncio.sleep(0.2)
+        return seen
+
+    left = asyncio.run(rounds(before, 12))[-1]
+    assert left > 150_000, "online pods idle: the box grew well past its floor"
+    assert before.stats.adopted == 0  # the kubelet's tree had no quota: nothing to carry on
+    after = _protector(cgroup_tree)  # the old one is gone without a word, as after kill -9
+    seen = asyncio.run(rounds(after, 3))
+    assert after.stats.adopted >= 1
+    # online pods still idle: the same target; without adopting, round one would write 110000
+    assert min(seen) >= left - 20_000, (left, seen)
+    report = after.stats.last_apply
+    assert report is not None
+    assert not [c for c in report.written if c.knob in ("cpu_idle", "cpu_weight")]

@@ -49,6 +49,7 @@ from colo.coord.ledger import InProcessCoordinator
 from colo.core.builders import NodeBuilder
 from colo.core.cgroups import ApplyReport, Intent
 from colo.core.cgroupstats import (
+    CpuSettings,
     CpuStat,
     KubeletTree,
     MemoryStat,
@@ -261,6 +262,9 @@ class NodeCgroups:
     def cpu(self, cgroup: PurePosixPath) -> CpuStat | None:
         used = self.used_ns.get(cgroup)
         return None if used is None else CpuStat(used, 0, 0, 0)
+
+    def cpu_settings(self, cgroup: PurePosixPath) -> CpuSettings | None:
+        return None  # a node no agent governed before: nothing to carry on from
 
     def memory(self, cgroup: PurePosixPath) -> MemoryStat | None:
         held = {KUBEPODS: 6 * GIB, BOX: 2 * GIB}.get(cgroup)

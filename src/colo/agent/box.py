@@ -98,9 +98,19 @@ class Box:
         self.options = options or BoxOptions()
         self.capacity = np.asarray(capacity_milli, np.float64)
         self.memory = np.asarray(memory_bytes, np.float64)
-        # Start at the floor: the first interval grows it from there at the bounded rate.
+        # Start at the floor: the first interval grows it from there at the bounded rate
+        # (unless `adopt` says what the box already holds).
         self.cpu_milli = np.full(len(self.capacity), self.options.floor_milli)
         self.at_s: float | None = None
+
+    def adopt(self, i: int, cpu_milli: float) -> float:
+        """Node `i`'s box holds `cpu_milli` already (an agent that restarted finds the
+        quota its predecessor wrote): carry on from there, cut at once or grown at the
+        bounded rate as usual, instead of from the floor. Returns what is kept, within
+        the floor and the node's capacity."""
+        kept = float(np.clip(cpu_milli, self.options.floor_milli, self.capacity[i]))
+        self.cpu_milli[i] = kept
+        return kept
 
     def size(
         self,

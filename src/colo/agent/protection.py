@@ -11,6 +11,7 @@ Events in (methods), commands out (return values):
 | method | the driver tells | returns |
 |---|---|---|
 | `set_pods(node, pods, kubelet=None)` | the pods on the node now, with their cgroups | — |
+| `adopt(node, box_milli, pod_cpus)` | once, at start: box quota, pod cpusets found | notes |
 | `observe(Measurements)` | one round of measurements, arrays over nodes | — |
 | `tick(now_s)` | time to decide | the commands below, in this order per node |
 | `evicted(node, key, now_s, ok=...)` | the outcome of an `Evict` | — |
@@ -58,7 +59,7 @@ import numpy as np
 
 from colo.agent.box import Box, BoxOptions, Sized
 from colo.agent.cpupods import CPUPod
-from colo.agent.cpus import CPUAllocator, CPUAssignment, CPUOptions
+from colo.agent.cpus import CPUAllocator, CPUAssignment, CPUOptions, PodCPUs
 from colo.agent.guard import Guard, GuardOptions, Level, Signals, Transition
 from colo.agent.kubeletcpu import KubeletCPUState
 from colo.core.cgroups import CgroupIntent, Intent, ReclaimIntent
@@ -289,6 +290,48 @@ class ProtectionLoop:
         self.offline_pods[i] = sum(p.tier is QoSTier.BE for p in pods)
         keys = {p.key for p in pods}
         self._evicting[i] &= keys
+
+    def adopt(
+        self,
+        node: str,
+        *,
+        box_milli: float | None,
+        pod_cpus: Mapping[str, frozenset[int]],
+    ) -> list[str]:
+        """What `node`'s cgroups hold now, told once before the first `tick` by a driver
+        that (re)starts on a node an agent may have governed before: the box's cpu limit
+        (`box_milli`; None: none, as the kubelet leaves it) and the cpusets of its pods
+        (uid → cpus). The loop carries on from them instead of starting over: the box
+        from its quota rather than the floor (an agent back from a crash neither starves
+        offline work nor grants it more than the rule allows), and every LSE and LSR pod
+        keeps its cpus where they are still valid (whole cores, the right count, free),
+        so a restart moves no pod. Call after `set_pods`. Returns what was adopted, for
+        the log."""
+        i = self.node_index(node)
+        notes: list[str] = []
+        if box_milli is not None:
+            kept = self.box.adopt(i, box_milli)
+            notes.append(f"box cpu {kept:.0f}m (found {box_milli:.0f}m)")
+        allocator = self._allocators[i]
+        if allocator is None or self.assignments[i] is not None:
+            return notes
+        node_cpus = allocator.layout.cpus
+        exclusive: dict[str, PodCPUs] = {}
+        for pod in self._pods[i]:
+            cpus = pod_cpus.get(pod.uid)
+            if pod.tier not in (QoSTier.LSE, QoSTier.LSR) or not cpus or cpus >= node_cpus:
+                continue  # a cpuset as wide as the node is the kubelet's, not a placement
+            numa = allocator.layout.numa_nodes_of(cpus & node_cpus)
+            exclusive[pod.uid] = PodCPUs(pod.uid, pod.key, pod.tier, cpus, numa)
+            notes.append(f"{pod.tier} pod {pod.key} on cpus {format_cpuset(cpus)}")
+        if exclusive:
+            # Only `exclusive` of a previous assignment is read: the allocator checks
+            # each pod's cpus as it would its own and places afresh what fails.
+            self.assignments[i] = CPUAssignment(
+                exclusive=exclusive, shared=frozenset(), be=frozenset(),
+                reserved=frozenset(), kubelet={}, refusals=(), notes=(),
+            )  # fmt: skip
+        return notes
 
     def set_offline_counts(self, counts: np.ndarray) -> None:
         """Offline pods per node, for drivers that track only counts (the simulator)."""

@@ -20,6 +20,12 @@ which is the box working, not interference; cgroup v1 keeps no PSI per cgroup, s
 the guard goes without cpu PSI), memory and io PSI are the node's "full" lines, CPI is
 unavailable without hardware counters (this collector reports it as such).
 
+A restart loses nothing the node holds: on the first tree it finds, the protector reads
+the box's quota and the cpusets of LSE and LSR pods (`Cgroups.cpu_settings`) and the
+loop carries on from them (`ProtectionLoop.adopt`) — no reset of the box to its floor,
+no pinned pod moved. While no agent runs, the box keeps the quota, `cpu.idle` and
+cpusets it was last given (the kernel holds them, not the agent).
+
 Faults: a cgroup that vanished between the scan and a read is not an error (that round
 skips it); a tree that cannot be read at all leaves the round unmeasured and logs why;
 a refused eviction (a PodDisruptionBudget) is reported back to the loop, which picks
@@ -407,6 +413,8 @@ class ProtectorStats:
     evictions: dict[str, int] = field(default_factory=dict)
     bad_pods: int = 0
     last_apply: ApplyReport | None = None
+    #: settings carried on from the cgroups as found at start (box quota, pinned pods)
+    adopted: int = 0
 
 
 class NodeProtector:
@@ -442,6 +450,7 @@ class NodeProtector:
         self.sample: Sample | None = None
         self.slo_failing = math.nan
         self._said_no_tree = False
+        self._adopted = False
         #: whether the cluster has room for this node's offline work elsewhere (None:
         #: unknown); set by a driver that can see the cluster
         self.room_elsewhere: bool | None = None
@@ -452,7 +461,10 @@ class NodeProtector:
         if self.hooks.room_elsewhere is not None and self.loop.starving[0]:
             self.room_elsewhere = await self.hooks.room_elsewhere()
         tree = self._scan()
-        self.loop.set_pods(self.name, self._pods(tree), kubelet=self._kubelet())
+        pods = self._pods(tree)
+        self.loop.set_pods(self.name, pods, kubelet=self._kubelet())
+        if tree is not None and not self._adopted:
+            self._adopt(tree, pods)
         now = self._clock()
         self.slo_failing = await self.slo.run(self._probes())
         sample = None
@@ -470,6 +482,30 @@ class NodeProtector:
         for command in commands:
             await self._execute(command, now)
         return commands
+
+    def _adopt(self, tree: KubeletTree, pods: Sequence[ProtectedPod]) -> None:
+        """Once, on the first tree found: hand the loop what the cgroups hold now, so an
+        agent that restarts carries on from its predecessor's settings (the box's quota,
+        pinned pods' cpus) instead of starting over (`ProtectionLoop.adopt`)."""
+        cgroups = self.loop_cgroups
+        try:
+            box = cgroups.cpu_settings(tree.box)
+            pod_cpus: dict[str, frozenset[int]] = {}
+            for pod in pods:
+                if pod.tier in (QoSTier.LSE, QoSTier.LSR) and pod.cgroups:
+                    got = cgroups.cpu_settings(pod.cgroups[0])
+                    if got is not None and got.cpus is not None:
+                        pod_cpus[pod.uid] = got.cpus
+        except Retryable as e:
+            log.warning("node %s: cannot read the cgroups to adopt (next round): %s", self.name, e)
+            return
+        self._adopted = True
+        box_milli = None if box is None else box.limit_milli
+        notes = self.loop.adopt(self.name, box_milli=box_milli, pod_cpus=pod_cpus)
+        self.stats.adopted = len(notes)
+        if notes:
+            log.info("node %s: carrying on from the cgroups as found: %s", self.name,
+                     "; ".join(notes))  # fmt: skip
 
     def _scan(self) -> KubeletTree | None:
         try:

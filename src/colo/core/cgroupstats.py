@@ -45,6 +45,25 @@ class MemoryStat:
 
 
 @dataclass(frozen=True, slots=True)
+class CpuSettings:
+    """A cgroup's cpu settings as they are now: what a restarted agent finds and adopts.
+
+    `quota_us` of cpu time every `period_us` (None: no CFS limit); `cpus` the cpuset
+    (None: no cpuset controller for the cgroup, or an empty v2 `cpuset.cpus`, which
+    means the parent's).
+    """
+
+    quota_us: int | None
+    period_us: int
+    cpus: frozenset[int] | None
+
+    @property
+    def limit_milli(self) -> float | None:
+        """The quota in millicores (None: no limit)."""
+        return None if self.quota_us is None else 1000.0 * self.quota_us / self.period_us
+
+
+@dataclass(frozen=True, slots=True)
 class PressureLine:
     """One line of a PSI file: the share of wall time (percent, 0–100) in which some (or
     all) tasks stalled on the resource, averaged over 10, 60 and 300 s, and the

@@ -7,10 +7,10 @@ from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
 from typing import Literal
 
-from colo.core.cgroups import ApplyReport, Intent
-from colo.core.cgroupstats import CpuStat, KubeletTree, MemoryStat, PressureStats
-from colo.core.errors import Permanent
-from colo.linux.driver import Driver, Knob
+from colo.core.cgroups import MAX, ApplyReport, Intent
+from colo.core.cgroupstats import CpuSettings, CpuStat, KubeletTree, MemoryStat, PressureStats
+from colo.core.errors import Permanent, Retryable
+from colo.linux.driver import CpuMax, Driver, Knob
 from colo.linux.executor import Executor
 from colo.linux.files import Gone, KernelFiles, read_pressure
 from colo.linux.layout import Hierarchy, find_hierarchy
@@ -59,6 +59,26 @@ class LinuxCgroups:
         except Gone as e:
             self._absent(cgroup, "cpuacct", e)
             return None
+
+    def cpu_settings(self, cgroup: PurePosixPath) -> CpuSettings | None:
+        driver = self.driver
+        try:
+            cpu_max = driver.read(cgroup, Knob("cpu_max"))
+        except OSError as e:
+            if not driver.exists(cgroup, "cpu"):
+                return None  # not there, or gone since
+            raise Retryable(f"cannot read the cpu limit of cgroup {cgroup}: {e}") from e
+        assert isinstance(cpu_max, CpuMax)
+        cpus: frozenset[int] | None = None
+        if driver.exists(cgroup, "cpuset"):
+            try:
+                got = driver.read(cgroup, Knob("cpuset_cpus"))
+            except OSError:  # a v2 cgroup without the cpuset controller enabled
+                got = frozenset()
+            assert isinstance(got, frozenset)
+            cpus = got or None
+        quota = None if cpu_max.quota_us == MAX else int(cpu_max.quota_us)
+        return CpuSettings(quota_us=quota, period_us=cpu_max.period_us, cpus=cpus)
 
     def memory(self, cgroup: PurePosixPath) -> MemoryStat | None:
         try:

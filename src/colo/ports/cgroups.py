@@ -12,7 +12,7 @@ from pathlib import PurePosixPath
 from typing import Literal, Protocol
 
 from colo.core.cgroups import ApplyReport, Intent
-from colo.core.cgroupstats import CpuStat, KubeletTree, MemoryStat, PressureStats
+from colo.core.cgroupstats import CpuSettings, CpuStat, KubeletTree, MemoryStat, PressureStats
 
 
 class Cgroups(Protocol):
@@ -36,6 +36,11 @@ class Cgroups(Protocol):
 
     def cpu(self, cgroup: PurePosixPath) -> CpuStat | None:
         """Cumulative cpu time and CFS throttling of `cgroup`."""
+        ...
+
+    def cpu_settings(self, cgroup: PurePosixPath) -> CpuSettings | None:
+        """The CFS quota and cpuset `cgroup` holds now (what an agent that restarts
+        adopts instead of starting over)."""
         ...
 
     def memory(self, cgroup: PurePosixPath) -> MemoryStat | None:
