@@ -51,7 +51,7 @@ typecheck: $(STAMP_TEST)
 layers: $(STAMP_TEST)
 	$(VENV)/bin/lint-imports
 
-unit: $(STAMP_TEST) browser cluster-bins chart-schemas
+unit: $(STAMP_TEST) browser cluster-bins chart-schemas stress-ng
 	$(VENV)/bin/pytest -q
 
 test: lint typecheck layers unit

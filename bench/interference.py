@@ -227,6 +227,9 @@ async def load(
     measured_lag = sorted(lag[first_measured:])
     print(
         json.dumps({
+            # due time (time.monotonic) of the first measured request; request k of
+            # latencies_ms was due t0 + k / rate
+            "t0": t0 + first_measured / rate,
             "latencies_ms": latencies[first_measured:],
             "errors": sum(failed[first_measured:]),
             "lag_p99_ms": measured_lag[int(0.99 * (len(measured_lag) - 1))],
@@ -507,9 +510,7 @@ class Bench:
     @contextlib.contextmanager
     def agent(self) -> Iterator[subprocess.Popen[bytes]]:
         """colo-agent's protection for the tree, stopped with SIGTERM at the block's end."""
-        argv = [*agent_command(), "agent", "protect", "--cgroup-root", str(self.layout.cgroup_root),
-                "--kubelet-cgroup-root", self.layout.kubelet_root,
-                "--interval", str(AGENT_INTERVAL_S), *self.agent_flags()]  # fmt: skip
+        argv = self.agent_argv()
         with tempfile.TemporaryFile() as err:
             proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=err, stderr=err,
                                     start_new_session=True)  # fmt: skip
@@ -527,6 +528,12 @@ class Bench:
                 code = self.stop(proc)
                 if running and code not in (0, -signal.SIGTERM):
                     self.say(f"colo-agent exited {code} after SIGTERM")
+
+    def agent_argv(self) -> list[str]:
+        """`colo agent protect` of this tree."""
+        return [*agent_command(), "agent", "protect", "--cgroup-root", str(self.layout.cgroup_root),
+                "--kubelet-cgroup-root", self.layout.kubelet_root,
+                "--interval", str(AGENT_INTERVAL_S), *self.agent_flags()]  # fmt: skip
 
     def agent_flags(self) -> list[str]:
         """`--pod` for the online pod's tier under colo (what its colo.io/qos label says on
