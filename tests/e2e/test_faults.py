@@ -23,7 +23,9 @@ sys.path.insert(0, str(BENCH))
 
 import faults  # noqa: E402
 
-pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.cgroup]
+# the module's fixture runs every scenario (~11 min on 2 cores); pytest-timeout counts it
+# in the first test's time
+pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.cgroup, pytest.mark.timeout(1500)]
 
 
 @pytest.fixture(scope="module")
