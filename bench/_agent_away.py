@@ -40,6 +40,7 @@ import contextlib
 import dataclasses
 import math
 import os
+import shutil
 import signal
 import subprocess
 import tempfile
@@ -297,8 +298,6 @@ def unavailable() -> str | None:
     """Why scenario agent-kill cannot run here (None: it can)."""
     if os.geteuid() != 0:
         return "needs root (it makes cgroups)"
-    import shutil
-
     if shutil.which("stress-ng") is None:
         return "stress-ng is not installed (make stress-ng)"
     try:

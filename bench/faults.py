@@ -44,7 +44,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
+import io
 import random
 import shutil
 import signal
@@ -477,14 +477,10 @@ def run(
                 live.say(f"a restart failed: {failure}")
     agent: AgentAway | None = None
     if AGENT_KILL in scenarios:
-        log = sys.stderr if not quiet else open(os.devnull, "w")  # noqa: SIM115
         try:
-            agent = agent_away(log)
+            agent = agent_away(io.StringIO() if quiet else sys.stderr)
         except (PhaseFailed, LayoutUnavailable) as e:
             raise Unavailable(f"scenario {AGENT_KILL}: {e}") from e
-        finally:
-            if log is not sys.stderr:
-                log.close()
         figures.update(agent.figures())
     for scenario, (found, _) in audits.items():
         key = scenario.replace("-", "_")
