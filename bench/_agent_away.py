@@ -5,7 +5,8 @@ The node is bench/interference.py's, on this machine's real cgroup v1 tree (root
 private kubelet root that is removed afterwards): an online pod of `WORKERS` HTTP
 servers under an open-loop load of `RATE` requests/s, and `stress-ng` wanting every cpu
 in the offline box, governed by `colo agent protect`. Three runs, each `warm-up` then
-measured:
+measured, repeated `repeats` times on the same node (one p99 over a window of ~3,000
+requests moves by a millisecond from run to run on 2 shared cores):
 
 - **alone**: online pod + load + the step (a `STEP_CORES` burner in the online pod), no
   offline work: the baseline p99;
@@ -17,6 +18,9 @@ measured:
   (written by the bench, as the kubelet writes its layout), and the same step: what the
   box's static limits allow.
 
+alone and static measure the same window as away: from 0.5 s after the step for
+`AWAY_S` − 0.5 s, the step 1 s after the warm-up.
+
 The checker reads only the cgroup tree, every `POLL_S`:
 - `changed_while_away`: polls in which anything in the box differed from what the agent
   left (nobody should touch it: the kernel keeps it);
@@ -27,11 +31,13 @@ The checker reads only the cgroup tree, every `POLL_S`:
   was left (the agent found the stepped-up online load and cut the box);
 - `adopted`: the restarted agent logged that it carried on from the cgroups as found.
 
-Latency figures are p99 over windows of the one load run (by each request's due time):
-`with` (the 4 s before the kill), `away` (from 0.5 s after the step until the restart),
-`back` (the last `BACK_S` − 2 s); `inflation_<x>` = p99_x / p99_alone − 1. The goal:
-`inflation_away` no worse than `inflation_static` (noise aside), nothing changed while
-away, no reset, and a repair within a few seconds of the return.
+Latency figures are p99 over windows of the away run's load (by each request's due
+time): `with` (the 4 s before the kill), `away` (from 0.5 s after the step until the
+restart), `back` (the last `BACK_S` − 2 s). Each p99 figure is the median over the
+repeats; `inflation_<x>` is the median over the repeats of p99_x / p99_alone − 1, both
+p99s of the same repeat. The goal: `inflation_away` no worse than `inflation_static`
+(noise aside), nothing changed while away, no reset, and a repair within a few seconds
+of the return. The counters add up over the repeats; `repair_s` is the slowest repair.
 """
 
 from __future__ import annotations
@@ -121,29 +127,59 @@ class BoxState:
             layout.write("cpuset", online, "cpuset.cpus", self.online_cpus)
 
 
+WINDOWS = ("alone", "with", "away", "back", "static")
+
+
+def _median(values: list[float]) -> float:
+    return float(np.median(values)) if values else math.nan
+
+
 @dataclasses.dataclass
 class AgentAway:
-    p99_alone_ms: float = math.nan
-    p99_static_ms: float = math.nan
-    p99_with_ms: float = math.nan
-    p99_away_ms: float = math.nan
-    p99_back_ms: float = math.nan
-    box_left_milli: float = math.nan
+    """The scenario's result over its repeats (module docstring)."""
+
+    #: p99 (ms) of each window, one entry per repeat
+    p99s: dict[str, list[float]] = dataclasses.field(
+        default_factory=lambda: {w: [] for w in WINDOWS}
+    )
+    box_left_milli: float = math.nan  # of the last repeat
     box_back_milli: float = math.nan
     changed_while_away: int = 0
     resets: int = 0
     repair_s: float | None = None
-    adopted: bool = False
+    repairs: int = 0  # repeats whose restarted agent cut the box
+    adopted: int = 0  # repeats whose restarted agent said it carried on
     errors: int = 0
     details: list[str] = dataclasses.field(default_factory=list)
 
     @property
+    def repeats(self) -> int:
+        return len(self.p99s["static"])
+
+    def p99_ms(self, window: str) -> float:
+        """The median over the repeats."""
+        return _median(self.p99s[window])
+
+    def inflation(self, window: str) -> float:
+        """Median over the repeats of p99_window / p99_alone − 1 (same repeat)."""
+        pairs = zip(self.p99s[window], self.p99s["alone"], strict=False)
+        return _median([x / alone - 1 for x, alone in pairs])
+
+    @property
     def inflation_away(self) -> float:
-        return self.p99_away_ms / self.p99_alone_ms - 1
+        return self.inflation("away")
 
     @property
     def inflation_static(self) -> float:
-        return self.p99_static_ms / self.p99_alone_ms - 1
+        return self.inflation("static")
+
+    @property
+    def all_adopted(self) -> bool:
+        return self.repeats > 0 and self.adopted == self.repeats
+
+    @property
+    def all_repaired(self) -> bool:
+        return self.repeats > 0 and self.repairs == self.repeats
 
     @property
     def losses(self) -> int:
@@ -153,15 +189,16 @@ class AgentAway:
         def r(v: float | None, n: int = 2) -> float | None:
             return None if v is None or not math.isfinite(v) else round(v, n)
 
-        values = {
-            "p99_alone_ms": r(self.p99_alone_ms), "p99_static_ms": r(self.p99_static_ms),
-            "p99_with_ms": r(self.p99_with_ms), "p99_away_ms": r(self.p99_away_ms),
-            "p99_back_ms": r(self.p99_back_ms), "inflation_away": r(self.inflation_away, 3),
+        values: dict[str, Any] = {f"p99_{w}_ms": r(self.p99_ms(w)) for w in WINDOWS}
+        values |= {
+            "inflation_away": r(self.inflation_away, 3),
+            "inflation_back": r(self.inflation("back"), 3),
             "inflation_static": r(self.inflation_static, 3),
             "box_left_milli": r(self.box_left_milli, 0),
             "box_back_milli": r(self.box_back_milli, 0),
             "changed_while_away": self.changed_while_away, "resets": self.resets,
-            "repair_s": r(self.repair_s), "adopted": int(self.adopted), "errors": self.errors,
+            "repair_s": r(self.repair_s), "repairs": self.repairs, "adopted": self.adopted,
+            "repeats": self.repeats, "errors": self.errors,
         }  # fmt: skip
         return {prefix + k: v for k, v in values.items()}
 
@@ -202,8 +239,9 @@ class Run:
         time.sleep(max(0.0, until - time.monotonic()))
 
     def reference(self, left: BoxState | None) -> float:
-        """p99 of the step without an agent: no offline work (`left` None), or the
-        offline work in a box holding `left`."""
+        """p99 of the step without an agent, in the away window's span (module
+        docstring): no offline work (`left` None), or the offline work in a box holding
+        `left`."""
         b = self.bench
         b.settle()
         self.layout.reset()
@@ -211,11 +249,13 @@ class Run:
             if left is not None:
                 stack.enter_context(b.offline(colo=True))
                 left.write(self.layout, b.online.cgroup)
-            load = b.loadgen(2 * AWAY_S)
-            stack.enter_context(self.step())
-            out = b.results(load)
+            load = b.loadgen(1.0 + AWAY_S)
+            self.wait(time.monotonic() + b.warmup_s + 1.0)
+            with self.step():
+                stepped = time.monotonic()
+                out = b.results(load)
         self.out.errors += int(out["errors"])
-        return p99(out, out["t0"], math.inf)
+        return p99(out, stepped + 0.5, stepped + AWAY_S)
 
     def start_agent(self, err: IO[bytes]) -> subprocess.Popen[bytes]:
         proc = subprocess.Popen(self.bench.agent_argv(), stdin=subprocess.DEVNULL, stdout=err,
@@ -244,6 +284,7 @@ class Run:
             out.box_left_milli = 1000 * left.cores
             self.say(f"killed colo-agent; the box holds {left}")
             self.wait(killed + 1.0)
+            repair_s: float | None = None
             with self.step():
                 stepped = time.monotonic()
                 back_at = stepped + AWAY_S
@@ -263,34 +304,38 @@ class Run:
                         if out.resets == 1:
                             out.details.append("after the restart the box was reset: "
                                                + ", ".join(defaults))  # fmt: skip
-                    if out.repair_s is None and now.cores < left.cores - REACT_DROP_CORES:
-                        out.repair_s = time.monotonic() - restarted
+                    if repair_s is None and now.cores < left.cores - REACT_DROP_CORES:
+                        repair_s = time.monotonic() - restarted
                     time.sleep(POLL_S)
                 out.box_back_milli = 1000 * BoxState.read(layout, online).cores
                 result = b.results(load)
             b.stop(agent)
             err.seek(0)
             said = err.read().decode(errors="replace")
-        out.adopted = ADOPTED_LOG in said
+        out.adopted += ADOPTED_LOG in said
         if "Traceback" in said:
             out.details.append("colo-agent logged a traceback:\n" + said[-2000:])
         out.errors += int(result["errors"])
-        out.p99_with_ms = p99(result, killed - WITH_S, killed)
-        out.p99_away_ms = p99(result, stepped + 0.5, restarted)
-        out.p99_back_ms = p99(result, restarted + 2.0, restarted + BACK_S)
-        if out.repair_s is None:
+        out.p99s["with"].append(p99(result, killed - WITH_S, killed))
+        out.p99s["away"].append(p99(result, stepped + 0.5, restarted))
+        out.p99s["back"].append(p99(result, restarted + 2.0, restarted + BACK_S))
+        if repair_s is None:
             out.details.append(f"the restarted agent did not cut the box within {BACK_S:g} s")
+        else:
+            out.repairs += 1
+            out.repair_s = max(repair_s, out.repair_s or 0.0)
         return left
 
-    def run(self) -> AgentAway:
-        b = self.bench
+    def run(self, repeats: int) -> AgentAway:
+        b, p99s = self.bench, self.out.p99s
         b.start_server(WORK_MS)
-        self.say("alone: the step without offline work")
-        self.out.p99_alone_ms = self.reference(None)
-        self.say("away: kill -9 of colo-agent, the step, the agent back 10 s later")
-        left = self.away()
-        self.say("static: the step with the box as the agent left it, no agent")
-        self.out.p99_static_ms = self.reference(left)
+        for i in range(1, repeats + 1):
+            self.say(f"repeat {i}/{repeats}: alone, the step without offline work")
+            p99s["alone"].append(self.reference(None))
+            self.say("away: kill -9 of colo-agent, the step, the agent back 10 s later")
+            left = self.away()
+            self.say("static: the step with the box as the agent left it, no agent")
+            p99s["static"].append(self.reference(left))
         return self.out
 
 
@@ -307,13 +352,15 @@ def unavailable() -> str | None:
     return None
 
 
-def agent_away(log: IO[str]) -> AgentAway:
-    """Scenario 6 on this machine; raises PhaseFailed (or LayoutUnavailable) when it
-    cannot run."""
+def agent_away(log: IO[str], repeats: int = 1) -> AgentAway:
+    """Scenario 6 on this machine, `repeats` times; raises PhaseFailed (or
+    LayoutUnavailable) when it cannot run."""
+    if repeats < 1:
+        raise ValueError(f"repeats: at least 1, got {repeats}")
     with KubeletLayout(f"colo-faults-{os.getpid()}") as layout:
         run = Run(layout, log)
         try:
-            return run.run()
+            return run.run(repeats)
         finally:
             run.bench.stop_all()
 

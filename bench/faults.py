@@ -30,10 +30,11 @@ binding of a pod made after it began). The goal is zero of every loss, and `reco
 `agent-kill` needs no cluster: it runs after the others (the cluster down, so its
 latencies are not the cluster's noise) on this machine's real cgroup tree, with
 bench/interference.py's online pod and stress-ng (root and `make stress-ng`); its own
-checker reads the cgroup tree (`_agent_away.py` says what it measures). Its figures are
-`agent_kill_*`: p99 latency alone / with the agent / away / back / under the box's
-static limits, `inflation_away` and `inflation_static`, `changed_while_away` and
-`resets` (losses), `repair_s` (its recovery), `adopted`.
+checker reads the cgroup tree (`_agent_away.py` says what it measures), `--agent-repeats`
+times (5). Its figures are `agent_kill_*`: p99 latency alone / with the agent / away /
+back / under the box's static limits (medians over the repeats), `inflation_away`,
+`inflation_back` and `inflation_static`, `changed_while_away` and `resets` (losses),
+`repair_s` (its recovery, the slowest), `repairs` and `adopted` (repeats that did).
 
 Figures (`--json`): `<scenario>_<figure>` for each, plus `losses_total` and
 `recover_s_max`. Exit 1 when any loss was counted. A scenario takes about a minute (the
@@ -429,6 +430,7 @@ def run(
     scenarios: tuple[str, ...] = SCENARIOS, *, seed: int = 0, nodes: int = 4, pods: int = 200,
     cronjobs: int = 50, every_s: float = 0.2, trickle_s: float = 15.0, quiet: bool = True,
     keep_logs: Path | None = None, on_scenario: Callable[[str, Audit], None] | None = None,
+    agent_repeats: int = 1,
 ) -> dict[str, Any]:  # fmt: skip
     """Every scenario; figures by `<scenario>_<figure>`, the cluster scenarios' audits
     under `audits` and agent-kill's result under `agent` (neither a figure).
@@ -478,7 +480,7 @@ def run(
     agent: AgentAway | None = None
     if AGENT_KILL in scenarios:
         try:
-            agent = agent_away(io.StringIO() if quiet else sys.stderr)
+            agent = agent_away(io.StringIO() if quiet else sys.stderr, agent_repeats)
         except (PhaseFailed, LayoutUnavailable) as e:
             raise Unavailable(f"scenario {AGENT_KILL}: {e}") from e
         figures.update(agent.figures())
@@ -529,19 +531,22 @@ def print_table(figures: dict[str, Any]) -> None:
     agent: AgentAway | None = figures["agent"]
     if agent is not None:
         table = Table(title=f"{AGENT_KILL}: colo-agent away {AWAY_S:g} s on real cgroups "
-                            "(checker: the cgroup tree)")  # fmt: skip
-        for column in ("", "alone", "agent there", "agent away", "agent back", "static box"):
+                            f"(checker: the cgroup tree; median of {agent.repeats})")  # fmt: skip
+        table.add_column("")
+        for column in ("alone", "agent there", "agent away", "agent back", "static box"):
             table.add_column(column, justify="right")
-        table.add_row("online p99 ms", *(f"{v:.2f}" for v in (
-            agent.p99_alone_ms, agent.p99_with_ms, agent.p99_away_ms, agent.p99_back_ms,
-            agent.p99_static_ms)))  # fmt: skip
+        windows = ("alone", "with", "away", "back", "static")
+        table.add_row("online p99 ms", *(f"{agent.p99_ms(w):.2f}" for w in windows))
+        table.add_row("inflation", "", *(f"{agent.inflation(w):+.1%}" for w in windows[1:]))
+        for i in range(agent.repeats):
+            table.add_row(f"  repeat {i + 1}", *(f"{agent.p99s[w][i]:.2f}" for w in windows))
         console.print(table)
+        repair = agent.repair_s if agent.repair_s is None else round(agent.repair_s, 2)
         console.print(
-            f"inflation away {agent.inflation_away:+.1%} vs static {agent.inflation_static:+.1%};"
-            f" box left {agent.box_left_milli:.0f}m, after the return {agent.box_back_milli:.0f}m"
-            f"; changed while away {agent.changed_while_away}, resets {agent.resets}, "
-            f"repair {agent.repair_s if agent.repair_s is None else round(agent.repair_s, 2)} s"
-            f", adopted {agent.adopted}, request errors {agent.errors}"
+            f"box left {agent.box_left_milli:.0f}m, after the return {agent.box_back_milli:.0f}m"
+            f" (last repeat); changed while away {agent.changed_while_away}, resets "
+            f"{agent.resets}, repaired {agent.repairs}/{agent.repeats} (slowest {repair} s), "
+            f"adopted {agent.adopted}/{agent.repeats}, request errors {agent.errors}"
         )
         for line in agent.details:
             console.print(f"  {line}")
@@ -571,14 +576,18 @@ def main() -> int:
     p.add_argument("--trickle", type=float, default=15.0, help="seconds the trickle lasts")
     p.add_argument("--quiet", action="store_true")
     p.add_argument("--logs", type=Path, default=None, help="copy every process's log here")
+    p.add_argument("--agent-repeats", type=int, default=5,
+                   help="times agent-kill runs; its p99s are medians (default 5)")  # fmt: skip
     args = p.parse_args()
     if args.nodes < 3:
         p.error("--nodes: at least 3 (node-loss deletes node-0001 and takes node-0002 down)")
+    if args.agent_repeats < 1:
+        p.error(f"--agent-repeats: at least 1, got {args.agent_repeats}")
     try:
         figures = run(
             tuple(args.scenario or SCENARIOS), seed=args.seed, nodes=args.nodes, pods=args.pods,
             cronjobs=args.cronjobs, every_s=args.every, trickle_s=args.trickle,
-            quiet=args.quiet, keep_logs=args.logs,
+            quiet=args.quiet, keep_logs=args.logs, agent_repeats=args.agent_repeats,
         )  # fmt: skip
     except Unavailable as e:
         print(f"faults: {e}", file=sys.stderr)

@@ -58,6 +58,6 @@ def test_the_box_keeps_what_the_killed_agent_left_and_the_agent_adopts_it_on_ret
     said = "\n".join(agent.details)
     assert agent.changed_while_away == 0, said
     assert agent.resets == 0, said
-    assert agent.adopted, "the restarted agent did not carry on from the cgroups it found"
-    assert agent.repair_s is not None and agent.repair_s <= 10, said
+    assert agent.all_adopted, "the restarted agent did not carry on from the cgroups it found"
+    assert agent.all_repaired and agent.repair_s is not None and agent.repair_s <= 10, said
     assert agent.box_back_milli < agent.box_left_milli
