@@ -75,6 +75,9 @@ def test_history_limits_keep_the_newest_finished_jobs() -> None:
     kept = w.keys("jobs")
     assert kept == [f"ns/tick-{int((T0 + 60 * m) // 60)}" for m in (4, 5)]
     assert len(w.said("SuccessfulDelete")) == 3
+    # the deleted Jobs (their pods went after them, as the garbage collector does) are
+    # forgotten: colo-cron's memory does not grow with every run it ever made
+    assert w.loop.remembered_jobs() == set(kept)
 
 
 def test_forbid_skips_a_run_while_the_last_is_active_and_runs_once_it_is_done() -> None:

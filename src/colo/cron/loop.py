@@ -146,6 +146,13 @@ class CronLoop:
             heapq.heappop(self._timers)  # superseded
         return None
 
+    def remembered_jobs(self) -> set[str]:
+        """The Jobs any per-Job state still names: once a Job and its pods are gone, it
+        must not be among them (the soak bench watches the process's memory)."""
+        per_job = (self._pods, self._finished, self._next_pod, self._last_failure,
+                   self._failed_seen, self._creating_pods, self._job_status)  # fmt: skip
+        return {key for state in per_job for key in state} | set(self.jobs)
+
     def handle(self, event: Event, now: float) -> list[Command]:
         out: list[Command] = []
         if isinstance(event, Seen):
@@ -254,11 +261,16 @@ class CronLoop:
         if pod.owner_kind != "Job" or not pod.owner_name:
             return
         job_key = f"{pod.namespace}/{pod.owner_name}"
-        pods = self._pods.setdefault(job_key, {})
         if kind is ChangeKind.DELETED:
+            pods = self._pods.get(job_key, {})
             pods.pop(pod.name, None)
+            if not pods:
+                # the garbage collector deletes a Job's pods after the Job: its entry must
+                # not come back empty and stay for good (a leak of one entry per run)
+                self._pods.pop(job_key, None)
             self._bound.discard(pod.key)
         else:
+            pods = self._pods.setdefault(job_key, {})
             ready = pod.phase == "Running"
             pods[pod.name] = (RunPod(pod.name, pod.phase, ready), pod.uid)
             self._creating_pods.get(job_key, set()).discard(pod.name)
