@@ -6,7 +6,10 @@ every minute at :30 the bench makes `--pods` offline pods and deletes those it m
 minute before (only bound ones; an unbound pod is left for the checker to count).
 
 Every colo process's resident memory (VmRSS) and open file descriptors are read from
-/proc after the first `--warmup` minutes and at the end; growth beyond noise is a leak.
+/proc at the first :30 after `--warmup` minutes and at the last :30 of the run, both just
+before that minute's pods are made: half a minute after the CronJobs fired, when the
+HTTP connections their bursts opened have idled out (aiohttp keeps an idle connection
+15 s), so both samples see the same quiet moment. Growth beyond noise is a leak.
 The checker of bench/faults.py counts pods lost, pods bound twice, over-commit instants
 and CronJob runs missed or doubled over the whole run.
 
@@ -73,7 +76,7 @@ async def churn(
         path = f"/apis/batch/v1/namespaces/{NAMESPACE}/cronjobs"
         await asyncio.gather(*(wave.create(path, every_minute(n)) for n in names))
         began = time.time()
-        end, start_footprint = began + minutes * 60, None
+        end, start_footprint, end_footprint = began + minutes * 60, None, None
         previous: list[str] = []
         minute = 0
         while True:
@@ -83,8 +86,9 @@ async def churn(
             if at > end:
                 break
             await asyncio.sleep(at - time.time())
-            if start_footprint is None and time.time() - began >= warmup * 60:
-                start_footprint = footprint(live)
+            if time.time() - began >= warmup * 60:
+                end_footprint = footprint(live)  # the last one taken is the end's
+                start_footprint = start_footprint or end_footprint
             batch = [f"m{minute:03d}-{i:04d}" for i in range(pods)]
             pods_path = f"/api/v1/namespaces/{NAMESPACE}/pods"
             await asyncio.gather(*(wave.create(pods_path, offline_pod(n)) for n in batch))
@@ -96,7 +100,8 @@ async def churn(
             previous, minute = batch, minute + 1
             live.say(f"minute {minute}: {pods} pods made, the previous minute's deleted")
         await asyncio.sleep(max(0.0, end - time.time()))
-        return start_footprint or footprint(live), footprint(live), names, began
+        # no :30 after the warm-up (main() asks for a minute of it): now, whatever the phase
+        return start_footprint or footprint(live), end_footprint or footprint(live), names, began
     finally:
         await t.close()
 
@@ -153,8 +158,8 @@ def main() -> int:
     p.add_argument("--cronjobs", type=int, default=20, help="CronJobs firing every minute")
     p.add_argument("--quiet", action="store_true")
     args = p.parse_args()
-    if args.warmup >= args.minutes:
-        p.error("--warmup must be shorter than --minutes")
+    if args.minutes - args.warmup < 1:
+        p.error("--minutes: at least a minute more than --warmup (the samples are a minute apart)")
     figures = run(minutes=args.minutes, warmup=args.warmup, nodes=args.nodes, pods=args.pods,
                   cronjobs=args.cronjobs, quiet=args.quiet)  # fmt: skip
     details = figures.pop("details")
