@@ -6,7 +6,8 @@ private kubelet root that is removed afterwards): an online pod of `WORKERS` HTT
 servers under an open-loop load of `RATE` requests/s, and `stress-ng` wanting every cpu
 in the offline box, governed by `colo agent protect`. Three runs, each `warm-up` then
 measured, repeated `repeats` times on the same node (one p99 over a window of ~3,000
-requests moves by a millisecond from run to run on 2 shared cores):
+requests moves by milliseconds between repeats on 2 shared cores, and by tens of them
+between whole runs: docs/reliability.md, "agent-kill"):
 
 - **alone**: online pod + load + the step (a `STEP_CORES` burner in the online pod), no
   offline work: the baseline p99;
