@@ -120,7 +120,9 @@ def run(
             first, last, names, began = asyncio.run(
                 churn(live, minutes=minutes, warmup=warmup, pods=pods, cronjobs=cronjobs)
             )
-            time.sleep(10)  # the last minute's runs are bound and seen
+            # colo-cron makes a run's pods 10 s (--lead) ahead of its minute: wait past the
+            # next minute, so the runs made ahead of it are bound and seen, not counted lost
+            time.sleep(60 - time.time() % 60 + 10)
         finally:
             supervisor.stop()
             recorder.stop()
