@@ -33,6 +33,7 @@ import heapq
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
+from typing import Any
 
 from colo.core.changes import ChangeKind, EventType
 from colo.core.objects import Pod
@@ -146,12 +147,15 @@ class CronLoop:
             heapq.heappop(self._timers)  # superseded
         return None
 
+    def _per_job(self) -> tuple[dict[str, Any], ...]:
+        """Every map keyed by Job: what a deleted Job must leave."""
+        return (self._pods, self._finished, self._next_pod, self._last_failure,
+                self._failed_seen, self._creating_pods, self._job_status)  # fmt: skip
+
     def remembered_jobs(self) -> set[str]:
         """The Jobs any per-Job state still names: once a Job and its pods are gone, it
         must not be among them (the soak bench watches the process's memory)."""
-        per_job = (self._pods, self._finished, self._next_pod, self._last_failure,
-                   self._failed_seen, self._creating_pods, self._job_status)  # fmt: skip
-        return {key for state in per_job for key in state} | set(self.jobs)
+        return {key for state in self._per_job() for key in state} | set(self.jobs)
 
     def handle(self, event: Event, now: float) -> list[Command]:
         out: list[Command] = []
@@ -232,8 +236,7 @@ class CronLoop:
         owner_uid = job.owner[2] if job.owner and job.owner[0] == "CronJob" else None
         if kind is ChangeKind.DELETED:
             self.jobs.pop(key, None)
-            for state in (self._pods, self._finished, self._next_pod, self._last_failure,
-                          self._failed_seen, self._creating_pods, self._job_status):  # fmt: skip
+            for state in self._per_job():
                 state.pop(key, None)
             self._deleting.discard(key)
             if owner_uid is not None:
