@@ -552,3 +552,112 @@ class TestNode:
             Node.from_k8s(obj)
         assert info.value.field == field
         assert str(info.value).startswith("node")
+
+
+# --- parses shared by content (colo.core.objects._Memo) --------------------------------
+
+# A small space, so that the pods of one sequence often repeat or nearly repeat each
+# other's parts: where a memo's key missed a field, a repeat would show it.
+quantities = st.sampled_from(["100m", "0.1", "1", "1Gi", "0"])
+resource_lists = st.dictionaries(st.sampled_from(["cpu", "memory", BATCH_CPU]), quantities)
+requirements = st.fixed_dictionaries(
+    {}, optional={"requests": resource_lists, "limits": resource_lists}
+)
+containers = st.fixed_dictionaries(
+    {"name": st.just("a")},
+    optional={"resources": requirements, "restartPolicy": st.just("Always")},
+)
+tolerations = st.fixed_dictionaries(
+    {"operator": st.sampled_from(["Exists", "Equal"])},
+    optional={
+        "key": st.sampled_from(["a", "b"]),
+        "effect": st.sampled_from(["NoExecute", "NoSchedule"]),
+        # True == 1 and 1.0 == 1 in Python: none may share a parse with the int
+        "tolerationSeconds": st.sampled_from([1, 300, True, 1.0, "1"]),
+    },
+)
+specs = st.fixed_dictionaries(
+    {"containers": st.lists(containers, max_size=2)},
+    optional={
+        "initContainers": st.lists(containers, max_size=2),
+        "overhead": resource_lists,
+        "resources": requirements,
+        "tolerations": st.lists(tolerations, max_size=3),
+    },
+)
+
+
+def parsed_afresh(obj: dict[str, Any]) -> Pod | str:
+    """The view with every memo emptied first (or the error's field)."""
+    from colo.core import objects
+
+    for memo in (objects._TOLERATIONS, objects._RESOURCES):
+        memo._parsed.clear()
+    try:
+        return Pod.from_k8s(obj)
+    except InvalidInput as e:
+        return e.field or ""
+
+
+@given(st.lists(specs, min_size=1, max_size=8))
+@settings(max_examples=500, suppress_health_check=[HealthCheck.too_slow])
+def test_a_view_built_after_others_equals_one_built_afresh(sequence: list[dict[str, Any]]) -> None:
+    """Pods of one job share their tolerations' and resources' parse: a view must be what
+    a parse from scratch gives, whatever came before, errors (and their fields) included."""
+    for i, spec in enumerate(sequence):
+        obj = {"metadata": {"name": f"p{i}", "namespace": "ns"}, "spec": spec}
+        try:
+            got: Pod | str = Pod.from_k8s(obj)
+        except InvalidInput as e:
+            got = e.field or ""
+        assert got == parsed_afresh(obj)
+
+
+def variant(data: st.DataObject, spec: dict[str, Any]) -> dict[str, Any]:
+    """`spec` with one thing changed that a parse reads: a container's restartPolicy,
+    a quantity, or a toleration's seconds."""
+    out = copy.deepcopy(spec)
+    cs = [c for k in ("containers", "initContainers") for c in out.get(k, [])]
+    tols = out.get("tolerations", [])
+    choice = data.draw(st.sampled_from(["policy", "quantity", "seconds"]))
+    if choice == "policy" and cs:
+        c = data.draw(st.sampled_from(cs))
+        if c.pop("restartPolicy", None) is None:
+            c["restartPolicy"] = "Always"
+    elif choice == "quantity" and cs:
+        lists = [r for c in cs for r in c.get("resources", {}).values()]
+        if lists and (target := data.draw(st.sampled_from(lists))):
+            target[data.draw(st.sampled_from(sorted(target)))] = data.draw(quantities)
+    elif tols:
+        data.draw(st.sampled_from(tols))["tolerationSeconds"] = data.draw(
+            st.sampled_from([1, 300, True, 1.0, "1"])
+        )
+    return out
+
+
+@given(st.data(), specs)
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+def test_a_view_after_a_near_copy_equals_one_built_afresh(
+    data: st.DataObject, spec: dict[str, Any]
+) -> None:
+    """Pods that differ from the one before in one field only must not share its parse."""
+    for i in range(4):
+        obj = {"metadata": {"name": f"p{i}", "namespace": "ns"}, "spec": spec}
+        try:
+            got: Pod | str = Pod.from_k8s(obj)
+        except InvalidInput as e:
+            got = e.field or ""
+        assert got == parsed_afresh(obj)
+        spec = variant(data, spec)
+
+
+def test_a_bool_never_takes_the_parse_of_an_equal_int() -> None:
+    good = PodBuilder("a").obj()
+    good["spec"]["tolerations"] = [{"operator": "Exists", "tolerationSeconds": 1}]
+    assert Pod.from_k8s(good).tolerations[0].toleration_seconds == 1
+    bad = copy.deepcopy(good)
+    bad["metadata"]["name"] = "b"
+    bad["spec"]["tolerations"][0]["tolerationSeconds"] = True
+    with pytest.raises(InvalidInput, match="pod default/b") as caught:
+        Pod.from_k8s(bad)
+    assert caught.value.field == "spec.tolerations[0].tolerationSeconds"

@@ -26,7 +26,7 @@ class FakeTransport:
     """Serves scripted list pages and watch streams; a stream item that is an exception raises."""
 
     def __init__(self) -> None:
-        self.lists: list[list[dict[str, Any]]] = []  # each: pages
+        self.lists: list[list[Any]] = []  # each: pages (an exception raises)
         self.watches: list[list[Any]] = []
         self.list_calls: list[dict[str, str]] = []
         self.watch_calls: list[dict[str, str]] = []
@@ -39,6 +39,8 @@ class FakeTransport:
         page = pages.pop(0)
         if not pages:
             self.lists.pop(0)
+        if isinstance(page, Exception):
+            raise page
         return page
 
     async def stream(

@@ -31,6 +31,57 @@ async def _test_list_paginates_and_syncs() -> None:
     assert seen == [("ADDED", "a"), ("ADDED", "b")]
 
 
+def test_the_first_list_asks_for_the_next_page_before_taking_this_one_in() -> None:
+    """Pipelined: while the subscribers take page k in, page k+1 is already asked for
+    (the API server encodes it meanwhile), and page k's objects are ADDED before the
+    list has ended."""
+
+    async def body() -> None:
+        log: list[str] = []
+        t = FakeTransport()
+        t.lists = [
+            [
+                page([pod("a", "1")], "5", cont="c1"),
+                page([pod("b", "2")], "5", cont="c2"),
+                page([pod("c", "3")], "9"),
+            ]
+        ]
+        asked = t.get
+
+        async def logged(*args: object, **kwargs: object) -> object:
+            log.append(f"ask {len(t.list_calls) + 1}")
+            return await asked(*args, **kwargs)  # type: ignore[arg-type]
+
+        t.get = logged  # type: ignore[method-assign]
+        inf = Informer(t, "pods", page_size=1)
+        inf.subscribe(lambda ev: log.append(f"added {ev.pod.name}") if ev.pod else None)
+        await inf.relist()
+        assert log == ["ask 1", "ask 2", "added a", "ask 3", "added b", "added c"]
+        assert inf.resource_version == "9" and inf.has_synced
+
+    asyncio.run(body())
+
+
+def test_a_first_list_cut_by_a_410_is_listed_again_as_differences() -> None:
+    """The continue token expired in the middle of the first list: what its first pages
+    added stays, and the next list (consistent, whole) emits only the differences."""
+
+    async def body() -> None:
+        t = FakeTransport()
+        t.lists = [
+            [page([pod("a", "1"), pod("gone", "2")], "5", cont="c1"), Expired("expired")],
+            [page([pod("a", "1"), pod("b", "6")], "20")],
+        ]
+        inf = Informer(t, "pods", page_size=2)
+        seen = events_of(inf)
+        await run_until(inf, lambda: inf.relists == 1)
+        assert seen == [("ADDED", "a"), ("ADDED", "gone"), ("DELETED", "gone"), ("ADDED", "b")]
+        assert sorted(inf.cached_keys()) == ["default/a", "default/b"]
+        assert inf.resource_version == "20"
+
+    asyncio.run(body())
+
+
 def test_expired_watch_relists_and_emits_the_differences() -> None:
     asyncio.run(_test_expired_watch_relists_and_emits_the_differences())
 
@@ -50,8 +101,9 @@ async def _test_expired_watch_relists_and_emits_the_differences() -> None:
     assert t.watch_calls[1]["resourceVersion"] == "20"
     assert inf.pods_on_node("n1") == ["default/b"]
     assert inf.pods_on_node("n2") == ["default/c"]
-    # the first list is served from the watch cache; the one after a 410 is consistent
-    assert t.list_calls[0]["resourceVersion"] == "0"
+    # both consistent: the first in pages (not resourceVersion=0, which the watch cache
+    # answers in one piece), the one after a 410 so the cache never goes backwards
+    assert "resourceVersion" not in t.list_calls[0]
     assert "resourceVersion" not in t.list_calls[1]
 
 

@@ -56,8 +56,13 @@ async def _check(objs: list[dict[str, Any]], shaped: bool) -> None:
     seen: list[Pod] = []
     inf.subscribe(lambda ev: seen.append(ev.pod) if ev.pod is not None else None)
     last = objs[-1]["metadata"]["resourceVersion"]
-    await run_until(inf, lambda: inf.raw()["default/a"]["metadata"]["resourceVersion"] == last)
+    await run_until(inf, lambda: rv_of(inf, "default/a") == last)
     want = Pod.from_k8s(objs[-1]) if objs[-1]["spec"].get("nodeName") != 7 else None
     assert inf.view("default/a") == want
     if want is not None and seen:
         assert seen[-1] == want  # the last event carried what a fresh build gives
+
+
+def rv_of(inf: Informer, key: str) -> str | None:
+    """The cached resourceVersion of `key`; None before the list brought it."""
+    return inf.raw().get(key, {}).get("metadata", {}).get("resourceVersion")

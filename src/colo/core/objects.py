@@ -11,7 +11,7 @@ Units follow `colo.core.resources`: millicores, bytes, counts. Times are epoch s
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -248,13 +248,24 @@ class Pod:
 
         spec = opt_mapping(root, "spec", display, "") or {}
         explicit_priority = opt_int(spec, "priority", display, "spec")
-        tolerations = tuple(
-            Toleration.from_k8s(t, obj=display, path=f"spec.tolerations[{i}]")
-            for i, t in enumerate(opt_list(spec, "tolerations", display, "spec"))
-        )
-        resources = PodResources.from_spec(spec, obj=display)
-        requests = resources.requests()
-        requests = Resources(requests.cpu_milli, requests.memory_bytes, 1, requests.scalars)
+        raw_tolerations = opt_list(spec, "tolerations", display, "spec")
+        key = _tolerations_key(raw_tolerations)
+        tolerations = _TOLERATIONS.get(key) if key is not None else None
+        if tolerations is None:
+            tolerations = tuple(
+                Toleration.from_k8s(t, obj=display, path=f"spec.tolerations[{i}]")
+                for i, t in enumerate(raw_tolerations)
+            )
+            _TOLERATIONS.put(key, tolerations)
+        key = _spec_resources_key(spec)
+        parsed = _RESOURCES.get(key) if key is not None else None
+        if parsed is None:
+            resources = PodResources.from_spec(spec, obj=display)
+            requests = resources.requests()
+            requests = Resources(requests.cpu_milli, requests.memory_bytes, 1, requests.scalars)
+            parsed = (resources, requests, resources.limits())
+            _RESOURCES.put(key, parsed)
+        resources, requests, limits = parsed
 
         status = opt_mapping(root, "status", display, "") or {}
         qos_class = status_qos_class(status, display) or qos_class_of(resources)
@@ -271,7 +282,7 @@ class Pod:
             scheduler_name=opt_str(spec, "schedulerName", display, "spec") or DEFAULT_SCHEDULER,
             priority=explicit_priority or 0,
             requests=requests,
-            limits=resources.limits(),
+            limits=limits,
             tolerations=tolerations,
             node_selector=str_map(spec, "nodeSelector", display, "spec"),
             affinity=opt_mapping(spec, "affinity", display, "spec"),
@@ -282,6 +293,110 @@ class Pod:
             owner_name=owner_name,
             created_s=_timestamp_s(metadata, "creationTimestamp", display),
         )
+
+
+class _Memo:
+    """Parses of pod sub-objects by their content: the pods of one job repeat the same
+    tolerations and container resources thousands of times, and parsing them was most
+    of building a view (a wave of 10,000 pods' first listing, issue 17). Keys hold only
+    plain strings and ints (the `_*_key` functions below), so two inputs share a parse
+    only when JSON would print them alike; anything else is parsed every time, and so
+    are inputs that fail (their error names the pod). Bounded: emptied when full."""
+
+    def __init__(self, limit: int = 4096) -> None:
+        self._limit = limit
+        self._parsed: dict[Any, Any] = {}
+
+    def get(self, key: Any) -> Any:
+        return self._parsed.get(key)
+
+    def put(self, key: Any, value: Any) -> None:
+        if key is None:
+            return
+        if len(self._parsed) >= self._limit:
+            self._parsed.clear()
+        self._parsed[key] = value
+
+
+_TOLERATIONS = _Memo()
+_RESOURCES = _Memo()
+
+# Keys hold only plain strings (and ints where the API has integers): `True == 1` and
+# `1 == 1.0` in Python, so a bool or a float must never share a parse with an int.
+
+
+def _tolerations_key(raw: Sequence[Any]) -> Any:
+    key = []
+    for t in raw:
+        if type(t) is not dict:
+            return None
+        for v in t.values():
+            if type(v) is not str and type(v) is not int:
+                return None
+        key.append(tuple(t.items()))
+    return tuple(key)
+
+
+def _string_map_key(raw: Any) -> Any:
+    """() for None; the items of a dict of strings; None (no key) otherwise."""
+    if raw is None:
+        return ()
+    if type(raw) is not dict:
+        return None
+    for v in raw.values():
+        if type(v) is not str:
+            return None
+    return tuple(raw.items())
+
+
+def _requirements_key(raw: Any) -> Any:
+    """A container's or the pod's `resources`: requests and limits (claims: no key)."""
+    if raw is None:
+        return ()
+    if type(raw) is not dict:
+        return None
+    out = []
+    for section, values in raw.items():
+        items = _string_map_key(values)
+        if items is None or values is None:
+            return None
+        out.append((section, items))
+    return tuple(out)
+
+
+def _spec_resources_key(spec: Mapping[str, Any]) -> Any:
+    """The key of a spec's resource parse (what `PodResources.from_spec` reads): each
+    container's and init container's name, restartPolicy and resources, overhead and
+    pod-level resources; None when any of it is not plain."""
+    parts: list[Any] = []
+    for field_name in ("containers", "initContainers"):
+        containers = spec.get(field_name)
+        if containers is None:
+            parts.append(None)
+            continue
+        if type(containers) is not list:
+            return None
+        cs = []
+        for c in containers:
+            if type(c) is not dict:
+                return None
+            name, policy = c.get("name"), c.get("restartPolicy")
+            if not (name is None or type(name) is str) or not (
+                policy is None or type(policy) is str
+            ):
+                return None
+            requirements = _requirements_key(c.get("resources"))
+            if requirements is None:
+                return None
+            cs.append((name, policy, requirements))
+        parts.append(tuple(cs))
+    overhead = _string_map_key(spec.get("overhead"))
+    pod_level = _requirements_key(spec.get("resources"))
+    if overhead is None or pod_level is None:
+        return None
+    parts.append(overhead)
+    parts.append(pod_level)
+    return tuple(parts)
 
 
 def _controller_owner(metadata: Mapping[str, Any], obj: str) -> tuple[str | None, str | None]:

@@ -14,7 +14,7 @@ import asyncio
 import dataclasses
 import logging
 import random
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any, Literal
 
 from colo.core.changes import ChangeKind, ClusterEvent
@@ -294,24 +294,62 @@ class Informer:
         a 410 the list is a consistent one instead, so the cache never goes backwards.
         """
         items: list[Raw] = []
-        cont = ""
-        while True:
-            params = self._params(limit=str(self._page_size))
-            if from_cache and not cont:
-                params["resourceVersion"] = "0"
-            if cont:
-                params["continue"] = cont
-            page = await self._t.get(self._path, params, shape=self._shape)
-            items.extend(page.get("items") or [])
+        version = ""
+        async for page, rv in self._pages(from_cache=from_cache):
+            items.extend(page)
+            version = rv
+        return items, version
+
+    async def _pages(self, *, from_cache: bool) -> AsyncIterator[tuple[list[Raw], str]]:
+        """The list's pages as they come, each with the list's resourceVersion so far.
+
+        The next page is asked for before this one is handed out, so the API server
+        encodes it while the caller takes this one in (two cores, both busy)."""
+        params = self._params(limit=str(self._page_size))
+        if from_cache:
+            params["resourceVersion"] = "0"
+        fetching: asyncio.Future[Any] | None = asyncio.ensure_future(
+            self._t.get(self._path, params, shape=self._shape)
+        )
+        while fetching is not None:
+            page = await fetching
             meta = page.get("metadata", {})
             cont = meta.get("continue") or ""
-            if not cont:
-                return items, str(meta.get("resourceVersion", ""))
+            fetching = None
+            if cont:
+                params = self._params(limit=str(self._page_size), **{"continue": cont})
+                fetching = asyncio.ensure_future(self._t.get(self._path, params, shape=self._shape))
+                await asyncio.sleep(0)  # let it send the request before the caller works
+            try:
+                yield page.get("items") or [], str(meta.get("resourceVersion", ""))
+            except BaseException:
+                if fetching is not None:
+                    fetching.cancel()
+                raise
 
     async def relist(self) -> None:
-        items, rv = await self.list_all(from_cache=not self.resource_version)
-        self._replace(items)
-        self.resource_version = rv
+        """List and make the cache equal the list.
+
+        The first list (an empty cache) is a consistent one, in pages, taken in page by
+        page as they arrive (each object an ADDED event) while the server encodes the
+        next. Not `resourceVersion=0` as client-go's first list: the watch cache answers
+        that with every object in one response whatever the limit, so nothing could be
+        taken in before the last byte (measured: 10,000 pods synced in 0.56-0.62 s in
+        pages of 500 against 0.78-1.08 s in one; docs/scheduling.md). API servers since
+        1.31 serve consistent lists from the watch cache too (ConsistentListFromCache, on
+        by default since then, locked on since 1.34). A relist is applied once
+        whole, as differences."""
+        first = not self.resource_version and not self._cache
+        if first:
+            version = ""
+            async for page, rv in self._pages(from_cache=False):
+                for obj in page:
+                    self._apply(ChangeKind.ADDED, obj)
+                version = rv
+        else:
+            items, version = await self.list_all(from_cache=not self.resource_version)
+            self._replace(items)
+        self.resource_version = version
         self.relists += 1
         self._synced.set()
 
