@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
 import tempfile
 import time
@@ -12,6 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from colo.core.errors import Retryable
 from colo.devcluster import ClusterOptions, ClusterState, DevCluster
 from colo.kube.transport import Transport
 
@@ -74,3 +76,18 @@ async def create_pods(
             return out
 
     return list(await asyncio.gather(*(one(i) for i in range(count))))
+
+
+async def clear(t: Transport, ns: str, timeout_s: float = 60.0) -> None:
+    """Delete the scenario's namespace, its pods at once (grace 0), and wait until they
+    are gone: the next wave finds the nodes' pod slots and batch capacity free, as work
+    that finished leaves them (the kwok nodes hold 110 pods each)."""
+    await t.request("DELETE", f"/api/v1/namespaces/{ns}/pods", body={"gracePeriodSeconds": 0})
+    await t.request("DELETE", f"/api/v1/namespaces/{ns}")
+    deadline = time.time() + timeout_s
+    while time.time() < deadline:
+        with contextlib.suppress(Retryable):
+            if not (await t.get(f"/api/v1/namespaces/{ns}/pods"))["items"]:
+                return
+        await asyncio.sleep(0.5)
+    raise RuntimeError(f"the pods of namespace {ns} were not gone {timeout_s:g} s after deleting")

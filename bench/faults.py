@@ -62,6 +62,7 @@ from typing import Any
 
 from _agent_away import AWAY_S, AgentAway, LayoutUnavailable, PhaseFailed, agent_away, unavailable
 from _audit import Audit, Recorder, audit
+from _cluster import clear
 from _common import parser
 from colo.core.errors import Conflict, Retryable
 from colo.cron.naming import go_rfc3339
@@ -385,21 +386,6 @@ async def scenario_run(
         return found, note, ended[0] - fault_at
     finally:
         await t.close()
-
-
-async def clear(t: Transport, ns: str, timeout_s: float = 60.0) -> None:
-    """Delete the scenario's namespace, its pods at once (grace 0), and wait until they
-    are gone: the next wave finds the nodes' pod slots and batch capacity free, as work
-    that finished leaves them (the kwok nodes hold 110 pods each)."""
-    await t.request("DELETE", f"/api/v1/namespaces/{ns}/pods", body={"gracePeriodSeconds": 0})
-    await t.request("DELETE", f"/api/v1/namespaces/{ns}")
-    deadline = time.time() + timeout_s
-    while time.time() < deadline:
-        with contextlib.suppress(Retryable):
-            if not (await t.get(f"/api/v1/namespaces/{ns}/pods"))["items"]:
-                return
-        await asyncio.sleep(0.5)
-    raise RuntimeError(f"the pods of namespace {ns} were not gone {timeout_s:g} s after deleting")
 
 
 @contextlib.contextmanager

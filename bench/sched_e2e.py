@@ -17,9 +17,19 @@ equal), so neither wins by being allowed more API requests:
   bindings in flight; it has nothing to list, watch or decide. No scheduler can bind
   faster than this on the same cluster, so `ceiling_ratio` (kube-scheduler's time over
   this one) is the largest `ratio` this machine can show.
+- the watched ceiling: the same binder on a fourth wave, while an idle colo-batch
+  (started with it, hosting the coordinator, scheduling nothing: no pod has its
+  scheduler name) lists and watches every pod and node and keeps its snapshot and
+  ledger. It is the ceiling of any scheduler that keeps a cache of the cluster, as
+  kube-scheduler and colo-batch do: the list and every watched change cost the API
+  server and the shared cores on top of the bindings (`colo_over_ceiling_watched`).
 
-kube-scheduler runs first; colo-batch's run then also lists and watches the first run's
-pods, which only makes its job harder; the ceiling runs last. Everything shares the
+kube-scheduler runs first; its 5,000 bound pods stay, so colo-batch's run (and the
+watcher's) also lists and watches them, which only makes its job harder. Before the next
+run the bench waits until kwok has reported them all Running (its status updates lag
+the bindings by seconds and would load the next run). Every later wave is deleted after
+its run (and awaited), so colo-batch and the watcher each list the same 10,000 pods; the
+two ceilings run last. Everything shares the
 machine's cores with the API server, etcd, kwok and kube-controller-manager; the CPU
 seconds each process used during each run are printed too.
 """
@@ -38,7 +48,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from _cluster import dev_cluster, namespace, transport
+from _cluster import clear, dev_cluster, namespace, transport
 from _common import cpu_s, emit, parser
 from colo.core.changes import ClusterEvent, PodRef
 from colo.devcluster import ClusterState
@@ -148,12 +158,33 @@ def run_kube_scheduler(
         )
 
     try:
-        return asyncio.run(
+        result = asyncio.run(
             time_to_bind(state, ns, pods, start, timeout_s, lambda: cpu_s(handle[0].record.pid))
         )
     finally:
         for h in handle:
             h.stop()
+    settle(state, ns, timeout_s)
+    return result
+
+
+def settle(state: ClusterState, ns: str, timeout_s: float) -> None:
+    """Wait until kwok has reported every pod of `ns` Running (it lags the bindings by
+    seconds), then a few seconds more: the next run must not inherit this one's tail of
+    status updates, which cost the API server as much as bindings do."""
+
+    async def go() -> None:
+        async with transport(state) as t:
+            deadline = time.monotonic() + timeout_s
+            params = {"fieldSelector": "status.phase!=Running", "limit": "1"}
+            while time.monotonic() < deadline:
+                if not (await t.get(f"/api/v1/namespaces/{ns}/pods", params))["items"]:
+                    return
+                await asyncio.sleep(1.0)
+            raise SystemExit(f"the pods of {ns} were not all Running after {timeout_s} s")
+
+    asyncio.run(go())
+    time.sleep(5.0)
 
 
 def run_colo_batch(
@@ -171,15 +202,40 @@ def run_colo_batch(
         def start() -> None:
             batch.append(stack.enter_context(colo_process(args, logs / "colo-batch.log")))
 
-        return asyncio.run(
+        result = asyncio.run(
             time_to_bind(state, ns, pods, start, timeout_s, lambda: cpu_s(batch[0].pid))
         )
+    remove_wave(state, ns)
+    return result
+
+
+def remove_wave(state: ClusterState, ns: str) -> None:
+    """Delete a run's wave and wait until it is gone (and a few seconds more for the
+    control plane to settle), so that every run after kube-scheduler's meets the same
+    cluster: kube-scheduler's 5,000 bound, Running pods and its own wave."""
+
+    async def go() -> None:
+        async with transport(state, timeout_s=600.0) as t:
+            await clear(t, ns, timeout_s=600.0)
+
+    asyncio.run(go())
+    time.sleep(5.0)
 
 
 def run_binder(
-    state: ClusterState, pods: int, qps: float, timeout_s: float
+    state: ClusterState,
+    pods: int,
+    qps: float,
+    timeout_s: float,
+    watcher_log: Path | None = None,
 ) -> tuple[float, float, dict[str, float]]:
-    """The ceiling: bind a wave round-robin without scheduling it (see the docstring)."""
+    """The ceiling: bind a wave round-robin without scheduling it (see the docstring).
+
+    With `watcher_log`, an idle colo-batch (a scheduler name no pod has, hosting the
+    coordinator as in colo's run) starts with the binder: it lists and watches every pod
+    and node and keeps its snapshot and ledger as colo-batch does, and schedules
+    nothing. What it costs the shared cores is what any scheduler that keeps a cache of
+    the cluster pays on top of its bindings (the watched ceiling)."""
     ns = asyncio.run(_namespace(state, "bind"))
     created = asyncio.run(create(state, ns, pods, "bench-nobody"))
     nodes = [f"node-{i:04d}" for i in range(state.nodes)]
@@ -201,9 +257,18 @@ def run_binder(
             done.set()
 
     began = [0.0]
+    stack = contextlib.ExitStack()
+    watchers: list[subprocess.Popen[bytes]] = []
 
     def start() -> None:
         began[0] = time.process_time()
+        if watcher_log is not None:
+            (port,) = free_ports(1)
+            args = ["batch", "serve", "--kubeconfig", state.kubeconfig, "--no-leader-elect",
+                    "--coordinator-listen", f"127.0.0.1:{port}",
+                    "--scheduler-name", "bench-watcher-only",
+                    "--qps", str(qps), "--burst", str(int(qps))]  # fmt: skip
+            watchers.append(stack.enter_context(colo_process(args, watcher_log)))
         threading.Thread(target=bind_all, daemon=True).start()
 
     def binder_cpu_s() -> float:
@@ -211,11 +276,18 @@ def run_binder(
         return time.process_time() - began[0]
 
     try:
-        return asyncio.run(time_to_bind(state, ns, pods, start, timeout_s, binder_cpu_s))
+        with stack:
+            first, last, cpu = asyncio.run(
+                time_to_bind(state, ns, pods, start, timeout_s, binder_cpu_s)
+            )
+            for w in watchers:
+                cpu["watcher"] = round(cpu_s(w.pid), 1)
     finally:
         done.wait(timeout_s)
         if failures:
             raise SystemExit(f"{len(failures)} bindings failed; first: {failures[0]}")
+    remove_wave(state, ns)
+    return first, last, cpu
 
 
 async def _namespace(state: ClusterState, prefix: str) -> str:
@@ -244,6 +316,9 @@ def main() -> None:
             ceiling_first, ceiling_s, ceiling_cpu = run_binder(
                 state, args.pods, args.qps, args.timeout
             )
+            watched_first, watched_s, watched_cpu = run_binder(
+                state, args.pods, args.qps, args.timeout, watcher_log=logs / "watcher.log"
+            )
     figures = {
         "colo_s": round(colo_s, 2),
         "kube_scheduler_s": round(kube_s, 2),
@@ -254,12 +329,17 @@ def main() -> None:
         "first_bind_colo_s": round(colo_first, 2),
         "first_bind_kube_scheduler_s": round(kube_first, 2),
         "first_bind_ceiling_s": round(ceiling_first, 2),
+        "ceiling_watched_s": round(watched_s, 2),
+        "first_bind_ceiling_watched_s": round(watched_first, 2),
+        "colo_over_ceiling_watched": round(colo_s / watched_s, 3),
         "cpu_ms_per_pod_colo": round(1000 * colo_cpu["scheduler"] / args.pods, 3),
         "cpu_ms_per_pod_kube_scheduler": round(1000 * kube_cpu["scheduler"] / args.pods, 3),
         "colo_pods_per_s": round(args.pods / colo_s, 1),
         "kube_scheduler_pods_per_s": round(args.pods / kube_s, 1),
     }
-    for run, cpu in (("kube_scheduler", kube_cpu), ("colo", colo_cpu), ("ceiling", ceiling_cpu)):
+    runs = (("kube_scheduler", kube_cpu), ("colo", colo_cpu), ("ceiling", ceiling_cpu),
+            ("ceiling_watched", watched_cpu))  # fmt: skip
+    for run, cpu in runs:
         for name, seconds in cpu.items():
             figures[f"{run}_cpu_s_{name}"] = seconds
     emit(
