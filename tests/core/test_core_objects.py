@@ -587,16 +587,24 @@ specs = st.fixed_dictionaries(
 )
 
 
-def parsed_afresh(obj: dict[str, Any]) -> Pod | str:
-    """The view with every memo emptied first (or the error's field)."""
-    from colo.core import objects
-
-    for memo in (objects._TOLERATIONS, objects._RESOURCES):
-        memo._parsed.clear()
+def view_or_field(obj: dict[str, Any]) -> Pod | str:
+    """The view of `obj`, or the field its error names."""
     try:
         return Pod.from_k8s(obj)
     except InvalidInput as e:
         return e.field or ""
+
+
+def built_as_afresh(name: str, spec: dict[str, Any]) -> None:
+    """A pod's view (or error) now, with whatever the memos hold, equals the one built
+    with every memo emptied first."""
+    from colo.core import objects
+
+    obj = {"metadata": {"name": name, "namespace": "ns"}, "spec": spec}
+    got = view_or_field(obj)
+    for memo in (objects._TOLERATIONS, objects._RESOURCES):
+        memo._parsed.clear()
+    assert got == view_or_field(obj)
 
 
 @given(st.lists(specs, min_size=1, max_size=8))
@@ -605,12 +613,7 @@ def test_a_view_built_after_others_equals_one_built_afresh(sequence: list[dict[s
     """Pods of one job share their tolerations' and resources' parse: a view must be what
     a parse from scratch gives, whatever came before, errors (and their fields) included."""
     for i, spec in enumerate(sequence):
-        obj = {"metadata": {"name": f"p{i}", "namespace": "ns"}, "spec": spec}
-        try:
-            got: Pod | str = Pod.from_k8s(obj)
-        except InvalidInput as e:
-            got = e.field or ""
-        assert got == parsed_afresh(obj)
+        built_as_afresh(f"p{i}", spec)
 
 
 def variant(data: st.DataObject, spec: dict[str, Any]) -> dict[str, Any]:
@@ -619,9 +622,10 @@ def variant(data: st.DataObject, spec: dict[str, Any]) -> dict[str, Any]:
     out = copy.deepcopy(spec)
     cs = [c for k in ("containers", "initContainers") for c in out.get(k, [])]
     tols = out.get("tolerations", [])
+    inits = out.get("initContainers", [])  # where restartPolicy counts (sidecars)
     choice = data.draw(st.sampled_from(["policy", "quantity", "seconds"]))
-    if choice == "policy" and cs:
-        c = data.draw(st.sampled_from(cs))
+    if choice == "policy" and inits:
+        c = data.draw(st.sampled_from(inits))
         if c.pop("restartPolicy", None) is None:
             c["restartPolicy"] = "Always"
     elif choice == "quantity" and cs:
@@ -642,13 +646,16 @@ def test_a_view_after_a_near_copy_equals_one_built_afresh(
 ) -> None:
     """Pods that differ from the one before in one field only must not share its parse."""
     for i in range(4):
-        obj = {"metadata": {"name": f"p{i}", "namespace": "ns"}, "spec": spec}
-        try:
-            got: Pod | str = Pod.from_k8s(obj)
-        except InvalidInput as e:
-            got = e.field or ""
-        assert got == parsed_afresh(obj)
+        built_as_afresh(f"p{i}", spec)
         spec = variant(data, spec)
+
+
+def test_a_sidecar_never_takes_the_parse_of_the_same_init_container() -> None:
+    plain = PodBuilder("a").req(cpu="100m").init_container().req(cpu="1").obj()
+    sidecar = copy.deepcopy(plain)
+    sidecar["spec"]["initContainers"][0]["restartPolicy"] = "Always"
+    assert Pod.from_k8s(plain).requests.cpu_milli == 1000
+    assert Pod.from_k8s(sidecar).requests.cpu_milli == 1100
 
 
 def test_a_bool_never_takes_the_parse_of_an_equal_int() -> None:

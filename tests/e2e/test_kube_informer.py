@@ -69,10 +69,10 @@ def test_cache_equals_a_fresh_list_and_events_arrive_in_order(dev_cluster: Clust
             task.cancel()
             mine = [kind for kind, name in seen if name == "new"]
             assert mine[0] == "ADDED" and mine[-1] == "DELETED" and "MODIFIED" in mine
-            # Order is promised per object, not across objects: the first list is served
-            # from the API server's watch cache (resourceVersion=0, "any"), which may lag
-            # etcd by a moment, so a pre-existing pod can come by the watch after another
-            # one's binding. Each pod still starts with ADDED and never gets a second one.
+            # Order is promised per object, not across objects: a list may be served from
+            # the API server's watch cache, which may lag etcd by a moment, so a
+            # pre-existing pod can come by the watch after another one's binding. Each pod
+            # still starts with ADDED and never gets a second one.
             for i in range(3):
                 kinds = [k for k, n in seen if n == f"pre-{i}"]
                 assert kinds and kinds[0] == "ADDED", (i, kinds)
