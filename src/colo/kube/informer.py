@@ -316,13 +316,15 @@ class Informer:
             meta = page.get("metadata", {})
             cont = meta.get("continue") or ""
             fetching = None
-            if cont:
-                params = self._params(limit=str(self._page_size), **{"continue": cont})
-                fetching = asyncio.ensure_future(self._t.get(self._path, params, shape=self._shape))
-                await asyncio.sleep(0)  # let it send the request before the caller works
             try:
+                if cont:
+                    params = self._params(limit=str(self._page_size), **{"continue": cont})
+                    fetching = asyncio.ensure_future(
+                        self._t.get(self._path, params, shape=self._shape)
+                    )
+                    await asyncio.sleep(0)  # let it send the request before the caller works
                 yield page.get("items") or [], str(meta.get("resourceVersion", ""))
-            except BaseException:
+            except BaseException:  # cancelled, or the caller stopped: no request left behind
                 if fetching is not None:
                     fetching.cancel()
                 raise
