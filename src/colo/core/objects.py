@@ -250,7 +250,7 @@ class Pod:
         explicit_priority = opt_int(spec, "priority", display, "spec")
         raw_tolerations = opt_list(spec, "tolerations", display, "spec")
         key = _tolerations_key(raw_tolerations)
-        tolerations = _TOLERATIONS.get(key) if key is not None else None
+        tolerations = _TOLERATIONS.get(key)
         if tolerations is None:
             tolerations = tuple(
                 Toleration.from_k8s(t, obj=display, path=f"spec.tolerations[{i}]")
@@ -258,7 +258,7 @@ class Pod:
             )
             _TOLERATIONS.put(key, tolerations)
         key = _spec_resources_key(spec)
-        parsed = _RESOURCES.get(key) if key is not None else None
+        parsed = _RESOURCES.get(key)
         if parsed is None:
             resources = PodResources.from_spec(spec, obj=display)
             requests = resources.requests()
@@ -308,6 +308,7 @@ class _Memo:
         self._parsed: dict[Any, Any] = {}
 
     def get(self, key: Any) -> Any:
+        """The parse kept under `key`; None for None (an input without a key)."""
         return self._parsed.get(key)
 
     def put(self, key: Any, value: Any) -> None:
@@ -358,7 +359,7 @@ def _requirements_key(raw: Any) -> Any:
     out = []
     for section, values in raw.items():
         items = _string_map_key(values)
-        if items is None or values is None:
+        if items is None:
             return None
         out.append((section, items))
     return tuple(out)
