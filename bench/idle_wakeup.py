@@ -84,7 +84,7 @@ def offline(phase: str, cgroup: Path) -> Iterator[None]:
             (cgroup / "cgroup.procs").write_text(str(os.getpid()))
 
     cmd = ["stress-ng", "--cpu", str(os.cpu_count() or 1), "--cpu-method", "matrixprod", "-q"]
-    # preexec_fn: a fresh child of a process whose only other thread is none of its business
+    # preexec_fn runs in the child before exec; safe here: this process starts no threads
     proc = subprocess.Popen(cmd, preexec_fn=setup)
     try:
         time.sleep(1.0)  # its workers started and spinning

@@ -228,6 +228,8 @@ def run_binder(
     qps: float,
     timeout_s: float,
     watcher_log: Path | None = None,
+    *,
+    last: bool = False,
 ) -> tuple[float, float, dict[str, float]]:
     """The ceiling: bind a wave round-robin without scheduling it (see the docstring).
 
@@ -235,7 +237,8 @@ def run_binder(
     coordinator as in colo's run) starts with the binder: it lists and watches every pod
     and node and keeps its snapshot and ledger as colo-batch does, and schedules
     nothing. What it costs the shared cores is what any scheduler that keeps a cache of
-    the cluster pays on top of its bindings (the watched ceiling)."""
+    the cluster pays on top of its bindings (the watched ceiling). `last`: the bench's
+    last run, whose wave goes with the cluster (not deleted on its own)."""
     ns = asyncio.run(_namespace(state, "bind"))
     created = asyncio.run(create(state, ns, pods, "bench-nobody"))
     nodes = [f"node-{i:04d}" for i in range(state.nodes)]
@@ -277,7 +280,7 @@ def run_binder(
 
     try:
         with stack:
-            first, last, cpu = asyncio.run(
+            first, last_s, cpu = asyncio.run(
                 time_to_bind(state, ns, pods, start, timeout_s, binder_cpu_s)
             )
             for w in watchers:
@@ -286,8 +289,9 @@ def run_binder(
         done.wait(timeout_s)
         if failures:
             raise SystemExit(f"{len(failures)} bindings failed; first: {failures[0]}")
-    remove_wave(state, ns)
-    return first, last, cpu
+    if not last:
+        remove_wave(state, ns)
+    return first, last_s, cpu
 
 
 async def _namespace(state: ClusterState, prefix: str) -> str:
@@ -317,7 +321,12 @@ def main() -> None:
                 state, args.pods, args.qps, args.timeout
             )
             watched_first, watched_s, watched_cpu = run_binder(
-                state, args.pods, args.qps, args.timeout, watcher_log=logs / "watcher.log"
+                state,
+                args.pods,
+                args.qps,
+                args.timeout,
+                watcher_log=logs / "watcher.log",
+                last=True,
             )
     figures = {
         "colo_s": round(colo_s, 2),
