@@ -64,7 +64,8 @@ def test_the_first_list_asks_for_the_next_page_before_taking_this_one_in() -> No
 
 def test_a_first_list_cut_by_a_410_is_listed_again_as_differences() -> None:
     """The continue token expired in the middle of the first list: what its first pages
-    added stays, and the next list (consistent, whole) emits only the differences."""
+    added stays, and the next list (whole; still from the watch cache, since no list has
+    finished yet) emits only the differences."""
 
     async def body() -> None:
         t = FakeTransport()
