@@ -53,9 +53,11 @@ medians over the rounds. Figures: p50/p99 latency per phase (ms); inflation_<pha
 median over rounds of p99_<phase>/p99_alone (same round) − 1;
 idle_alone_millicores = whole-machine idle cpu during the alone phase (/proc/stat:
 cpus × idle/total jiffies, idle including iowait); offline_share_of_idle_<phase> = the
-box's cpu (cpuacct.usage delta / wall time) / idle_alone_millicores; requests_<phase>
-and errors_<phase>. Figures needing a phase that did not run are left out. `--repeats`
-(the shared parser's) is ignored: each phase is one long run.
+box's cpu (cpuacct.usage delta / wall time) / idle_alone_millicores;
+runqueue_wait_ms_per_s_<phase> = how long the online pod's threads together waited
+runnable for a cpu, ms per second (/proc/<pid>/task/<tid>/schedstat): the scheduler's
+share of a tail, apart from the service's own cpu time; requests_<phase> and
+errors_<phase>. Figures needing a phase that did not run are left out.
 
 Refuses to run (exit 2) when not root, without a cgroup v1 cpu hierarchy, or without
 stress-ng (`make stress-ng`); exits 1 when a phase fails, e.g. while `colo agent protect`
@@ -278,6 +280,9 @@ class Snapshot:
     total_jiffies: int
     idle_jiffies: int  # idle + iowait
     usage_ns: dict[str, int]
+    #: thread id → ns spent runnable but waiting for a cpu (/proc schedstat), of the
+    #: online pod's threads
+    online_waits_ns: dict[int, int]
 
     @classmethod
     def take(cls, layout: KubeletLayout, cgroups: dict[str, PurePosixPath]) -> Snapshot:
@@ -288,7 +293,21 @@ class Snapshot:
             sum(fields[:8]),
             fields[3] + fields[4],
             {name: layout.cpu_usage_ns(path) for name, path in cgroups.items()},
+            runqueue_waits_ns(layout.pids(cgroups["online"])),
         )
+
+
+def runqueue_waits_ns(pids: set[int]) -> dict[int, int]:
+    """Per thread of `pids`, the ns it has spent runnable but not running (the second
+    field of /proc/<pid>/task/<tid>/schedstat). A thread that has gone is left out."""
+    out: dict[int, int] = {}
+    for pid in pids:
+        with contextlib.suppress(FileNotFoundError, ProcessLookupError):
+            for tid in os.listdir(f"/proc/{pid}/task"):
+                stat = Path(f"/proc/{pid}/task/{tid}/schedstat")
+                with contextlib.suppress(FileNotFoundError, ProcessLookupError):
+                    out[int(tid)] = int(stat.read_text().split()[1])
+    return out
 
 
 def node_cpus() -> int:
@@ -308,6 +327,8 @@ class PhaseResult:
     idle_millicores: float
     #: cgroup name → its cpu use over the window, millicores
     millicores: dict[str, float]
+    #: how long the online pod's threads together waited runnable for a cpu, ms per s
+    runqueue_wait_ms_per_s: float
 
     @classmethod
     def of(cls, name: str, out: dict[str, Any], a: Snapshot, b: Snapshot) -> PhaseResult:
@@ -320,7 +341,9 @@ class PhaseResult:
             out["lag_p99_ms"],
             1000 * node_cpus() * idle_share,
             {k: 1000 * (b.usage_ns[k] - a.usage_ns[k]) / wall_ns for k in a.usage_ns},
-        )
+            1000 * sum(b.online_waits_ns[t] - w for t, w in a.online_waits_ns.items()
+                       if t in b.online_waits_ns) / wall_ns,
+        )  # fmt: skip
 
     def percentile_ms(self, q: float) -> float:
         import numpy as np
@@ -381,11 +404,13 @@ class Bench:
         online_tier: str = "LSE",
         target_util: float = 0.9,
         workers: int = 1,
+        box_period: str = "",
     ) -> None:
         self.layout = layout
         self.workers = workers
         self.online_tier = online_tier
         self.target_util = target_util
+        self.box_period = box_period
         self.rate, self.warmup_s, self.duration_s = rate, warmup_s, duration_s
         self.settle_s, self.timeout_s = settle_s, timeout_s
         self.log = log
@@ -539,7 +564,8 @@ class Bench:
         """`--pod` for the online pod's tier under colo (what its colo.io/qos label says on
         a real node; the cgroup tree cannot tell), and the box's `--target-util`."""
         tier = [f"--pod={ONLINE.uid}={self.online_tier}:1"] if self.online_tier else []
-        return [*tier, f"--target-util={self.target_util}"]
+        period = [f"--box-period={self.box_period}"] if self.box_period else []
+        return [*tier, f"--target-util={self.target_util}", *period]
 
     def loadgen(self, duration_s: float) -> subprocess.Popen[bytes]:
         return self.spawn_child(
@@ -649,6 +675,9 @@ def figures(rounds: dict[str, list[PhaseResult]], step: StepResult | None) -> di
     for name, runs in rounds.items():
         f[f"p50_{name}_ms"] = statistics.median(r.percentile_ms(50) for r in runs)
         f[f"p99_{name}_ms"] = statistics.median(r.percentile_ms(99) for r in runs)
+        f[f"runqueue_wait_ms_per_s_{name}"] = statistics.median(
+            r.runqueue_wait_ms_per_s for r in runs
+        )
     alone = rounds.get("alone")
     idle = statistics.median(r.idle_millicores for r in alone) if alone else 0.0
     for name in ("unprotected", "colo"):
@@ -691,6 +720,7 @@ def print_phases(rounds: dict[str, list[PhaseResult]]) -> None:
         ("max ms", lambda r: f"{r.percentile_ms(100):.1f}"),
         ("lag p99 ms", lambda r: f"{r.lag_p99_ms:.2f}"),
         ("online m", lambda r: f"{r.millicores['online']:.0f}"),
+        ("online waits ms/s", lambda r: f"{r.runqueue_wait_ms_per_s:.0f}"),
         ("offline m", lambda r: f"{r.millicores.get('offline', 0.0):.0f}"),
         ("client m", lambda r: f"{r.millicores['loadgen']:.0f}"),
         ("idle m", lambda r: f"{r.idle_millicores:.0f}"),
@@ -730,6 +760,12 @@ def main() -> int:
         type=float,
         default=0.9,
         help="colo agent protect --target-util: the box gets the node's cpu up to this (0.9)",
+    )
+    p.add_argument(
+        "--box-period",
+        default="",
+        help="colo agent protect --box-period: the CFS period of the box's quota "
+        "(default: colo's own, 10ms)",
     )
     p.add_argument(
         "--online-tier",
@@ -775,7 +811,7 @@ def main() -> int:
             layout, rate=args.rate, warmup_s=warmup, duration_s=duration, settle_s=settle,
             timeout_s=args.timeout_ms / 1000, log=sys.stderr,
             online_tier="" if args.online_tier == "none" else args.online_tier,
-            target_util=args.target_util, workers=args.workers,
+            target_util=args.target_util, workers=args.workers, box_period=args.box_period,
         )  # fmt: skip
         try:
             bench.start_server(args.work_ms)
