@@ -34,6 +34,13 @@ from colo.core.topology import format_cpuset
 
 GIB = 2**30
 BOX = PurePosixPath("kubepods/besteffort")
+#: the box's CFS period (BoxOptions' default)
+PERIOD_US = BoxOptions().period_us
+
+
+def quota(milli: int) -> int:
+    """`milli` as a quota against the box's period."""
+    return milli * PERIOD_US // 1000
 
 
 def node(name: str = "n1", cpu: int = 8000, **kw: object) -> ProtectedNode:
@@ -81,12 +88,12 @@ def test_box_is_cut_at_once_and_grown_at_a_bounded_rate() -> None:
     for t, online in enumerate([1000, 1000, 1000, 1000, 1000, 1000, 1000, 5000, 1000, 1000]):
         intent = box_intent(run(loop, float(t), online))
         assert intent.cpu_idle is True and intent.cpu_weight is None
-        assert intent.cpu_period_us == 100_000
+        assert intent.cpu_period_us == PERIOD_US == 10_000
         quotas.append(intent.cpu_quota_us)
     # target = 8000 × 0.9 − online − 200 system; starts at the floor (100m), +1000m per s
-    assert quotas[:7] == [110_000, 210_000, 310_000, 410_000, 510_000, 600_000, 600_000]
-    assert quotas[7] == 200_000  # online rose: cut to 7200 − 5000 − 200 at once
-    assert quotas[8] == 300_000  # and grown back by 1000m per second
+    assert quotas[:7] == [quota(m) for m in (1100, 2100, 3100, 4100, 5100, 6000, 6000)]
+    assert quotas[7] == quota(2000)  # online rose: cut to 7200 − 5000 − 200 at once
+    assert quotas[8] == quota(3000)  # and grown back by 1000m per second
 
 
 def test_online_load_climbs_the_guard_and_forbids_then_calms_down() -> None:
@@ -105,7 +112,7 @@ def test_online_load_climbs_the_guard_and_forbids_then_calms_down() -> None:
     assert forbids == [Forbid("n1", True, transitions[1].reason)]
     assert loop.forbidden[0]
     # THROTTLE and above squeeze the box to half its target: (7200 − 6000 − 200) / 2
-    assert box_intent(run(loop, 6.0, 6000)).cpu_quota_us == 50_000
+    assert box_intent(run(loop, 6.0, 6000)).cpu_quota_us == quota(500)
     calm: list = []
     for t in range(7, 20):
         calm += run(loop, float(t), 1000)
@@ -381,12 +388,12 @@ def test_adopted_box_quota_is_kept_cut_at_once_or_grown_from_not_reset_to_the_fl
         assert bool(notes) == (found is not None)
         return box_intent(run(loop, 0.0, online)).cpu_quota_us
 
-    assert first_quota(4000, 3000.0) == 300_000  # target 3000: the file is left as it is
-    assert first_quota(4000, None) == 110_000  # nothing found: from the floor, as at install
-    assert first_quota(6000, 3000.0) == 100_000  # online rose while it was away: cut at once
-    assert first_quota(1000, 3000.0) == 400_000  # room grew: grown from 3000m at 1000m/s
-    assert first_quota(1000, 50_000.0) == 600_000  # above the node: clamped, then cut
-    assert first_quota(4000, 10.0) == 110_000  # below the floor: from the floor
+    assert first_quota(4000, 3000.0) == quota(3000)  # target 3000: the file is left as it is
+    assert first_quota(4000, None) == quota(1100)  # nothing found: from the floor, as at install
+    assert first_quota(6000, 3000.0) == quota(1000)  # online rose while it was away: cut at once
+    assert first_quota(1000, 3000.0) == quota(4000)  # room grew: grown from 3000m at 1000m/s
+    assert first_quota(1000, 50_000.0) == quota(6000)  # above the node: clamped, then cut
+    assert first_quota(4000, 10.0) == quota(1100)  # below the floor: from the floor
 
 
 def test_adopted_cpusets_keep_pinned_pods_where_they_are_valid_and_move_the_rest() -> None:

@@ -75,13 +75,13 @@ def test_the_box_is_written_and_cut_when_online_load_rises(cgroup_tree: Any) -> 
 
     asyncio.run(rounds(12))
     box = "kubepods/besteffort"
-    assert _read(cgroup_tree, "cpu", box, "cpu.cfs_period_us") == "100000"
+    assert _read(cgroup_tree, "cpu", box, "cpu.cfs_period_us") == "10000"  # not the kubelet's
     if (cgroup_tree.path("cpu", box) / "cpu.idle").exists():
         assert _read(cgroup_tree, "cpu", box, "cpu.idle") == "1"
     quiet = int(_read(cgroup_tree, "cpu", box, "cpu.cfs_quota_us"))
     assert protector.loop.sized is not None
     assert quiet == int(protector.loop.sized.quota_us[0])  # the file holds the loop's intent
-    assert quiet > 100_000, "with online pods idle the box grows past its floor"
+    assert quiet > 10_000, "with online pods idle the box grows past one cpu"
     limit = int(_read(cgroup_tree, "memory", box, "memory.limit_in_bytes"))
     assert limit < 8 << 30
     assert protector.stats.applied["written"] > 0
@@ -89,7 +89,7 @@ def test_the_box_is_written_and_cut_when_online_load_rises(cgroup_tree: Any) -> 
     cgroup_tree.start_busy(f"{online}/spin", megabytes=8)
     asyncio.run(rounds(3))
     busy = int(_read(cgroup_tree, "cpu", box, "cpu.cfs_quota_us"))
-    assert busy < quiet - 50_000, (quiet, busy)
+    assert busy < quiet - 5_000, (quiet, busy)
     sample = protector.sample
     assert sample is not None and sample.online_milli > 500
     state = protector.state()
@@ -143,13 +143,13 @@ def test_a_restarted_protector_carries_on_from_the_box_it_finds(cgroup_tree: Any
         return seen
 
     left = asyncio.run(rounds(before, 12))[-1]
-    assert left > 150_000, "online pods idle: the box grew well past its floor"
+    assert left > 15_000, "online pods idle: the box grew past 1.5 cpus"
     assert before.stats.adopted == 0  # the kubelet's tree had no quota: nothing to carry on
     after = _protector(cgroup_tree)  # the old one is gone without a word, as after kill -9
     seen = asyncio.run(rounds(after, 3))
     assert after.stats.adopted >= 1
-    # online pods still idle: the same target; without adopting, round one would write 110000
-    assert min(seen) >= left - 20_000, (left, seen)
+    # online pods still idle: the same target; without adopting, round one would write 11000
+    assert min(seen) >= left - 2_000, (left, seen)
     report = after.stats.last_apply
     assert report is not None
     assert not [c for c in report.written if c.knob in ("cpu_idle", "cpu_weight")]

@@ -112,6 +112,7 @@ class AgentOptions:
     protect: bool = True
     protect_interval_s: float = 1.0
     target_util: float = 0.90
+    box_period_s: float = BoxOptions.period_us / 1e6
     probe_timeout_s: float = 0.5
     cpusets: bool = True
     kubelet_state: str = CPU_MANAGER_STATE_PATH
@@ -119,7 +120,9 @@ class AgentOptions:
     sys_root: str = "/sys"
 
     def protection(self) -> ProtectionOptions:
-        return protection_options(self.protect_interval_s, self.target_util, self.cpusets)
+        return protection_options(
+            self.protect_interval_s, self.target_util, self.cpusets, self.box_period_s
+        )
 
     def reporting(self) -> ReportingOptions:
         return ReportingOptions.every(
@@ -142,10 +145,14 @@ def pod_spec(pod: Pod) -> PodSpec:
     return PodSpec(pod.key, pod.tier, request)
 
 
-def protection_options(interval_s: float, target_util: float, cpusets: bool) -> ProtectionOptions:
-    return ProtectionOptions(
-        interval_s=interval_s, box=BoxOptions(target_util=target_util), cpusets=cpusets
-    )
+def protection_options(
+    interval_s: float,
+    target_util: float,
+    cpusets: bool,
+    box_period_s: float = BoxOptions.period_us / 1e6,
+) -> ProtectionOptions:
+    box = BoxOptions(target_util=target_util, period_us=round(box_period_s * 1e6))
+    return ProtectionOptions(interval_s=interval_s, box=box, cpusets=cpusets)
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,6 +162,7 @@ class LocalProtectOptions:
     node: str
     interval_s: float = 1.0
     target_util: float = 0.90
+    box_period_s: float = BoxOptions.period_us / 1e6
     cgroup_root: str = "/sys/fs/cgroup"
     kubelet_cgroup_root: str = "/"
     metrics_listen: str | None = None
@@ -419,7 +427,10 @@ async def protect_local(options: LocalProtectOptions) -> None:
         box=tree.box, topology=topology if options.cpusets else None,
     )  # fmt: skip
     loop = ProtectionLoop(
-        [node], protection_options(options.interval_s, options.target_util, options.cpusets)
+        [node],
+        protection_options(
+            options.interval_s, options.target_util, options.cpusets, options.box_period_s
+        ),
     )
     protector = NodeProtector(
         loop,

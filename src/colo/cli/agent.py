@@ -6,13 +6,14 @@ colo agent serve --node NAME [--kubeconfig PATH] [--context NAME] [--interval 5s
                  [--cpu-policy usage] [--memory-policy usage] [--min-history 30m]
                  [--horizon 10m] [--min-rises 30] [--heartbeat-namespace colo-system]
                  [--qps 5] [--burst 10] [--no-protect] [--protect-interval 1s]
-                 [--target-util 0.9] [--probe-timeout 500ms] [--no-cpusets] [-v]
+                 [--target-util 0.9] [--box-period 10ms] [--probe-timeout 500ms]
+                 [--no-cpusets] [-v]
 colo agent replay [--kubeconfig PATH] [--context NAME] [--trace DIR] [--nodes SELECTOR|all]
                  [--speed 1] [--seed 0] [--warmup 30m] [--interval 5s]
                  [--metrics-listen HOST:PORT] [--safety-margin 0.1] [--threshold 0.05]
                  [--heartbeat-namespace colo-system] [--qps 50] [--burst 100] [...] [-v]
 colo agent protect [--node NAME] [--interval 1s] [--target-util 0.9]
-                 [--cgroup-root /sys/fs/cgroup] [--kubelet-cgroup-root /]
+                 [--box-period 10ms] [--cgroup-root /sys/fs/cgroup] [--kubelet-cgroup-root /]
                  [--metrics-listen HOST:PORT] [--no-cpusets] [-v]
 
 This module only parses flags; `colo.apps.agent.serve` and `protect_local`, and
@@ -35,6 +36,8 @@ if TYPE_CHECKING:
     from colo.apps.agent import AgentOptions
 
 POLICIES = ("usage", "request", "max-usage-request")
+#: colo.agent.box.BoxOptions.period_us, kept here so `--help` imports no engine
+BOX_PERIOD_S = 0.010
 
 
 def add_parser(commands: Any) -> None:
@@ -217,6 +220,14 @@ def _share(text: str) -> float:
     return value
 
 
+def _box_period(text: str) -> float:
+    """`--box-period`: a CFS period the kernel takes, 1 ms to 1 s."""
+    value = duration()(text)
+    if not 0.001 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"expected a duration from 1ms to 1s, got {text!r}")
+    return value
+
+
 def _protection_flags(p: argparse.ArgumentParser, *, interval: str) -> None:
     p.add_argument(
         interval,
@@ -231,6 +242,14 @@ def _protection_flags(p: argparse.ArgumentParser, *, interval: str) -> None:
         default=0.90,
         help="share of the node's cpu online, offline and system work may use together; "
         "the offline box gets the rest of it (default: 0.9)",
+    )
+    p.add_argument(
+        "--box-period",
+        type=_box_period,
+        default=BOX_PERIOD_S,
+        help="CFS period of the offline box's quota; shorter than the kubelet's 100ms so "
+        "offline work comes in slices, not a block per period (docs/agent.md) "
+        f"(default: {BOX_PERIOD_S * 1000:g}ms)",
     )
     p.add_argument(
         "--no-cpusets",
@@ -249,6 +268,7 @@ def run_protect(args: argparse.Namespace) -> int:
         node=args.node,
         interval_s=args.protect_interval,
         target_util=args.target_util,
+        box_period_s=args.box_period,
         cgroup_root=args.cgroup_root,
         kubelet_cgroup_root=args.kubelet_cgroup_root,
         metrics_listen=args.metrics_listen,
@@ -325,6 +345,7 @@ def run_agent(args: argparse.Namespace) -> int:
         protect=not args.no_protect,
         protect_interval_s=args.protect_interval,
         target_util=args.target_util,
+        box_period_s=args.box_period,
         probe_timeout_s=args.probe_timeout,
         cpusets=not args.no_cpusets,
     )
