@@ -30,8 +30,9 @@ from colo.devcluster.binaries import find_kubectl
 
 
 @pytest.fixture(scope="session")
-def dev_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ClusterState]:
-    """A running cluster: `.kubeconfig`, `.server`, `.token`, `.directory`, `.client()`."""
+def _session_cluster(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[DevCluster, ClusterState]]:
     cluster = DevCluster(tmp_path_factory.mktemp("dev-cluster"))
     try:
         load_binaries()
@@ -50,11 +51,24 @@ def dev_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ClusterSta
         )
     )
     try:
-        yield state
+        yield cluster, state
     finally:
         stopped = cluster.down()
         left = [r for r in stopped if is_running(r)]
         assert not left, f"still running after down: {left}"
+
+
+@pytest.fixture(scope="session")
+def dev_cluster(_session_cluster: tuple[DevCluster, ClusterState]) -> ClusterState:
+    """A running cluster: `.kubeconfig`, `.server`, `.token`, `.directory`, `.client()`."""
+    return _session_cluster[1]
+
+
+@pytest.fixture(scope="session")
+def dev_cluster_handle(_session_cluster: tuple[DevCluster, ClusterState]) -> DevCluster:
+    """The session cluster's `DevCluster`, for tests that stop and start one of its
+    processes again (`kill`, `restart`)."""
+    return _session_cluster[0]
 
 
 @pytest.fixture(scope="session")

@@ -3,21 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import random
 import signal
-import threading
 import time
-from pathlib import Path
 
 import pytest
 from e2ekit import delete_pod, fresh, new_namespace, pod_body, transport
 
 from colo.core.changes import ClusterEvent
 from colo.core.errors import Permanent, Retryable
-from colo.devcluster import ClusterState
-from colo.devcluster.layout import Layout
-from colo.devcluster.processes import free_ports, start
+from colo.devcluster import ClusterState, DevCluster
+from colo.devcluster.processes import free_ports
 from colo.kube.informer import Informer
 from colo.kube.transport import Transport
 
@@ -95,34 +91,23 @@ def test_bad_token_is_permanent_and_closed_port_is_retryable(dev_cluster: Cluste
     asyncio.run(body())
 
 
-def _alive(pid: int) -> bool:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat[stat.rindex(")") + 2] not in "ZX"
-
-
-def _restart_apiserver(state: ClusterState) -> None:
-    """Stop kube-apiserver (SIGTERM), start it again with the same command line."""
-    idx, rec = next((i, p) for i, p in enumerate(state.processes) if p.name == "kube-apiserver")
-    argv = Path(f"/proc/{rec.pid}/cmdline").read_bytes().rstrip(b"\0").split(b"\0")
-    os.kill(rec.pid, signal.SIGTERM)
-    deadline = time.monotonic() + 30
-    while _alive(rec.pid) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    time.sleep(1.0)  # the watch is down; the informer backs off
-    layout = Layout.at(state.directory)
-    popen, record = start(rec.name, [a.decode() for a in argv], log=Path(rec.log), cwd=layout.root)
-    threading.Thread(target=popen.wait, daemon=True).start()  # reap it when it exits
-    state.processes[idx] = record
-    state.save(layout.state_file)
-
-
 @pytest.mark.slow
 def test_watch_survives_an_apiserver_restart_without_losing_changes(
-    dev_cluster: ClusterState,
+    dev_cluster: ClusterState, dev_cluster_handle: DevCluster
 ) -> None:
+    def apiserver_pid() -> int:
+        state = dev_cluster_handle.state()
+        assert state is not None
+        return next(p.pid for p in state.processes if p.name == "kube-apiserver")
+
+    def restart_apiserver() -> None:
+        """SIGTERM (it drains), then start it again with its recorded command line."""
+        before = apiserver_pid()
+        dev_cluster_handle.kill("kube-apiserver", signal.SIGTERM, grace_s=30)
+        time.sleep(1.0)  # the watch is down; the informer backs off
+        dev_cluster_handle.restart("kube-apiserver")
+        assert apiserver_pid() != before, "a new kube-apiserver serves"
+
     async def body() -> None:
         async with transport(dev_cluster) as t:
             ns = await new_namespace(t)
@@ -132,7 +117,7 @@ def test_watch_survives_an_apiserver_restart_without_losing_changes(
             task = asyncio.create_task(inf.run())
             await asyncio.wait_for(inf.wait_synced(), 10)
             await converges(inf, t, ns)
-            await asyncio.to_thread(_restart_apiserver, dev_cluster)
+            await asyncio.to_thread(restart_apiserver)
             deadline = time.monotonic() + 60
             while True:  # the server is coming back; the informer may still be backing off
                 try:
