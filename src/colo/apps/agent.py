@@ -445,11 +445,13 @@ async def protect_local(options: LocalProtectOptions) -> None:
                 options.metrics_listen, [ProtectionCollector(protector)], process="colo-agent"
             )
         log.info(
-            "colo-agent protecting node %s (no API server): box %s, every %g s, target %g",
+            "colo-agent protecting node %s (no API server): box %s, every %g s, target %g, "
+            "cfs period %g ms",
             options.node,
             tree.box,
             options.interval_s,
             options.target_util,
+            options.box_period_s * 1000,
         )
         await protector.run()
     finally:
@@ -558,8 +560,9 @@ async def protect(
     )
     protector_ready.set_result(protector)
     log.info(
-        "colo-agent protecting node %s: box %s, every %g s, target %g",
+        "colo-agent protecting node %s: box %s, every %g s, target %g, cfs period %g ms",
         options.node, tree.box, options.protect_interval_s, options.target_util,
+        options.box_period_s * 1000,
     )  # fmt: skip
     await protector.run()
 
