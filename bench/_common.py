@@ -59,3 +59,10 @@ def cpu_s(pid: int) -> float:
         return 0.0
     fields = stat[stat.rindex(")") + 2 :].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def machine_cpu_jiffies() -> list[int]:
+    """The aggregate `cpu` line of /proc/stat, in jiffies: user nice system idle iowait
+    irq softirq steal guest guest_nice (guest time is already inside user and nice)."""
+    with open("/proc/stat") as f:
+        return [int(x) for x in f.readline().split()[1:]]

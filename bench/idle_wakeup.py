@@ -36,16 +36,10 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from _common import emit, parser
+from _common import emit, machine_cpu_jiffies, parser
 
 CPU_ROOT = Path("/sys/fs/cgroup/cpu")
 PHASES = ("alone", "task_idle", "cgroup_idle", "normal")
-
-
-def cpu_times() -> list[int]:
-    """The first line of /proc/stat: user nice system idle iowait irq softirq steal ..."""
-    with open("/proc/stat") as f:
-        return [int(x) for x in f.readline().split()[1:]]
 
 
 def probe(seconds: float) -> list[float]:
@@ -102,9 +96,9 @@ def offline(phase: str, cgroup: Path) -> Iterator[None]:
 
 def measure(phase: str, seconds: float, cgroup: Path) -> dict[str, float]:
     with offline(phase, cgroup):
-        before = cpu_times()
+        before = machine_cpu_jiffies()
         delays = probe(seconds)
-        after = cpu_times()
+        after = machine_cpu_jiffies()
     d = [b - a for a, b in zip(before, after, strict=False)]
     total = sum(d) or 1
     idle = d[3] + d[4]

@@ -85,7 +85,7 @@ from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
 from _cgroup_layout import BOX, KubeletLayout, LayoutUnavailable, Pod
-from _common import emit, parser
+from _common import emit, machine_cpu_jiffies, parser
 from colo.core.qos import KubernetesQoSClass
 
 PHASES = ("alone", "unprotected", "colo", "step")
@@ -286,8 +286,7 @@ class Snapshot:
 
     @classmethod
     def take(cls, layout: KubeletLayout, cgroups: dict[str, PurePosixPath]) -> Snapshot:
-        fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-        # user nice system idle iowait irq softirq steal (guest time is inside user)
+        fields = machine_cpu_jiffies()
         return cls(
             time.monotonic(),
             sum(fields[:8]),
