@@ -87,6 +87,9 @@ from colo.ports.cluster import Heartbeat, NodeStatusPatcher
 from colo.ports.usage import UsageReader
 from colo.predict.reclaim import ReclaimPolicy
 
+#: the offline box's CFS period by default (`BoxOptions.period_us`), seconds
+BOX_PERIOD_S = BoxOptions().period_us / 1e6
+
 log = logging.getLogger(__name__)
 
 
@@ -112,7 +115,7 @@ class AgentOptions:
     protect: bool = True
     protect_interval_s: float = 1.0
     target_util: float = 0.90
-    box_period_s: float = BoxOptions.period_us / 1e6
+    box_period_s: float = BOX_PERIOD_S
     probe_timeout_s: float = 0.5
     cpusets: bool = True
     kubelet_state: str = CPU_MANAGER_STATE_PATH
@@ -149,7 +152,7 @@ def protection_options(
     interval_s: float,
     target_util: float,
     cpusets: bool,
-    box_period_s: float = BoxOptions.period_us / 1e6,
+    box_period_s: float = BOX_PERIOD_S,
 ) -> ProtectionOptions:
     box = BoxOptions(target_util=target_util, period_us=round(box_period_s * 1e6))
     return ProtectionOptions(interval_s=interval_s, box=box, cpusets=cpusets)
@@ -162,7 +165,7 @@ class LocalProtectOptions:
     node: str
     interval_s: float = 1.0
     target_util: float = 0.90
-    box_period_s: float = BoxOptions.period_us / 1e6
+    box_period_s: float = BOX_PERIOD_S
     cgroup_root: str = "/sys/fs/cgroup"
     kubelet_cgroup_root: str = "/"
     metrics_listen: str | None = None
