@@ -15,9 +15,9 @@ online pods and the system use now:
   target (still not below the floor).
 
 The box also runs at the lowest CPU weight and, where the kernel has it, `cpu.idle`
-(SCHED_IDLE), so offline threads yield to online ones whenever both want a cpu: the
-quota bounds what offline work takes when online pods are idle, the weight and idle
-class what it takes when they are not.
+(SCHED_IDLE), so a waking online thread preempts offline ones: the quota bounds what
+offline work takes when online pods are idle, the weight and idle class what it takes
+when they are not.
 
 The quota is written against a short CFS period (`period_us`, 10 ms), not the kubelet's
 100 ms. Idle-class work does not yield as fully as its name says (traced on a 6.18
