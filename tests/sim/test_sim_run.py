@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from colo.cli.main import main
+from colo.core.gcpause import cyclic_gc_paused
 from colo.sim.results import POLICY_METRICS
-from colo.sim.runner import cyclic_gc_paused, simulate
+from colo.sim.runner import simulate
 from colo.sim.scenario import load_scenario
 from colo.sim.workload import build_workload
 from colo.traces import TraceSet
@@ -138,3 +139,19 @@ def test_the_collector_comes_back_on_after_a_run_even_one_that_failed() -> None:
         assert not gc.isenabled()
         raise RuntimeError("a run that failed")
     assert gc.isenabled()
+
+
+def test_what_was_built_with_the_collector_paused_can_be_frozen_out_of_its_walks() -> None:
+    before = gc.get_freeze_count()
+    try:
+        with cyclic_gc_paused(freeze=True):
+            kept = [[i] for i in range(1000)]
+            assert not gc.isenabled()
+        assert gc.isenabled() and gc.get_freeze_count() >= before + len(kept)
+        gc.disable()
+        with cyclic_gc_paused(freeze=True):
+            pass
+        assert not gc.isenabled()  # left as it was found
+    finally:
+        gc.enable()
+        gc.unfreeze()

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import gc
 import math
 import multiprocessing
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-from contextlib import contextmanager
 from pathlib import Path
 from queue import Empty
 from typing import Any
 
 import numpy as np
 
+from colo.core.gcpause import cyclic_gc_paused
 from colo.sim.cluster import SimCluster
 from colo.sim.engine import EventLoop
 from colo.sim.policies import SimPolicy, make_policy
@@ -166,6 +165,11 @@ def simulate(
     cluster.start_ticks()
     end = min(until_s, float(workload.tick_s[-1]) + scenario.step)
     t = 0.0
+    # A simulated day makes millions of short-lived objects (views, events, commands)
+    # and keeps a million alive (pods, histories): with the collector on, its walks of
+    # the live ones were a tenth of the `colo` policy's default day (4 of 40 s on the
+    # 2-core machine, 2026-12-05). None of them is cyclic garbage: reference counting
+    # frees them all (`tests/sim/test_sim_run.py` holds a run to leaving none behind).
     with cyclic_gc_paused():
         while t < end:
             t = min(t + CHUNK_S, end)
@@ -173,25 +177,6 @@ def simulate(
             if progress is not None:
                 progress(name, t, end)
     return policy, cluster
-
-
-@contextmanager
-def cyclic_gc_paused() -> Iterator[None]:
-    """Python's cyclic garbage collector off (as it was before, after).
-
-    A simulated day makes millions of short-lived objects (views, events, commands) and
-    keeps a million alive (pods, histories), so the collector, which counts allocations,
-    keeps walking the live ones: a tenth of the `colo` policy's default day (4 of 40 s
-    on the 2-core machine, 2026-12-05). None of them is cyclic garbage: reference counting
-    frees them all (`tests/sim/test_sim_run.py` holds a run to leaving none behind).
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _percentile(values: np.ndarray, q: float) -> float:
