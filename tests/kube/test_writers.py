@@ -10,7 +10,7 @@ from kubefakes import FakeApi
 
 from colo.core.changes import EventType, PodRef
 from colo.core.errors import Conflict, InvalidInput, NotFound, Permanent, Retryable
-from colo.kube.binder import KubeBinder, binding_body
+from colo.kube.binder import KubeBinder, RampingLimit, binding_body
 from colo.kube.events import KubeEventRecorder
 from colo.kube.evictor import KubeEvictor
 from colo.kube.nodestatus import KubeNodeStatusPatcher, status_patch
@@ -91,9 +91,83 @@ def test_binder_never_has_more_than_concurrency_requests_in_flight() -> None:
     asyncio.run(body())
 
 
+def test_binder_ramps_up_from_its_initial_concurrency_and_never_passes_its_limit() -> None:
+    """A cold pool: the first bindings go out a few at a time (each one beyond the open
+    connections costs a TLS handshake), then the window grows by one per answer."""
+
+    class Slow(FakeApi):
+        def __init__(self) -> None:
+            super().__init__()
+            self.now = 0
+            self.at_start: list[int] = []
+
+        async def request(self, method: str, path: str, **kw: Any) -> Any:
+            self.now += 1
+            self.at_start.append(self.now)
+            await asyncio.sleep(0.002)
+            self.now -= 1
+            return {}
+
+    async def body() -> None:
+        api = Slow()
+        binder = KubeBinder(api, concurrency=16, initial_concurrency=2)
+        out = await binder.bind_all([(PodRef("ns", f"p{i}"), "n") for i in range(200)])
+        assert out == [None] * 200
+        assert max(api.at_start[:2]) <= 2 and max(api.at_start[:4]) <= 2
+        assert max(api.at_start) == 16  # it got there, and no further
+
+    asyncio.run(body())
+
+
+def test_ramping_limit_starts_over_only_after_an_idle_pool() -> None:
+    now = [0.0]
+
+    async def body() -> None:
+        limit = RampingLimit(8, 2, idle_s=15.0, clock=lambda: now[0])
+        for _ in range(10):  # ten answers: the window grows to its limit
+            async with limit:
+                pass
+        assert limit.window == 8
+        now[0] += 14.0  # the pool's connections are still open
+        async with limit:
+            assert limit.window == 8
+        now[0] += 15.0  # they have been closed: start small again
+        async with limit:
+            assert limit.window == 2
+
+    asyncio.run(body())
+
+
+def test_ramping_limit_hands_a_cancelled_waiters_place_on() -> None:
+    async def body() -> None:
+        limit = RampingLimit(1, 1)
+        await limit.acquire()
+        waiting = asyncio.ensure_future(limit.acquire())
+        await asyncio.sleep(0)
+        waiting.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+        limit.release()
+        assert limit.held == 0
+        await asyncio.wait_for(limit.acquire(), 1.0)  # not lost to the cancelled waiter
+        assert limit.held == 1
+        # granted and cancelled in the same turn: the place goes back, not leaked
+        second = asyncio.ensure_future(limit.acquire())
+        await asyncio.sleep(0)
+        limit.release()  # grants `second`
+        second.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await second
+        assert limit.held == 0
+
+    asyncio.run(body())
+
+
 def test_binder_rejects_nonsense_settings() -> None:
     with pytest.raises(ValueError, match="concurrency"):
         KubeBinder(FakeApi(), concurrency=0)
+    with pytest.raises(ValueError, match="must be >= 1"):
+        KubeBinder(FakeApi(), initial_concurrency=0)
 
 
 def test_status_patch_writes_quantities_and_rejects_non_extended_names() -> None:
