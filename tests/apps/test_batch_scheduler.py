@@ -87,7 +87,7 @@ def pod(name: str, cpu: str = "1", *, job: str | None = None, node_name: str | N
 class Rig:
     """The driver on one asyncio loop of its own, with a clock the test sets."""
 
-    def __init__(self, *nodes: Node, coordinated: bool = True) -> None:
+    def __init__(self, *nodes: Node, coordinated: bool = True, bind_workers: int = 64) -> None:
         self.binder = FakeBinder(lambda: self.now)
         self.conditions = FakeConditions()
         self.events = FakeEvents()
@@ -102,6 +102,7 @@ class Rig:
             coordinator=coordinator if coordinated else None,
             clock=lambda: self.now,
             wall=lambda: 0.0,
+            bind_workers=bind_workers,
         )
         self.loop = self.sched.loop
         self.recorded = self.sched.record()
@@ -291,6 +292,30 @@ def _raw(p: Pod) -> dict[str, Any]:
         },
         "status": {"phase": "Pending"},
     }
+
+
+def test_a_wave_is_bound_in_order_by_a_few_workers_not_a_task_per_pod() -> None:
+    rig = Rig(*(node(f"n{i}", cpu="64") for i in range(4)), bind_workers=3)
+    fast = rig.binder.bind_retrying
+    peak = {"in_flight": 0, "tasks": 0}
+    in_flight = [0]
+
+    async def slow(pod: PodRef, node_name: str) -> None:
+        in_flight[0] += 1
+        peak["in_flight"] = max(peak["in_flight"], in_flight[0])
+        peak["tasks"] = max(peak["tasks"], len(rig.sched._tasks))
+        await asyncio.sleep(0)
+        await fast(pod, node_name)
+        in_flight[0] -= 1
+
+    rig.binder.bind_retrying = slow  # type: ignore[method-assign]
+    for i in range(100):
+        rig.add(pod(f"p{i:03d}", "100m"))
+    assert rig.cycle() == 100
+    sent = [c.pod.key for _, c in rig.recorded if isinstance(c, Bind)]
+    assert [key for key, _ in rig.binder.bound] == sent  # every one, in the loop's order
+    assert peak["in_flight"] == 3
+    assert peak["tasks"] <= 4  # the workers, and the reservation's task that started them
 
 
 def test_without_a_coordinator_it_binds_straight_away() -> None:

@@ -90,10 +90,15 @@ def add_parser(commands: Any) -> None:
 
 
 def run_batch(args: argparse.Namespace) -> int:
-    from colo.apps.batch import BatchOptions, default_identity, serve
-    from colo.core.errors import InvalidInput
-    from colo.kube.config import load_config
-    from colo.sched.requirements import VirtualNodePolicy
+    from colo.core.gcpause import cyclic_gc_paused
+
+    # What these load lives as long as the process: loaded with the cyclic collector
+    # off and frozen out of its walks, as serve() does with the first listing.
+    with cyclic_gc_paused(freeze=True):
+        from colo.apps.batch import BatchOptions, default_identity, serve
+        from colo.core.errors import InvalidInput
+        from colo.kube.config import load_config
+        from colo.sched.requirements import VirtualNodePolicy
 
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
