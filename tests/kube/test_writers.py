@@ -159,6 +159,15 @@ def test_ramping_limit_hands_a_cancelled_waiters_place_on() -> None:
         with pytest.raises(asyncio.CancelledError):
             await second
         assert limit.held == 0
+        # cancelled, and passed over by a release before it runs: nothing to take back
+        await limit.acquire()
+        third = asyncio.ensure_future(limit.acquire())
+        await asyncio.sleep(0)
+        third.cancel()
+        limit.release()
+        with pytest.raises(asyncio.CancelledError):
+            await third
+        assert limit.held == 0
 
     asyncio.run(body())
 

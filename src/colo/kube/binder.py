@@ -91,11 +91,11 @@ class RampingLimit:
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._waiters.append(fut)
         try:
-            await fut  # granted: _grant counted it as held
+            await fut  # granted: release() counted it as held
         except asyncio.CancelledError:
             if fut.done() and not fut.cancelled():
                 self.release()  # granted just as it was cancelled: hand the place on
-            else:
+            elif fut in self._waiters:  # (a release may have passed it over already)
                 self._waiters.remove(fut)
             raise
 
@@ -137,7 +137,7 @@ class KubeBinder:
         if max_attempts < 1:
             raise ValueError(f"binder max_attempts must be >= 1, got {max_attempts}")
         self._api = api
-        self._sem = RampingLimit(concurrency, initial_concurrency, clock=clock)
+        self._limit = RampingLimit(concurrency, initial_concurrency, clock=clock)
         self._max_attempts = max_attempts
         self._sleep = sleep
         self.concurrency = concurrency
@@ -146,7 +146,7 @@ class KubeBinder:
     async def bind(self, pod: PodRef, node_name: str) -> None:
         """One binding, no retries (the Binder port)."""
         path = f"/api/v1/namespaces/{pod.namespace}/pods/{pod.name}/binding"
-        async with self._sem:
+        async with self._limit:
             try:
                 await self._api.request("POST", path, body=binding_body(pod, node_name))
             except Conflict:
