@@ -4,9 +4,12 @@ against the real API server with kwok nodes."""
 from __future__ import annotations
 
 import asyncio
+import re
+import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -311,3 +314,22 @@ async def _scrape_ok(port: int) -> bool:
     except (aiohttp.ClientError, OSError):
         return False
     return True
+
+
+def test_a_token_the_api_server_refuses_ends_colo_batch_with_the_error_not_a_hang(
+    dev_cluster: ClusterState, tmp_path: Path
+) -> None:
+    """Its informers give up on a 401; the process used to wait for their listing
+    forever, saying nothing (without leader election: with it, the Lease requests fail
+    first and are retried with a warning each, as client-go's election does)."""
+    config = Path(dev_cluster.kubeconfig).read_text()
+    refused = re.sub(r"token: .*", "token: not-a-token-this-server-knows", config)
+    assert refused != config
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(refused)
+    args = [sys.executable, "-m", "colo.cli.main", "batch", "serve",
+            "--kubeconfig", str(kubeconfig), "--no-leader-elect"]  # fmt: skip
+    done = subprocess.run(args, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1, done.stderr[-2000:]
+    assert "rejected the credentials (401)" in done.stderr
+    assert "Traceback" not in done.stderr

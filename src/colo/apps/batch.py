@@ -72,6 +72,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+#: The longest the first listing runs with the cyclic collector paused; the largest
+#: clusters list in ~10 s (150,000 pods at ~14,000 objects/s).
+GC_PAUSED_LISTING_S = 60.0
+
 
 @dataclass
 class CycleTimes:
@@ -347,21 +351,28 @@ async def serve(config: ClientConfig, options: BatchOptions) -> None:
             # Subscribed before the informers start: the first listing is taken in as
             # its pages arrive, while the API server encodes the next one.
             reader.subscribe(sched.on_event)
-            informers: asyncio.Future[None] | None = None
+            informers = asyncio.ensure_future(reader.run())
+
+            async def synced_and_hosting() -> None:
+                # An informer that gives up (Permanent: say, a token the API server
+                # refuses) raises here, and the process exits with it instead of waiting.
+                await reader.wait_synced(informers)
+                if hosted is not None:
+                    port = await hosted.start()
+                    log.info("hosting colo-coordinator on port %d", port)
+
+            ready = asyncio.ensure_future(synced_and_hosting())
             try:
                 began = time.perf_counter()
                 # What the first listing builds lives as long as its objects: built with
                 # the cyclic collector off (its walks of it took 0.14-0.21 s of cpu in a
                 # cold start), then frozen out of its sight, so a full collection no
                 # longer walks 100,000s of views in the middle of a cycle (reference
-                # counting still frees them). A listing that never completes keeps it
-                # off; the retries' few objects are all that piles up meanwhile.
+                # counting still frees them). A listing slower than GC_PAUSED_LISTING_S
+                # (an API server out of reach, retried) goes on with the collector on.
                 with cyclic_gc_paused(freeze=True):
-                    informers = asyncio.ensure_future(reader.run())
-                    if hosted is not None:
-                        port = await hosted.start()
-                        log.info("hosting colo-coordinator on port %d", port)
-                    await reader.wait_synced()
+                    await asyncio.wait({ready}, timeout=GC_PAUSED_LISTING_S)
+                await ready
                 log.info("colo-batch %s synced in %.2f s: %d nodes, %d pending pods",
                          options.identity, time.perf_counter() - began, sched.loop.snap.n,
                          len(sched.loop.pending))  # fmt: skip
@@ -370,8 +381,8 @@ async def serve(config: ClientConfig, options: BatchOptions) -> None:
                     loops.append(silent_node_sweeper(t, reader, options).run())
                 await asyncio.gather(*loops)
             finally:
-                if informers is not None:
-                    informers.cancel()
+                ready.cancel()
+                informers.cancel()
                 await sched.close()
                 if hosted is not None:
                     await hosted.stop()

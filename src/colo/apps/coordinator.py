@@ -72,15 +72,8 @@ class CoordinatorApp:
         """Sync with the API server, rebuild, then serve; returns the gRPC port."""
         if self._owns_reader:
             self._informers = asyncio.ensure_future(self.reader.run())
-            synced = asyncio.ensure_future(self.reader.wait_synced())
-            done, _ = await asyncio.wait(
-                {synced, self._informers}, return_when=asyncio.FIRST_COMPLETED
-            )
-            if self._informers in done:
-                synced.cancel()
-                self._informers.result()  # an informer gave up (Permanent): raise it here
-        else:
-            await self.reader.wait_synced()
+        # An informer that gives up (Permanent) raises here, when this app runs them.
+        await self.reader.wait_synced(self._informers)
         # No await between the rebuild and the subscription: no change falls in between.
         self.feed.rebuild(self.reader.nodes(), self.reader.pods())
         self.reader.subscribe(self.feed.apply)

@@ -23,9 +23,23 @@ class KubeClusterReader:
     async def run(self) -> None:
         await asyncio.gather(self._pods.run(), self._nodes.run())
 
-    async def wait_synced(self) -> None:
-        await self._pods.wait_synced()
-        await self._nodes.wait_synced()
+    async def wait_synced(self, running: asyncio.Future[None] | None = None) -> None:
+        """Until both informers have listed. `running`: the task of `run()`. If it ends
+        first (an informer gave up: a `Permanent` fault such as a token the API server
+        refuses), its error is raised here instead of waiting forever."""
+        if running is None:
+            await self._pods.wait_synced()
+            await self._nodes.wait_synced()
+            return
+        synced = asyncio.ensure_future(self.wait_synced())
+        try:
+            await asyncio.wait({synced, running}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            if not synced.done():
+                synced.cancel()
+        if not synced.done() or synced.cancelled():
+            running.result()  # its error, or CancelledError
+            raise RuntimeError("the informers stopped before they had listed")
 
     def nodes(self) -> Sequence[Node]:
         out = [self._nodes.view(k) for k in self._nodes.cached_keys()]
