@@ -104,7 +104,8 @@ def test_binder_ramps_up_from_its_initial_concurrency_and_never_passes_its_limit
         async def request(self, method: str, path: str, **kw: Any) -> Any:
             self.now += 1
             self.at_start.append(self.now)
-            await asyncio.sleep(0.002)
+            for _ in range(3):  # a round trip of three loop turns: no timers, no races
+                await asyncio.sleep(0)
             self.now -= 1
             return {}
 
@@ -113,7 +114,7 @@ def test_binder_ramps_up_from_its_initial_concurrency_and_never_passes_its_limit
         binder = KubeBinder(api, concurrency=16, initial_concurrency=2)
         out = await binder.bind_all([(PodRef("ns", f"p{i}"), "n") for i in range(200)])
         assert out == [None] * 200
-        assert max(api.at_start[:2]) <= 2 and max(api.at_start[:4]) <= 2
+        assert max(api.at_start[:4]) <= 2  # the first two answered before more went out
         assert max(api.at_start) == 16  # it got there, and no further
 
     asyncio.run(body())

@@ -33,11 +33,10 @@ class KubeClusterReader:
             return
         synced = asyncio.ensure_future(self.wait_synced())
         try:
-            await asyncio.wait({synced, running}, return_when=asyncio.FIRST_COMPLETED)
+            done, _ = await asyncio.wait({synced, running}, return_when=asyncio.FIRST_COMPLETED)
         finally:
-            if not synced.done():
-                synced.cancel()
-        if not synced.done() or synced.cancelled():
+            synced.cancel()  # nothing when it is done
+        if synced not in done:
             running.result()  # its error, or CancelledError
             raise RuntimeError("the informers stopped before they had listed")
 
