@@ -60,6 +60,14 @@ class LinuxCgroups:
             self._absent(cgroup, "cpuacct", e)
             return None
 
+    def node_task_ns(self) -> int | None:
+        """Every task's cpu time on the node, ns, as the scheduler counts it (the node's
+        root cgroup; `Driver.node_task_ns`); None when it cannot be read."""
+        try:
+            return self.driver.node_task_ns()
+        except (Gone, Retryable, ValueError):
+            return None
+
     def cpu_settings(self, cgroup: PurePosixPath) -> CpuSettings | None:
         driver = self.driver
         try:

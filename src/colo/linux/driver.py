@@ -241,5 +241,11 @@ class Driver(ABC):
         """Raises files.Gone when the cgroup is not there."""
 
     @abstractmethod
+    def node_task_ns(self) -> int:
+        """The cpu time every task on the node has run, ns, as the scheduler counts it
+        (not the tick-sampled /proc/stat). Raises files.Gone or Retryable when it
+        cannot be read, ValueError when the hierarchy has no node root."""
+
+    @abstractmethod
     def pressure(self, cgroup: PurePosixPath) -> PressureStats | None:
         """None when the kernel keeps no PSI for the cgroup (or it is gone)."""

@@ -101,7 +101,9 @@ class Hierarchy:
     for all under v2). `cpuacct` and `memory` are always there (the usage reader needs
     them); a v1 controller that is not mounted is None, and writes to it fail as
     missing files. `unified`: under v1, the hybrid cgroup2 tree (`<root>/unified`) if
-    mounted — it holds PSI per cgroup for the cgroups systemd mirrors into it."""
+    mounted — it holds PSI per cgroup for the cgroups systemd mirrors into it. `node`:
+    the node's own root cgroup where cpu time is counted (the v1 cpuacct mount, the v2
+    root), whatever the kubelet's root: every task's cpu time on the node."""
 
     version: Literal[1, 2]
     cpuacct: Path
@@ -110,6 +112,7 @@ class Hierarchy:
     cpuset: Path | None = None
     blkio: Path | None = None
     unified: Path | None = None
+    node: Path | None = None
 
     def of(self, controller: Controller) -> Path | None:
         """The directory of the kubelet's cgroup root for `controller`."""
@@ -151,7 +154,7 @@ def find_hierarchy(cgroup_root: str | Path, kubelet_root: str = "/") -> Hierarch
     below = kubelet_root.strip("/")
     if (root / "cgroup.controllers").is_file():
         tree = root / below
-        return Hierarchy(2, tree, tree, cpu=tree, cpuset=tree, blkio=tree, unified=tree)
+        return Hierarchy(2, tree, tree, cpu=tree, cpuset=tree, blkio=tree, unified=tree, node=root)
     mounts = {c: _v1_mount(root, c) for c in _V1_MOUNTS}
     cpuacct, memory = mounts["cpuacct"], mounts["memory"]
     if cpuacct is None or memory is None:
@@ -176,4 +179,5 @@ def find_hierarchy(cgroup_root: str | Path, kubelet_root: str = "/") -> Hierarch
         cpuset=under(mounts["cpuset"]),
         blkio=under(mounts["io"]),
         unified=under(unified) if (unified / "cgroup.controllers").is_file() else None,
+        node=cpuacct,
     )

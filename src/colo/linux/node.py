@@ -3,6 +3,11 @@ kubelet's CPU manager checkpoint (the cgroups are `colo.linux.cgroups`').
 
 - `read_cpu_busy_ns`: cpu time every cpu spent busy since boot (/proc/stat's `cpu` line:
   everything but idle and iowait; guest time is already inside user), in ns.
+- `read_cpu_kernel_ns`: the part of it no task's run time holds: interrupts, softirqs
+  and steal (/proc/stat's irq, softirq and steal), in ns. The agent adds it to the
+  tasks' time from the root cgroup, which the scheduler counts exactly; /proc/stat's
+  user and system are sampled at the tick and can be far off (the agent's
+  `node_busy_reader` says how far).
 - `read_memory`: total and used bytes (/proc/meminfo: MemTotal − MemAvailable, what
   the kernel could not give a new process without swapping).
 - `read_topology`: the cpus, their physical cores, sockets and NUMA nodes from sysfs
@@ -29,6 +34,7 @@ from colo.core.topology import CPUInfo, CPUTopology, parse_cpuset
 #: /proc/stat's cpu fields: user nice system idle iowait irq softirq steal guest guest_nice
 _IDLE_FIELDS = (3, 4)
 _BUSY_FIELDS = 8  # user..steal; guest and guest_nice are already counted in user and nice
+_KERNEL_FIELDS = (5, 6, 7)  # irq, softirq, steal: time no task's run time holds
 
 
 def _read(path: Path) -> str:
@@ -52,6 +58,23 @@ def read_cpu_busy_ns(proc: str | Path = "/proc") -> int:
                 break
             busy = sum(t for i, t in enumerate(ticks) if i not in _IDLE_FIELDS)
             return busy * 1_000_000_000 // os.sysconf("SC_CLK_TCK")
+    raise InvalidInput(
+        "no readable aggregate cpu line", obj=str(path), field="cpu",
+        expected="a line 'cpu  user nice system idle iowait irq softirq steal ...'",
+    )  # fmt: skip
+
+
+def read_cpu_kernel_ns(proc: str | Path = "/proc") -> int:
+    """Interrupt, softirq and steal time of every cpu together since boot, in ns."""
+    path = Path(proc) / "stat"
+    for line in _read(path).splitlines():
+        if line.startswith("cpu "):
+            fields = line.split()[1:]
+            try:
+                ticks = [int(fields[i]) for i in _KERNEL_FIELDS]
+            except (ValueError, IndexError):
+                break
+            return sum(ticks) * 1_000_000_000 // os.sysconf("SC_CLK_TCK")
     raise InvalidInput(
         "no readable aggregate cpu line", obj=str(path), field="cpu",
         expected="a line 'cpu  user nice system idle iowait irq softirq steal ...'",

@@ -187,6 +187,12 @@ class V1Driver(Driver):
             throttled_ns=stat.get("throttled_time", 0),
         )
 
+    def node_task_ns(self) -> int:
+        # The root's cpuacct.usage: every task charges its run time up to the root.
+        if self.hierarchy.node is None:
+            raise ValueError("no node root cgroup in this hierarchy")
+        return int(read_or_gone(self.files, self.hierarchy.node / "cpuacct.usage"))
+
     def memory_stat(self, cgroup: PurePosixPath) -> MemoryStat:
         d = self.hierarchy.memory / cgroup
         usage = int(read_or_gone(self.files, d / "memory.usage_in_bytes"))

@@ -37,7 +37,7 @@ from colo.linux.driver import (
     as_limit,
     page_rounded,
 )
-from colo.linux.files import flat_keyed, nested_keyed, read_or_gone, read_pressure
+from colo.linux.files import Gone, flat_keyed, nested_keyed, read_or_gone, read_pressure
 
 _FILES = {
     "cpu_max": "cpu.max",
@@ -143,6 +143,22 @@ class V2Driver(Driver):
             nr_throttled=stat.get("nr_throttled", 0),
             throttled_ns=stat.get("throttled_usec", 0) * 1000,
         )
+
+    def node_task_ns(self) -> int:
+        # The root's own cpu.stat is built from the tick-sampled counters /proc/stat
+        # shows (the kernel's root_cgroup_cputime), so the root's children are summed
+        # instead; threads left in the root itself (kernel threads) are not counted.
+        root = self.hierarchy.node
+        if root is None:
+            raise ValueError("no node root cgroup in this hierarchy")
+        total = 0
+        for name in self.files.children(root):
+            try:
+                stat = flat_keyed(read_or_gone(self.files, root / name / "cpu.stat"))
+            except Gone:
+                continue  # removed since it was listed
+            total += stat.get("usage_usec", 0)
+        return total * 1000
 
     def memory_stat(self, cgroup: PurePosixPath) -> MemoryStat:
         d = self.hierarchy.memory / cgroup
