@@ -51,8 +51,10 @@ seconds measured; the tree is put back to the kubelet's values before each:
 Phases run in rounds (`--repeats`, 5): alone, unprotected, colo, then again; figures are
 medians over the rounds. Figures: p50/p99 latency per phase (ms); inflation_<phase> = the
 median over rounds of p99_<phase>/p99_alone (same round) − 1;
-idle_alone_millicores = whole-machine idle cpu during the alone phase (/proc/stat:
-cpus × idle/total jiffies, idle including iowait); offline_share_of_idle_<phase> = the
+idle_alone_millicores = whole-machine idle cpu during the alone phase (cpus × 1000 −
+busy: every task's run time from the root cpuacct.usage, plus /proc/stat's irq, softirq
+and steal, as colo-agent reads it; /proc/stat's own busy jiffies are sampled at the tick
+and were 0.4-0.55 core off beside a box throttled every 10 ms); offline_share_of_idle_<phase> = the
 box's cpu (cpuacct.usage delta / wall time) / idle_alone_millicores;
 runqueue_wait_ms_per_s_<phase> = how long the online pod's threads together waited
 runnable for a cpu, ms per second (/proc/<pid>/task/<tid>/schedstat): the scheduler's
@@ -85,8 +87,9 @@ from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
 from _cgroup_layout import BOX, KubeletLayout, LayoutUnavailable, Pod
-from _common import emit, machine_cpu_jiffies, parser
+from _common import emit, parser
 from colo.core.qos import KubernetesQoSClass
+from colo.linux.node import read_cpu_kernel_ns
 
 PHASES = ("alone", "unprotected", "colo", "step")
 #: pod uids: 36 hex digits and dashes, as colo's scan of `pod<uid>` requires
@@ -274,11 +277,13 @@ def child(argv: list[str]) -> None:
 
 @dataclasses.dataclass(frozen=True)
 class Snapshot:
-    """Whole-machine jiffies (/proc/stat `cpu` line) and cgroup cpu times at one moment."""
+    """The machine's busy cpu time and cgroup cpu times at one moment."""
 
     at: float  # time.monotonic(), s
-    total_jiffies: int
-    idle_jiffies: int  # idle + iowait
+    #: every task's run time (the root cpuacct.usage) + /proc/stat's irq, softirq and
+    #: steal, ns: what colo-agent reads. Not /proc/stat's busy jiffies: they are sampled
+    #: at the tick and were 0.4-0.55 core off beside the box throttled every 10 ms.
+    busy_ns: int
     usage_ns: dict[str, int]
     #: thread id → ns spent runnable but waiting for a cpu (/proc schedstat), of the
     #: online pod's threads
@@ -286,14 +291,17 @@ class Snapshot:
 
     @classmethod
     def take(cls, layout: KubeletLayout, cgroups: dict[str, PurePosixPath]) -> Snapshot:
-        fields = machine_cpu_jiffies()
         return cls(
             time.monotonic(),
-            sum(fields[:8]),
-            fields[3] + fields[4],
+            machine_busy_ns(layout),
             {name: layout.cpu_usage_ns(path) for name, path in cgroups.items()},
             runqueue_waits_ns(layout.pids(cgroups["online"])),
         )
+
+
+def machine_busy_ns(layout: KubeletLayout) -> int:
+    tasks = int((layout.mounts["cpuacct"] / "cpuacct.usage").read_text())
+    return tasks + read_cpu_kernel_ns()
 
 
 def runqueue_waits_ns(pids: set[int]) -> dict[int, int]:
@@ -332,13 +340,13 @@ class PhaseResult:
     @classmethod
     def of(cls, name: str, out: dict[str, Any], a: Snapshot, b: Snapshot) -> PhaseResult:
         wall_ns = 1e9 * (b.at - a.at)
-        idle_share = (b.idle_jiffies - a.idle_jiffies) / max(1, b.total_jiffies - a.total_jiffies)
+        busy_milli = 1000 * (b.busy_ns - a.busy_ns) / wall_ns
         return cls(
             name,
             out["latencies_ms"],
             out["errors"],
             out["lag_p99_ms"],
-            1000 * node_cpus() * idle_share,
+            max(0.0, 1000 * node_cpus() - busy_milli),
             {k: 1000 * (b.usage_ns[k] - a.usage_ns[k]) / wall_ns for k in a.usage_ns},
             1000 * sum(b.online_waits_ns[t] - w for t, w in a.online_waits_ns.items()
                        if t in b.online_waits_ns) / wall_ns,
@@ -404,8 +412,11 @@ class Bench:
         target_util: float = 0.9,
         workers: int = 1,
         box_period: str = "",
+        agent_log: Path | None = None,
     ) -> None:
+        """`agent_log`: colo-agent's output of every phase it ran in is appended there."""
         self.layout = layout
+        self.agent_log = agent_log
         self.workers = workers
         self.online_tier = online_tier
         self.target_util = target_util
@@ -552,6 +563,11 @@ class Bench:
                 code = self.stop(proc)
                 if running and code not in (0, -signal.SIGTERM):
                     self.say(f"colo-agent exited {code} after SIGTERM")
+                if self.agent_log is not None:
+                    err.seek(0)
+                    with self.agent_log.open("ab") as out:
+                        out.write(f"--- colo-agent, exit {code}\n".encode())
+                        shutil.copyfileobj(err, out)
 
     def agent_argv(self) -> list[str]:
         """`colo agent protect` of this tree."""
@@ -564,7 +580,8 @@ class Bench:
         a real node; the cgroup tree cannot tell), and the box's `--target-util`."""
         tier = [f"--pod={ONLINE.uid}={self.online_tier}:1"] if self.online_tier else []
         period = [f"--box-period={self.box_period}"] if self.box_period else []
-        return [*tier, f"--target-util={self.target_util}", *period]
+        verbose = ["--verbose"] if self.agent_log is not None else []  # every round logged
+        return [*tier, f"--target-util={self.target_util}", *period, *verbose]
 
     def loadgen(self, duration_s: float) -> subprocess.Popen[bytes]:
         return self.spawn_child(
@@ -767,6 +784,13 @@ def main() -> int:
         "(default: colo's own, 10ms)",
     )
     p.add_argument(
+        "--agent-log",
+        type=Path,
+        default=None,
+        help="append colo-agent's log of every colo and step phase, every round of it "
+        "(--verbose), to this file: the box it sized and the guard's transitions",
+    )
+    p.add_argument(
         "--online-tier",
         choices=("LSE", "LSR", "LS", "none"),
         default="LS",
@@ -811,6 +835,7 @@ def main() -> int:
             timeout_s=args.timeout_ms / 1000, log=sys.stderr,
             online_tier="" if args.online_tier == "none" else args.online_tier,
             target_util=args.target_util, workers=args.workers, box_period=args.box_period,
+            agent_log=args.agent_log,
         )  # fmt: skip
         try:
             bench.start_server(args.work_ms)

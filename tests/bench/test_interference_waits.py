@@ -14,7 +14,7 @@ import pytest
 BENCH = Path(__file__).resolve().parents[2] / "bench"
 sys.path.insert(0, str(BENCH))
 
-from interference import PhaseResult, Snapshot, runqueue_waits_ns  # noqa: E402
+from interference import PhaseResult, Snapshot, node_cpus, runqueue_waits_ns  # noqa: E402
 
 SPIN = "import time\nt = time.perf_counter()\nwhile time.perf_counter() - t < 5: pass"
 
@@ -46,12 +46,13 @@ def test_a_process_that_has_gone_is_left_out() -> None:
 
 
 def test_a_phase_counts_the_waits_of_threads_seen_at_both_ends_per_second() -> None:
-    a = Snapshot(10.0, 1000, 500, {"online": 0}, {1: 0, 2: 5_000_000})
+    a = Snapshot(10.0, 7_000_000_000, {"online": 0}, {1: 0, 2: 5_000_000})
     # thread 3 started meanwhile (its own past is not this window's); 1 and 2 waited
-    # 20 ms and 30 ms over the 2 s
-    b = Snapshot(12.0, 1200, 550, {"online": 2_000_000_000}, {1: 20_000_000, 2: 35_000_000,
-                                                             3: 9_000_000_000})  # fmt: skip
+    # 20 ms and 30 ms over the 2 s; the machine was busy 3 cpu-seconds of them
+    b = Snapshot(12.0, 10_000_000_000, {"online": 2_000_000_000},
+                 {1: 20_000_000, 2: 35_000_000, 3: 9_000_000_000})  # fmt: skip
     out = {"latencies_ms": [1.0], "errors": 0, "lag_p99_ms": 0.1}
     r = PhaseResult.of("colo", out, a, b)
     assert r.runqueue_wait_ms_per_s == pytest.approx(25.0)  # (20 + 30) ms / 2 s
     assert r.millicores["online"] == pytest.approx(1000.0)
+    assert r.idle_millicores == pytest.approx(1000 * node_cpus() - 1500.0)
