@@ -430,3 +430,24 @@ def test_adopted_cpusets_keep_pinned_pods_where_they_are_valid_and_move_the_rest
     assert half == fresh
     assert moves == ["pod ns/lse could not keep cpus 5-6: an LSE pod needs whole cores and "
                      f"these are not; now {format_cpuset(fresh['lse'])}"]  # fmt: skip
+
+
+def test_the_box_never_gets_more_than_its_cpus_can_run() -> None:
+    """This machine's layout (2 cpus): an LSE pod holds one, so the box's cpuset is the
+    other, and its quota stops at one cpu's worth however little online pods use; a step
+    up of online load then cuts what offline work really gets. Without an LSE pod the box
+    may have the whole node again."""
+    loop = ProtectionLoop([node(cpu=2000, topology=load("local-2cpu"))])
+    web = PurePosixPath("kubepods/podweb")
+    lse = ProtectedPod("ns/web", "u-web", QoSTier.LSE, 1000, 1000, cgroups=(web,))
+    loop.set_pods("n1", [lse, be("b")])
+    for t in range(5):  # grown at its bounded rate up to the cap
+        box = box_intent(run(loop, float(t), 300))
+    assert box.cpuset_cpus is not None and len(box.cpuset_cpus) == 1
+    assert box.cpu_quota_us == quota(1000)  # not 2000 × 0.9 − 300 − 200 (system)
+    box = box_intent(run(loop, 5.0, 1000))  # online up 0.7 core: a real cut
+    assert box.cpu_quota_us == quota(2000 * 9 // 10 - 1000 - 200)
+    loop.set_pods("n1", [be("b")])
+    for t in range(6, 9):
+        box = box_intent(run(loop, float(t), 300))
+    assert box.cpu_quota_us == quota(2000 * 9 // 10 - 300 - 200)

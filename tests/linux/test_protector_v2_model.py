@@ -95,8 +95,9 @@ def test_protection_on_the_unified_model(tmp_path: Path) -> None:
     box = tree.root / "kubepods/besteffort"
     quota, period = (box / "cpu.max").read_text().split()
     assert period == "10000"  # colo's period for the box, not the kernel's 100 ms
-    # 4000 × 0.9 − 500 online = 3100m, reached at 1000m a second from the 100m floor
-    assert int(quota) == 31_000
+    # 4000 × 0.9 − 500 online = 3100m, but the box runs on the 2 cpus the LSE pod leaves:
+    # 2000m, reached at 1000m a second from the 100m floor
+    assert int(quota) == 20_000
     assert (box / "cpu.idle").read_text().strip() == "1"
     limit = int((box / "memory.max").read_text())
     assert 0 < limit <= int(16 * GIB * 0.95) - 2 * GIB
@@ -140,12 +141,12 @@ def test_a_restarted_protector_adopts_the_unified_tree_it_finds(tmp_path: Path) 
     n = Node(tmp_path)
     before = n.protector()
     left = n.rounds(before, 6, online=0.5, offline=1.0)[-1]
-    assert left == 31_000
+    assert left == 20_000  # the 2 cpus the LSE pod leaves
     lse, be = n.cpus(f"kubepods/pod{ONLINE}"), n.cpus("kubepods/besteffort")
     assert before.stats.adopted == 0  # the kubelet's tree had no quota: nothing to carry on
     after = n.protector()
     # without adopting, its first round would ramp from the floor: 100m + 1000m = 11000
-    assert n.rounds(after, 2, online=0.5, offline=1.0) == [31_000, 31_000]
+    assert n.rounds(after, 2, online=0.5, offline=1.0) == [20_000, 20_000]
     assert after.stats.adopted >= 1
     assert n.cpus(f"kubepods/pod{ONLINE}") == lse and n.cpus("kubepods/besteffort") == be
 
@@ -153,17 +154,17 @@ def test_a_restarted_protector_adopts_the_unified_tree_it_finds(tmp_path: Path) 
 def test_a_box_left_against_the_kubelets_100ms_period_is_adopted_as_cpu_not_as_quota(
     tmp_path: Path,
 ) -> None:
-    """An agent from before the 10 ms period left 1.5 cpus as `150000 100000`: the new
-    one carries on from 1500m and writes against its own period, instead of reading the
-    bare quota as 15 cpus or starting from the floor."""
+    """An agent from before the 10 ms period left half a cpu as `50000 100000`: the new
+    one carries on from 500m and writes against its own period, instead of reading the
+    bare quota as 5 cpus or starting from the floor."""
     n = Node(tmp_path)
     box = n.tree.root / "kubepods/besteffort/cpu.max"
-    n.tree.files.write(box, "150000 100000")
+    n.tree.files.write(box, "50000 100000")
     after = n.protector()
-    # round one only measures (usage needs two samples); round two grows 1500m by 1000m
-    # toward the 3100m target: 25000 per 10 ms (from the floor: 11000; from 15 cpus,
-    # clamped and cut: 31000)
-    assert n.rounds(after, 2, online=0.5, offline=1.0) == [150_000, 25_000]
-    assert box.read_text().split() == ["25000", "10000"]
+    # round one only measures (usage needs two samples); round two grows 500m by 1000m
+    # toward the target (3100m, cut to the box's 2 cpus: 2000m): 15000 per 10 ms (from
+    # the floor: 11000; from 5 cpus, clamped and cut: 20000)
+    assert n.rounds(after, 2, online=0.5, offline=1.0) == [50_000, 15_000]
+    assert box.read_text().split() == ["15000", "10000"]
     assert after.stats.adopted >= 1
     assert after.stats.applied["failed"] == 0

@@ -12,7 +12,10 @@ online pods and the system use now:
 - never below the anti-starvation `floor_milli` (offline work keeps making progress;
   the guard evicts when even that is too much);
 - in the guard's THROTTLE state and above it is squeezed to `throttle_share` of the
-  target (still not below the floor).
+  target (still not below the floor);
+- never above the cpus the box may run on (`ceiling_milli`: the BE cpuset's worth, when
+  LSE pods hold cores of their own): a quota above them limits nothing, and cutting it
+  down to them would take nothing from offline work while looking like a reaction.
 
 The box also runs at the lowest CPU weight and, where the kernel has it, `cpu.idle`
 (SCHED_IDLE), so a waking online thread preempts offline ones: the quota bounds what
@@ -132,17 +135,20 @@ class Box:
         online_memory: np.ndarray,
         system_memory: np.ndarray,
         offline_memory: np.ndarray,
+        ceiling_milli: np.ndarray | None = None,
     ) -> Sized:
         """The box of every node for the interval starting at `now_s` (see the module
-        docstring); `level` is the guard's state per node."""
+        docstring); `level` is the guard's state per node; `ceiling_milli`, per node, the
+        most the box's cpus can run (None: the node's capacity)."""
         o = self.options
+        top = self.capacity if ceiling_milli is None else np.minimum(self.capacity, ceiling_milli)
         dt = 1.0 if self.at_s is None else max(0.0, now_s - self.at_s)
         self.at_s = now_s
         target = self.capacity * o.target_util - online_milli - system_milli
         target = np.where(level >= Level.THROTTLE, target * o.throttle_share, target)
         grown = np.minimum(target, self.cpu_milli + o.grow_milli_per_s * dt)
         cpu = np.where(target < self.cpu_milli, target, grown)
-        cpu = np.clip(cpu, o.floor_milli, self.capacity)
+        cpu = np.clip(cpu, o.floor_milli, np.maximum(top, o.floor_milli))
         self.cpu_milli = cpu
         quota = np.maximum(1000, np.floor(cpu * o.period_us / 1000.0)).astype(np.int64)
         limit = self.memory * o.memory_target - online_memory - system_memory

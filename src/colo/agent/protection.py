@@ -376,6 +376,9 @@ class ProtectionLoop:
         by_node: dict[int, Transition] = {t.node: t for t in transitions}
         self.transitions += len(transitions)
         level = self.guard.state.level
+        if self.cgroups:
+            for i in range(len(self.nodes)):
+                self._allocate(i)
         self.sized = sized = self.box.size(
             now_s,
             online_milli=m.online_milli,
@@ -384,6 +387,7 @@ class ProtectionLoop:
             online_memory=m.online_memory,
             system_memory=m.system_memory,
             offline_memory=m.offline_memory,
+            ceiling_milli=self._box_ceiling(),
         )
         # on at FORBID, off only back at NORMAL: a node that forbade offline work takes
         # none again while its box is still squeezed (THROTTLE)
@@ -507,17 +511,32 @@ class ProtectionLoop:
         self._evicting[i].discard(key)
 
     # --- the intents ------------------------------------------------------------------
+    def _allocate(self, i: int) -> None:
+        """Node `i`'s cpus by tier for this interval (nodes without a topology: none)."""
+        allocator = self._allocators[i]
+        if allocator is not None:
+            pods = [self._cpu_pod(p) for p in self._pods[i]]
+            self.assignments[i] = allocator.allocate(
+                pods, previous=self.assignments[i], kubelet=self._kubelet[i]
+            )
+
+    def _box_ceiling(self) -> np.ndarray:
+        """Per node, what the box's cpus can run: the BE cpuset's cpus × 1000 where this
+        interval assigned one, else the node's capacity."""
+        top = self.box.capacity.copy()
+        for i, assignment in enumerate(self.assignments):
+            pinned = self._allocators[i] is not None and assignment is not None
+            if self.cgroups and pinned and assignment is not None and assignment.be:
+                top[i] = min(top[i], 1000.0 * len(assignment.be))
+        return top
+
     def _apply(self, i: int, sized: Sized) -> Apply:
         node, opts = self.nodes[i], self.options
         intents: list[Intent] = []
         be_cpus: frozenset[int] | None = None
-        allocator = self._allocators[i]
-        if allocator is not None:
+        assignment = self.assignments[i]
+        if self._allocators[i] is not None and assignment is not None:
             pods = [self._cpu_pod(p) for p in self._pods[i]]
-            assignment = allocator.allocate(
-                pods, previous=self.assignments[i], kubelet=self._kubelet[i]
-            )
-            self.assignments[i] = assignment
             be_cpus = assignment.be or None
             for pod, cpu_pod in zip(self._pods[i], pods, strict=True):
                 own = assignment.exclusive.get(cpu_pod.uid)
