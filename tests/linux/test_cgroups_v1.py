@@ -9,6 +9,7 @@ import errno
 import sys
 import time
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 import pytest
 
@@ -173,3 +174,18 @@ def test_blkio_on_a_device_the_node_lacks_is_refused_with_enodev(cgroup_tree) ->
     assert failed.knob == "io_max[4095:0].read_bps"
     assert failed.reason.startswith(errno.errorcode[errno.ENODEV])
     assert failed.reason.endswith("no such block device")
+
+
+def test_the_node_time_is_the_node_roots_whatever_the_kubelet_root(cgroup_tree: Any) -> None:
+    """The private kubelet root holds no task; cpu this test burns outside it counts."""
+    cgroup_tree.make("kubepods")
+    cgroups = LinuxCgroups(cgroup_tree.cgroup_root, kubelet_root=cgroup_tree.kubelet_root)
+    before = cgroups.node_task_ns()
+    assert before is not None
+    spun = time.process_time()
+    while time.process_time() - spun < 0.3:
+        pass
+    spun = time.process_time() - spun
+    after = cgroups.node_task_ns()
+    assert after is not None
+    assert after - before >= 0.95 * spun * 1e9

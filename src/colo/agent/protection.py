@@ -525,8 +525,9 @@ class ProtectionLoop:
         interval assigned one, else the node's capacity."""
         top = self.box.capacity.copy()
         for i, assignment in enumerate(self.assignments):
-            pinned = self._allocators[i] is not None and assignment is not None
-            if self.cgroups and pinned and assignment is not None and assignment.be:
+            if not self.cgroups or self._allocators[i] is None:
+                continue
+            if assignment is not None and assignment.be:
                 top[i] = min(top[i], 1000.0 * len(assignment.be))
         return top
 

@@ -420,11 +420,11 @@ def node_busy_reader(cgroups: LinuxCgroups, proc_root: str) -> Callable[[], int]
     """The node's busy cpu time since boot, ns: every task's run time from the node's root
     cgroup, as the scheduler counts it, plus the interrupt, softirq and steal time of
     /proc/stat. Not /proc/stat's busy time alone: its user and system are sampled at the
-    tick, and next to an offline box throttled every 10 ms they were 0.2-0.5 core too
-    high on a 2-cpu node (6.18 kernel, docs/agent.md), which the box lost as "system"
-    use. Where the root cgroup cannot be read at the first call, /proc/stat's busy time
-    is used from then on (said once); the source never changes between two reads, so no
-    rate mixes the two."""
+    tick, and next to an offline box throttled every 10 ms they were 0.4-0.55 core off,
+    too high or too low, on a 2-cpu node (6.18 kernel, docs/agent.md), which the box
+    lost or gained as "system" use. Where the root cgroup cannot be read at the first
+    call, /proc/stat's busy time is used from then on (said once); the source never
+    changes between two reads, so no rate mixes the two."""
     exact: list[bool] = []
 
     def read() -> int:

@@ -46,39 +46,34 @@ def _read(path: Path) -> str:
         raise Retryable(f"cannot read {path}: {e.strerror or e}") from None
 
 
-def read_cpu_busy_ns(proc: str | Path = "/proc") -> int:
-    """Busy cpu time of every cpu together since boot, in nanoseconds."""
+def _cpu_ticks(proc: str | Path) -> list[int]:
+    """/proc/stat's aggregate `cpu` line: user, nice, system, idle, iowait, irq, softirq
+    and steal, in ticks (0 for a field an old kernel does not have)."""
     path = Path(proc) / "stat"
     for line in _read(path).splitlines():
         if line.startswith("cpu "):
-            fields = line.split()[1:]
             try:
-                ticks = [int(x) for x in fields[:_BUSY_FIELDS]]
+                ticks = [int(x) for x in line.split()[1 : 1 + _BUSY_FIELDS]]
             except ValueError:
                 break
-            busy = sum(t for i, t in enumerate(ticks) if i not in _IDLE_FIELDS)
-            return busy * 1_000_000_000 // os.sysconf("SC_CLK_TCK")
+            return ticks + [0] * (_BUSY_FIELDS - len(ticks))
     raise InvalidInput(
         "no readable aggregate cpu line", obj=str(path), field="cpu",
         expected="a line 'cpu  user nice system idle iowait irq softirq steal ...'",
     )  # fmt: skip
+
+
+def read_cpu_busy_ns(proc: str | Path = "/proc") -> int:
+    """Busy cpu time of every cpu together since boot, in nanoseconds."""
+    ticks = _cpu_ticks(proc)
+    busy = sum(t for i, t in enumerate(ticks) if i not in _IDLE_FIELDS)
+    return busy * 1_000_000_000 // os.sysconf("SC_CLK_TCK")
 
 
 def read_cpu_kernel_ns(proc: str | Path = "/proc") -> int:
     """Interrupt, softirq and steal time of every cpu together since boot, in ns."""
-    path = Path(proc) / "stat"
-    for line in _read(path).splitlines():
-        if line.startswith("cpu "):
-            fields = line.split()[1:]
-            try:
-                ticks = [int(fields[i]) for i in _KERNEL_FIELDS]
-            except (ValueError, IndexError):
-                break
-            return sum(ticks) * 1_000_000_000 // os.sysconf("SC_CLK_TCK")
-    raise InvalidInput(
-        "no readable aggregate cpu line", obj=str(path), field="cpu",
-        expected="a line 'cpu  user nice system idle iowait irq softirq steal ...'",
-    )  # fmt: skip
+    ticks = _cpu_ticks(proc)
+    return sum(ticks[i] for i in _KERNEL_FIELDS) * 1_000_000_000 // os.sysconf("SC_CLK_TCK")
 
 
 def read_memory(proc: str | Path = "/proc") -> tuple[int, int]:
