@@ -89,7 +89,8 @@ from typing import IO, Any
 from _cgroup_layout import BOX, KubeletLayout, LayoutUnavailable, Pod
 from _common import emit, parser
 from colo.core.qos import KubernetesQoSClass
-from colo.linux.node import read_cpu_kernel_ns
+from colo.linux import LinuxCgroups
+from colo.linux.node import node_busy_reader
 
 PHASES = ("alone", "unprotected", "colo", "step")
 #: pod uids: 36 hex digits and dashes, as colo's scan of `pod<uid>` requires
@@ -290,18 +291,16 @@ class Snapshot:
     online_waits_ns: dict[int, int]
 
     @classmethod
-    def take(cls, layout: KubeletLayout, cgroups: dict[str, PurePosixPath]) -> Snapshot:
+    def take(
+        cls, layout: KubeletLayout, cgroups: dict[str, PurePosixPath], busy_ns: Callable[[], int]
+    ) -> Snapshot:
+        """`busy_ns`: the machine's busy time, colo-agent's own reader of it."""
         return cls(
             time.monotonic(),
-            machine_busy_ns(layout),
+            busy_ns(),
             {name: layout.cpu_usage_ns(path) for name, path in cgroups.items()},
             runqueue_waits_ns(layout.pids(cgroups["online"])),
         )
-
-
-def machine_busy_ns(layout: KubeletLayout) -> int:
-    tasks = int((layout.mounts["cpuacct"] / "cpuacct.usage").read_text())
-    return tasks + read_cpu_kernel_ns()
 
 
 def runqueue_waits_ns(pids: set[int]) -> dict[int, int]:
@@ -416,6 +415,8 @@ class Bench:
     ) -> None:
         """`agent_log`: colo-agent's output of every phase it ran in is appended there."""
         self.layout = layout
+        #: the machine's busy time as colo-agent reads it (the root cgroup + irq and steal)
+        self.busy_ns = node_busy_reader(LinuxCgroups(layout.cgroup_root))
         self.agent_log = agent_log
         self.workers = workers
         self.online_tier = online_tier
@@ -641,9 +642,9 @@ class Bench:
             load = self.loadgen(self.duration_s)
             start = time.monotonic() + self.warmup_s
             self.wait_until(start, agent)
-            a = Snapshot.take(self.layout, cgroups)
+            a = Snapshot.take(self.layout, cgroups, self.busy_ns)
             self.wait_until(start + self.duration_s, agent)
-            b = Snapshot.take(self.layout, cgroups)
+            b = Snapshot.take(self.layout, cgroups, self.busy_ns)
             out = self.results(load)
         return PhaseResult.of(name, out, a, b)
 

@@ -12,10 +12,9 @@ from pathlib import Path
 import pytest
 from unifiedmodel import UnifiedTree
 
-from colo.apps.agent import node_busy_reader
 from colo.core.errors import InvalidInput, Retryable
 from colo.linux import LinuxCgroups
-from colo.linux.node import read_cpu_busy_ns, read_cpu_kernel_ns
+from colo.linux.node import node_busy_reader, read_cpu_busy_ns, read_cpu_kernel_ns
 
 TICK_NS = 1_000_000_000 // os.sysconf("SC_CLK_TCK")
 

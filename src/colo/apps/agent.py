@@ -80,13 +80,7 @@ from colo.kube.informer import Informer
 from colo.kube.nodestatus import KubeNodeStatusPatcher
 from colo.kube.transport import Transport
 from colo.linux import CgroupUsageReader, LinuxCgroups
-from colo.linux.node import (
-    read_cpu_busy_ns,
-    read_cpu_kernel_ns,
-    read_kubelet_cpu_state,
-    read_memory,
-    read_topology,
-)
+from colo.linux.node import node_busy_reader, read_kubelet_cpu_state, read_memory, read_topology
 from colo.ports.api import Api
 from colo.ports.cgroups import Cgroups
 from colo.ports.cluster import Heartbeat, NodeStatusPatcher
@@ -412,35 +406,6 @@ def kubelet_state_reader(path: str, node: str) -> Callable[[], KubeletCPUState |
             )
             said.add("static")
         return state
-
-    return read
-
-
-def node_busy_reader(cgroups: LinuxCgroups, proc_root: str) -> Callable[[], int]:
-    """The node's busy cpu time since boot, ns: every task's run time from the node's root
-    cgroup, as the scheduler counts it, plus the interrupt, softirq and steal time of
-    /proc/stat. Not /proc/stat's busy time alone: its user and system are sampled at the
-    tick, and next to an offline box throttled every 10 ms they were 0.4-0.55 core off,
-    too high or too low, on a 2-cpu node (6.18 kernel, docs/agent.md), which the box
-    lost or gained as "system" use. Where the root cgroup cannot be read at the first
-    call, /proc/stat's busy time is used from then on (said once); the source never
-    changes between two reads, so no rate mixes the two."""
-    exact: list[bool] = []
-
-    def read() -> int:
-        if not exact:
-            exact.append(cgroups.node_task_ns() is not None)
-            if not exact[0]:
-                log.warning(
-                    "the node's root cgroup has no readable cpu time; the node's busy cpu "
-                    "is read from /proc/stat, which samples it at the tick"
-                )
-        if not exact[0]:
-            return read_cpu_busy_ns(proc_root)
-        tasks = cgroups.node_task_ns()
-        if tasks is None:
-            raise Retryable("cannot read the node's root cgroup cpu time")
-        return tasks + read_cpu_kernel_ns(proc_root)
 
     return read
 

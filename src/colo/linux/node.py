@@ -6,8 +6,9 @@ kubelet's CPU manager checkpoint (the cgroups are `colo.linux.cgroups`').
 - `read_cpu_kernel_ns`: the part of it no task's run time holds: interrupts, softirqs
   and steal (/proc/stat's irq, softirq and steal), in ns. The agent adds it to the
   tasks' time from the root cgroup, which the scheduler counts exactly; /proc/stat's
-  user and system are sampled at the tick and can be far off (the agent's
-  `node_busy_reader` says how far).
+  user and system are sampled at the tick and can be far off (`node_busy_reader` says
+  how far).
+- `node_busy_reader`: the node's busy time as colo-agent reads it, the two together.
 - `read_memory`: total and used bytes (/proc/meminfo: MemTotal − MemAvailable, what
   the kernel could not give a new process without swapping).
 - `read_topology`: the cpus, their physical cores, sockets and NUMA nodes from sysfs
@@ -23,13 +24,21 @@ Files that cannot be read are `Retryable` faults naming the file; malformed cont
 
 from __future__ import annotations
 
+import logging
 import os
 import re
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from colo.agent.kubeletcpu import CPU_MANAGER_STATE_PATH, KubeletCPUState, parse_kubelet_cpu_state
 from colo.core.errors import InvalidInput, Retryable
 from colo.core.topology import CPUInfo, CPUTopology, parse_cpuset
+
+if TYPE_CHECKING:
+    from colo.linux.cgroups import LinuxCgroups
+
+log = logging.getLogger(__name__)
 
 #: /proc/stat's cpu fields: user nice system idle iowait irq softirq steal guest guest_nice
 _IDLE_FIELDS = (3, 4)
@@ -74,6 +83,35 @@ def read_cpu_kernel_ns(proc: str | Path = "/proc") -> int:
     """Interrupt, softirq and steal time of every cpu together since boot, in ns."""
     ticks = _cpu_ticks(proc)
     return sum(ticks[i] for i in _KERNEL_FIELDS) * 1_000_000_000 // os.sysconf("SC_CLK_TCK")
+
+
+def node_busy_reader(cgroups: LinuxCgroups, proc_root: str | Path = "/proc") -> Callable[[], int]:
+    """The node's busy cpu time since boot, ns: every task's run time from the node's root
+    cgroup, as the scheduler counts it, plus the interrupt, softirq and steal time of
+    /proc/stat. Not /proc/stat's busy time alone: its user and system are sampled at the
+    tick, and next to an offline box throttled every 10 ms they were 0.4-0.55 core off,
+    too high or too low, on a 2-cpu node (6.18 kernel, docs/agent.md), which the box
+    lost or gained as "system" use. Where the root cgroup cannot be read at the first
+    call, /proc/stat's busy time is used from then on (said once); the source never
+    changes between two reads, so no rate mixes the two."""
+    exact: list[bool] = []  # the source, chosen at the first call
+
+    def read() -> int:
+        tasks = None if exact and not exact[0] else cgroups.node_task_ns()
+        if not exact:
+            exact.append(tasks is not None)
+            if tasks is None:
+                log.warning(
+                    "the node's root cgroup has no readable cpu time; the node's busy cpu "
+                    "is read from /proc/stat, which samples it at the tick"
+                )
+        if not exact[0]:
+            return read_cpu_busy_ns(proc_root)
+        if tasks is None:
+            raise Retryable("cannot read the node's root cgroup cpu time")
+        return tasks + read_cpu_kernel_ns(proc_root)
+
+    return read
 
 
 def read_memory(proc: str | Path = "/proc") -> tuple[int, int]:

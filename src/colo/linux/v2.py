@@ -147,7 +147,9 @@ class V2Driver(Driver):
     def node_task_ns(self) -> int:
         # The root's own cpu.stat is built from the tick-sampled counters /proc/stat
         # shows (the kernel's root_cgroup_cputime), so the root's children are summed
-        # instead; threads left in the root itself (kernel threads) are not counted.
+        # instead; threads left in the root itself (kernel threads) are not counted, and a
+        # top-level cgroup removed between two reads takes its time out of the sum (that
+        # round's system use reads low; the sampler clips its rates at 0).
         root = self.hierarchy.node
         if root is None:
             raise ValueError("no node root cgroup in this hierarchy")
