@@ -50,7 +50,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from _cluster import clear, dev_cluster, namespace, transport
 from _common import cpu_s, emit, parser
@@ -233,7 +233,7 @@ def run_binder(
     timeout_s: float,
     watcher_log: Path | None = None,
     *,
-    then: str = "remove",
+    then: Literal["remove", "stay", "leave"] = "remove",
 ) -> tuple[float, float, dict[str, float]]:
     """The ceiling: bind a wave round-robin without scheduling it (see the docstring).
 

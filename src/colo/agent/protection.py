@@ -376,9 +376,8 @@ class ProtectionLoop:
         by_node: dict[int, Transition] = {t.node: t for t in transitions}
         self.transitions += len(transitions)
         level = self.guard.state.level
-        if self.cgroups:
-            for i in range(len(self.nodes)):
-                self._allocate(i)
+        # each node's cpus by tier first: the box may not get more than its cpus run
+        allocated = [self._allocate(i) for i in range(len(self.nodes))] if self.cgroups else []
         self.sized = sized = self.box.size(
             now_s,
             online_milli=m.online_milli,
@@ -387,7 +386,7 @@ class ProtectionLoop:
             online_memory=m.online_memory,
             system_memory=m.system_memory,
             offline_memory=m.offline_memory,
-            ceiling_milli=self._box_ceiling(),
+            ceiling_milli=self._box_ceiling(allocated) if allocated else None,
         )
         # on at FORBID, off only back at NORMAL: a node that forbade offline work takes
         # none again while its box is still squeezed (THROTTLE)
@@ -415,7 +414,7 @@ class ProtectionLoop:
             if evict is not None:
                 out.append(evict)
         if self.cgroups:
-            out.extend(self._apply(i, sized) for i in range(len(self.nodes)))
+            out.extend(self._apply(i, sized, allocated[i]) for i in range(len(self.nodes)))
         return out
 
     def _short(self, box_milli: np.ndarray, offline: np.ndarray) -> np.ndarray:
@@ -511,33 +510,37 @@ class ProtectionLoop:
         self._evicting[i].discard(key)
 
     # --- the intents ------------------------------------------------------------------
-    def _allocate(self, i: int) -> None:
-        """Node `i`'s cpus by tier for this interval (nodes without a topology: none)."""
+    def _allocate(self, i: int) -> tuple[CPUAssignment, list[CPUPod]] | None:
+        """Node `i`'s cpus by tier for this interval, and the pods as the allocator saw
+        them (None: a node without a topology)."""
         allocator = self._allocators[i]
-        if allocator is not None:
-            pods = [self._cpu_pod(p) for p in self._pods[i]]
-            self.assignments[i] = allocator.allocate(
-                pods, previous=self.assignments[i], kubelet=self._kubelet[i]
-            )
+        if allocator is None:
+            return None
+        pods = [self._cpu_pod(p) for p in self._pods[i]]
+        self.assignments[i] = assignment = allocator.allocate(
+            pods, previous=self.assignments[i], kubelet=self._kubelet[i]
+        )
+        return assignment, pods
 
-    def _box_ceiling(self) -> np.ndarray:
+    def _box_ceiling(
+        self, allocated: list[tuple[CPUAssignment, list[CPUPod]] | None]
+    ) -> np.ndarray:
         """Per node, what the box's cpus can run: the BE cpuset's cpus × 1000 where this
         interval assigned one, else the node's capacity."""
         top = self.box.capacity.copy()
-        for i, assignment in enumerate(self.assignments):
-            if not self.cgroups or self._allocators[i] is None:
-                continue
-            if assignment is not None and assignment.be:
-                top[i] = min(top[i], 1000.0 * len(assignment.be))
+        for i, got in enumerate(allocated):
+            if got is not None and got[0].be:
+                top[i] = min(top[i], 1000.0 * len(got[0].be))
         return top
 
-    def _apply(self, i: int, sized: Sized) -> Apply:
+    def _apply(
+        self, i: int, sized: Sized, allocated: tuple[CPUAssignment, list[CPUPod]] | None
+    ) -> Apply:
         node, opts = self.nodes[i], self.options
         intents: list[Intent] = []
         be_cpus: frozenset[int] | None = None
-        assignment = self.assignments[i]
-        if self._allocators[i] is not None and assignment is not None:
-            pods = [self._cpu_pod(p) for p in self._pods[i]]
+        if allocated is not None:
+            assignment, pods = allocated
             be_cpus = assignment.be or None
             for pod, cpu_pod in zip(self._pods[i], pods, strict=True):
                 own = assignment.exclusive.get(cpu_pod.uid)
