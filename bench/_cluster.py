@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from colo.core.errors import Retryable
+from colo.core.errors import NotFound, Retryable
 from colo.devcluster import ClusterOptions, ClusterState, DevCluster
 from colo.kube.transport import Transport
 
@@ -91,3 +91,22 @@ async def clear(t: Transport, ns: str, timeout_s: float = 60.0) -> None:
                 return
         await asyncio.sleep(0.5)
     raise RuntimeError(f"the pods of namespace {ns} were not gone {timeout_s:g} s after deleting")
+
+
+async def namespace_gone(t: Transport, ns: str, timeout_s: float = 600.0) -> None:
+    """Wait until namespace `ns`, being deleted, is gone: kube-controller-manager has
+    deleted everything in it, after its pods (`clear`). On 2 cores a namespace of 5,000
+    deleted pods went 5.5-6 s after its pods, one where kube-scheduler had written its
+    5,000 `Scheduled` events 14-15 s after (2026-12-07): the API server deletes a
+    collection one object at a time (`--delete-collection-workers` is 1 by default),
+    and the next run met that work."""
+    deadline = time.time() + timeout_s
+    while time.time() < deadline:
+        try:
+            await t.get(f"/api/v1/namespaces/{ns}")
+        except NotFound:
+            return
+        except Retryable:
+            pass
+        await asyncio.sleep(0.5)
+    raise RuntimeError(f"namespace {ns} was not gone {timeout_s:g} s after deleting it")

@@ -52,7 +52,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
-from _cluster import clear, dev_cluster, namespace, transport
+from _cluster import clear, dev_cluster, namespace, namespace_gone, transport
 from _common import cpu_s, emit, parser
 from colo.core.changes import ClusterEvent, PodRef
 from colo.devcluster import ClusterState
@@ -214,13 +214,20 @@ def run_colo_batch(
 
 
 def remove_wave(state: ClusterState, ns: str) -> None:
-    """Delete a run's wave and wait until it is gone (and a few seconds more for the
-    control plane to settle), so that every run meets the same cluster: the resident
-    wave's bound, Running pods and its own wave."""
+    """Delete a run's wave and its namespace and wait until both are gone (and a few
+    seconds more for the control plane to settle), so that every run meets the same
+    cluster: the resident wave's bound, Running pods and its own wave. The namespace
+    matters: kube-scheduler's holds an event per pod, which the API server deletes one
+    by one after the pods, and the next run met that work (`namespace_gone`)."""
 
     async def go() -> None:
         async with transport(state, timeout_s=600.0) as t:
+            t0 = time.monotonic()
             await clear(t, ns, timeout_s=600.0)
+            pods_s = time.monotonic() - t0
+            await namespace_gone(t, ns, timeout_s=600.0)
+            print(f"  {ns}: pods gone in {pods_s:.1f} s, the namespace in "
+                  f"{time.monotonic() - t0:.1f} s", file=sys.stderr, flush=True)  # fmt: skip
 
     asyncio.run(go())
     time.sleep(5.0)
