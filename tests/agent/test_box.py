@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from colo.agent.box import Box, BoxOptions
+from colo.agent.box import Bound, Box, BoxOptions
 from colo.agent.guard import Level
 from colo.core.errors import InvalidInput
 
@@ -54,6 +54,30 @@ def test_the_guard_throttling_squeezes_the_box_to_its_share() -> None:
     assert size(b, 0.0, online=1000)[0] == 7500.0
     assert size(b, 1.0, online=1000, level=Level.THROTTLE)[0] == 3750.0
     assert size(b, 2.0, online=1000, level=Level.EVICT)[0] == 3750.0
+
+
+def test_each_size_says_which_bound_set_it() -> None:
+    """What `colo explain node` reports: the target, the growth limit, the floor or the
+    cpus. Each interval below is set by a different one."""
+    b = box(target_util=0.9, grow_milli_per_s=1000, floor_milli=300)
+
+    def bound(now: float, online: float, ceiling: float = 10_000.0) -> tuple[float, int, float]:
+        s = b.size(
+            now, online_milli=np.array([online]), system_milli=np.array([500.0]),
+            level=np.array([Level.NORMAL]), online_memory=np.array([0.0]),
+            system_memory=np.array([0.0]), offline_memory=np.array([0.0]),
+            ceiling_milli=np.array([ceiling]),
+        )  # fmt: skip
+        assert s.bound is not None and s.target_milli is not None and s.top_milli is not None
+        assert s.top_milli[0] == min(ceiling, 10_000.0)
+        return float(s.cpu_milli[0]), int(s.bound[0]), float(s.target_milli[0])
+
+    assert bound(0.0, 2000) == (1300.0, Bound.RATE, 6500.0)  # from the floor, + 1000/s
+    assert bound(1.0, 2000, ceiling=1500.0) == (1500.0, Bound.TOP, 6500.0)
+    assert bound(2.0, 7200) == (1300.0, Bound.TARGET, 1300.0)  # cut at once: 9000 - 7200 - 500
+    assert bound(3.0, 8800) == (300.0, Bound.FLOOR, -300.0)
+    assert bound(4.0, 8000) == (500.0, Bound.TARGET, 500.0)  # grown by 200 to its target
+    assert Bound.NAMES[Bound.TOP] == "cpus"
 
 
 def test_the_quota_is_the_cpu_over_the_period() -> None:

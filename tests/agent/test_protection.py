@@ -445,8 +445,16 @@ def test_the_box_never_gets_more_than_its_cpus_can_run() -> None:
         box = box_intent(run(loop, float(t), 300))
     assert box.cpuset_cpus is not None and len(box.cpuset_cpus) == 1
     assert box.cpu_quota_us == quota(1000)  # not 2000 × 0.9 − 300 − 200 (system)
+    capped = loop.explain("n1")["box"]
+    assert capped["set_by"] == "cpus" and capped["top_milli"] == 1000  # type: ignore[index]
+    assert any(
+        "capacity 2000m × 0.9 − online 300m − system 200m = target 1300m; above what its "
+        "cpus run: held at 1000m" in line
+        for line in explain_lines(loop.explain("n1"))
+    )
     box = box_intent(run(loop, 5.0, 1000))  # online up 0.7 core: a real cut
     assert box.cpu_quota_us == quota(2000 * 9 // 10 - 1000 - 200)
+    assert loop.explain("n1")["box"]["set_by"] == "target"  # type: ignore[index]
     loop.set_pods("n1", [be("b")])
     for t in range(6, 9):
         box = box_intent(run(loop, float(t), 300))

@@ -97,6 +97,27 @@ class Sized:
     memory_bytes: np.ndarray
     reclaim: np.ndarray
     """Reclaim the box's page cache now."""
+    target_milli: np.ndarray | None = None
+    """The target this interval (squeezed in THROTTLE and above), before the bounds."""
+    top_milli: np.ndarray | None = None
+    """The most the box could get: the node's capacity, or less where its cpus are fewer."""
+    bound: np.ndarray | None = None
+    """Per node, what set `cpu_milli` (a `Bound`)."""
+
+
+class Bound:
+    """What set a node's box this interval (`Sized.bound`), for `colo explain node`."""
+
+    TARGET = 0
+    """The target itself (a cut is always taken whole)."""
+    RATE = 1
+    """The growth limit: the box grows toward a higher target at `grow_milli_per_s`."""
+    FLOOR = 2
+    """The anti-starvation floor: the target was below it."""
+    TOP = 3
+    """Its cpus (or the node's capacity): the target was above what they can run."""
+
+    NAMES = ("target", "growth limit", "floor", "cpus")
 
 
 class Box:
@@ -147,11 +168,17 @@ class Box:
         target = self.capacity * o.target_util - online_milli - system_milli
         target = np.where(level >= Level.THROTTLE, target * o.throttle_share, target)
         grown = np.minimum(target, self.cpu_milli + o.grow_milli_per_s * dt)
-        cpu = np.where(target < self.cpu_milli, target, grown)
-        cpu = np.clip(cpu, o.floor_milli, np.maximum(top, o.floor_milli))
+        cut = target < self.cpu_milli
+        wanted = np.where(cut, target, grown)
+        cpu = np.clip(wanted, o.floor_milli, np.maximum(top, o.floor_milli))
+        bound = np.select(
+            [wanted < o.floor_milli, cpu < wanted, ~cut & (grown < target)],
+            [Bound.FLOOR, Bound.TOP, Bound.RATE],
+            Bound.TARGET,
+        )
         self.cpu_milli = cpu
         quota = np.maximum(1000, np.floor(cpu * o.period_us / 1000.0)).astype(np.int64)
         limit = self.memory * o.memory_target - online_memory - system_memory
         limit = np.maximum(limit, o.memory_floor_bytes)
         reclaim = offline_memory >= limit * (1.0 - o.reclaim_margin)
-        return Sized(cpu, quota, limit.astype(np.int64), reclaim)
+        return Sized(cpu, quota, limit.astype(np.int64), reclaim, target, top, bound)

@@ -57,7 +57,7 @@ from pathlib import PurePosixPath
 
 import numpy as np
 
-from colo.agent.box import Box, BoxOptions, Sized
+from colo.agent.box import Bound, Box, BoxOptions, Sized
 from colo.agent.cpupods import CPUPod
 from colo.agent.cpus import CPUAllocator, CPUAssignment, CPUOptions, PodCPUs
 from colo.agent.guard import Guard, GuardOptions, Level, Signals, Transition
@@ -584,6 +584,25 @@ class ProtectionLoop:
         """The box's cpu per node as of the last tick (millicores)."""
         return self.box.cpu_milli
 
+    def _box_why(self, i: int) -> dict[str, object]:
+        """What node `i`'s box was sized from in the last tick and which bound set it
+        (`colo.agent.box.Bound`); empty before the first tick."""
+        sized, m = self.sized, self.measured
+        if sized is None or m is None or sized.bound is None:
+            return {}
+        assert sized.target_milli is not None and sized.top_milli is not None
+        return {
+            "capacity_milli": round(float(self.box.capacity[i])),
+            "online_milli": round(float(m.online_milli[i])),
+            "system_milli": round(float(m.system_milli[i])),
+            "throttled": bool(self.guard.state.level[i] >= Level.THROTTLE),
+            "throttle_share": self.options.box.throttle_share,
+            "target_milli": round(float(sized.target_milli[i])),
+            "top_milli": round(float(sized.top_milli[i])),
+            "grow_milli_per_s": self.options.box.grow_milli_per_s,
+            "set_by": Bound.NAMES[int(sized.bound[i])],
+        }
+
     def explain(self, node: str) -> dict[str, object]:
         """The node's protection state as of the last tick (JSON-ready): guard level and
         why, signals, the box, forbid and starvation, cpu assignment lines."""
@@ -608,6 +627,7 @@ class ProtectionLoop:
                 "memory_bytes": int(sized.memory_bytes[i]) if sized is not None else None,
                 "target_util": o.box.target_util,
                 "floor_milli": o.box.floor_milli,
+                **self._box_why(i),
             },
             "forbidden": bool(self.forbidden[i]),
             "starving": bool(self.starving[i]),
@@ -636,6 +656,8 @@ def explain_lines(state: Mapping[str, object]) -> list[str]:
             f"{box.get('period_us')}us), memory {box.get('memory_bytes')} bytes; target "
             f"{box.get('target_util')} of the node, floor {box.get('floor_milli')}m"
         )
+        if "set_by" in box:
+            lines.append(f"  sized: {_box_sizing(box)}")
     signals = state.get("signals")
     if isinstance(signals, Mapping):
         known = ", ".join(f"{k} {v}" for k, v in signals.items() if v is not None)
@@ -650,3 +672,25 @@ def explain_lines(state: Mapping[str, object]) -> list[str]:
     if isinstance(cpus, list):
         lines.extend(f"cpus: {line}" for line in cpus)
     return lines
+
+
+def _box_sizing(box: Mapping[str, object]) -> str:
+    """How the box got its size, in words: the target's terms, then the bound that set it."""
+    target = (
+        f"capacity {box['capacity_milli']}m × {box['target_util']} − online "
+        f"{box['online_milli']}m − system {box['system_milli']}m"
+    )
+    if box.get("throttled"):
+        target = f"({target}) × {box['throttle_share']} while throttling"
+    target = f"{target} = target {box['target_milli']}m"
+    why = {
+        "target": "the box is the target",
+        "growth limit": f"growing toward it at {box['grow_milli_per_s']:g}m per second",
+        "floor": f"below the floor: held at {box['floor_milli']:g}m",
+        "cpus": (
+            f"above what its cpus run: held at {box['top_milli']}m"
+            if box["top_milli"] != box["capacity_milli"]
+            else f"above the node's capacity: held at {box['top_milli']}m"
+        ),
+    }[str(box["set_by"])]
+    return f"{target}; {why}"
