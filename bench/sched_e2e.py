@@ -29,11 +29,13 @@ resident wave of `--pods` pods itself (untimed, the ceiling's binder) and waits 
 kwok has reported them all Running (its status updates lag the bindings by seconds and
 would load the next run); they stay, as a working cluster's pods do. Then it binds one
 more wave and deletes it (untimed), so that kube-scheduler's run, like every later one,
-starts right after a bound wave was deleted. Each timed wave is deleted after its run
-(and awaited), so kube-scheduler, colo-batch and the watcher each list the same 10,000
-pods, half of them Running. (Until 2026-12-07 kube-scheduler ran first on the 5,000 pods
-of its own wave alone, and the later runs listed its Running pods; a run started after a
-deletion was seen to start slower.) The two ceilings run last. Everything shares the
+starts right after a bound wave was deleted. Each timed wave is deleted after its run,
+and the next run waits until its namespace is gone too (`remove_wave`), so
+kube-scheduler, colo-batch and the watcher each list the same 10,000 pods, half of them
+Running, on a control plane done with the last run. (Until 2026-12-07 kube-scheduler ran
+first on the 5,000 pods of its own wave alone, and the later runs listed its Running
+pods; then colo-batch's run started while the API server was still deleting
+kube-scheduler's 5,000 events of the last run.) The two ceilings run last. Everything shares the
 machine's cores with the API server, etcd, kwok and kube-controller-manager; the CPU
 seconds each process used during each run are printed too.
 """
