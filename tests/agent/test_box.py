@@ -77,7 +77,7 @@ def test_each_size_says_which_bound_set_it() -> None:
     assert bound(2.0, 7200) == (1300.0, Bound.TARGET, 1300.0)  # cut at once: 9000 - 7200 - 500
     assert bound(3.0, 8800) == (300.0, Bound.FLOOR, -300.0)
     assert bound(4.0, 8000) == (500.0, Bound.TARGET, 500.0)  # grown by 200 to its target
-    assert Bound.NAMES[Bound.TOP] == "cpus"
+    assert Bound.TOP.label == "cpus"
 
 
 def test_the_quota_is_the_cpu_over_the_period() -> None:

@@ -301,6 +301,14 @@ def test_explain_says_level_box_and_signals() -> None:
     assert state["signals"]["cpi"] is None  # type: ignore[index]
     lines = explain_lines(state)
     assert lines[0].startswith("guard: ") and any("offline box:" in x for x in lines)
+    assert any(x.startswith("  sized: ") for x in lines)
+    # an older agent's state (no sizing terms) or a bound this version does not know:
+    # the other lines, no sizing line, no error
+    box = dict(state["box"])  # type: ignore[call-overload]
+    for older in ({k: v for k, v in box.items() if k != "online_milli"}, {**box, "set_by": "?"}):
+        lines = explain_lines({**state, "box": older})
+        assert any("offline box:" in x for x in lines)
+        assert not any("sized:" in x for x in lines)
 
 
 def test_bad_options_and_measurements_are_refused() -> None:

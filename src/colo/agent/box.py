@@ -41,6 +41,7 @@ one); the executor (`colo.linux`) writes the result.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import IntEnum
 
 import numpy as np
 
@@ -105,7 +106,7 @@ class Sized:
     """Per node, what set `cpu_milli` (a `Bound`)."""
 
 
-class Bound:
+class Bound(IntEnum):
     """What set a node's box this interval (`Sized.bound`), for `colo explain node`."""
 
     TARGET = 0
@@ -117,7 +118,9 @@ class Bound:
     TOP = 3
     """Its cpus (or the node's capacity): the target was above what they can run."""
 
-    NAMES = ("target", "growth limit", "floor", "cpus")
+    @property
+    def label(self) -> str:
+        return ("target", "growth limit", "floor", "cpus")[self]
 
 
 class Box:

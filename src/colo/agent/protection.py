@@ -600,7 +600,7 @@ class ProtectionLoop:
             "target_milli": round(float(sized.target_milli[i])),
             "top_milli": round(float(sized.top_milli[i])),
             "grow_milli_per_s": self.options.box.grow_milli_per_s,
-            "set_by": Bound.NAMES[int(sized.bound[i])],
+            "set_by": Bound(int(sized.bound[i])).label,
         }
 
     def explain(self, node: str) -> dict[str, object]:
@@ -656,8 +656,9 @@ def explain_lines(state: Mapping[str, object]) -> list[str]:
             f"{box.get('period_us')}us), memory {box.get('memory_bytes')} bytes; target "
             f"{box.get('target_util')} of the node, floor {box.get('floor_milli')}m"
         )
-        if "set_by" in box:
-            lines.append(f"  sized: {_box_sizing(box)}")
+        sizing = _box_sizing(box)
+        if sizing:
+            lines.append(f"  sized: {sizing}")
     signals = state.get("signals")
     if isinstance(signals, Mapping):
         known = ", ".join(f"{k} {v}" for k, v in signals.items() if v is not None)
@@ -674,8 +675,18 @@ def explain_lines(state: Mapping[str, object]) -> list[str]:
     return lines
 
 
+#: what `_box_sizing` needs of the box's state (an agent before 2026-12-07 sent none)
+_SIZING_KEYS = (
+    "capacity_milli", "target_util", "online_milli", "system_milli", "throttled",
+    "throttle_share", "target_milli", "top_milli", "grow_milli_per_s", "floor_milli", "set_by",
+)  # fmt: skip
+
+
 def _box_sizing(box: Mapping[str, object]) -> str:
-    """How the box got its size, in words: the target's terms, then the bound that set it."""
+    """How the box got its size, in words: the target's terms, then the bound that set it
+    ("" when the state lacks them or names a bound this version does not know)."""
+    if not all(k in box for k in _SIZING_KEYS):
+        return ""
     target = (
         f"capacity {box['capacity_milli']}m × {box['target_util']} − online "
         f"{box['online_milli']}m − system {box['system_milli']}m"
@@ -685,12 +696,17 @@ def _box_sizing(box: Mapping[str, object]) -> str:
     target = f"{target} = target {box['target_milli']}m"
     why = {
         "target": "the box is the target",
-        "growth limit": f"growing toward it at {box['grow_milli_per_s']:g}m per second",
-        "floor": f"below the floor: held at {box['floor_milli']:g}m",
+        "growth limit": f"growing toward it at {_num(box['grow_milli_per_s'])}m per second",
+        "floor": f"below the floor: held at {_num(box['floor_milli'])}m",
         "cpus": (
             f"above what its cpus run: held at {box['top_milli']}m"
             if box["top_milli"] != box["capacity_milli"]
             else f"above the node's capacity: held at {box['top_milli']}m"
         ),
-    }[str(box["set_by"])]
-    return f"{target}; {why}"
+    }.get(str(box["set_by"]))
+    return f"{target}; {why}" if why else ""
+
+
+def _num(value: object) -> str:
+    """A number as short as it reads (1000.0 → 1000); anything else as it is."""
+    return f"{value:g}" if isinstance(value, int | float) else str(value)
