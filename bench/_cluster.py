@@ -8,7 +8,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -84,29 +84,38 @@ async def clear(t: Transport, ns: str, timeout_s: float = 60.0) -> None:
     that finished leaves them (the kwok nodes hold 110 pods each)."""
     await t.request("DELETE", f"/api/v1/namespaces/{ns}/pods", body={"gracePeriodSeconds": 0})
     await t.request("DELETE", f"/api/v1/namespaces/{ns}")
-    deadline = time.time() + timeout_s
-    while time.time() < deadline:
-        with contextlib.suppress(Retryable):
-            if not (await t.get(f"/api/v1/namespaces/{ns}/pods"))["items"]:
-                return
-        await asyncio.sleep(0.5)
-    raise RuntimeError(f"the pods of namespace {ns} were not gone {timeout_s:g} s after deleting")
+
+    async def pods_gone() -> bool:
+        return not (await t.get(f"/api/v1/namespaces/{ns}/pods"))["items"]
+
+    await _until_gone(pods_gone, timeout_s, f"the pods of namespace {ns} were")
 
 
 async def namespace_gone(t: Transport, ns: str, timeout_s: float = 600.0) -> None:
     """Wait until namespace `ns`, being deleted, is gone: kube-controller-manager has
     deleted everything in it, after its pods (`clear`). On 2 cores a namespace of 5,000
-    deleted pods went 5.5-6 s after its pods, one where kube-scheduler had written its
-    5,000 `Scheduled` events 14-15 s after (2026-12-07): the API server deletes a
+    deleted pods went 5.5-6.1 s after its pods, one where kube-scheduler had written its
+    5,000 `Scheduled` events 13.6-15.1 s after (2026-12-07): the API server deletes a
     collection one object at a time (`--delete-collection-workers` is 1 by default),
     and the next run met that work."""
-    deadline = time.time() + timeout_s
-    while time.time() < deadline:
+
+    async def gone() -> bool:
         try:
             await t.get(f"/api/v1/namespaces/{ns}")
         except NotFound:
-            return
-        except Retryable:
-            pass
+            return True
+        return False
+
+    await _until_gone(gone, timeout_s, f"namespace {ns} was")
+
+
+async def _until_gone(gone: Callable[[], Awaitable[bool]], timeout_s: float, what: str) -> None:
+    """Ask `gone()` every 0.5 s (a Retryable answer counts as not yet) until it says so;
+    RuntimeError naming `what` after `timeout_s`."""
+    deadline = time.time() + timeout_s
+    while time.time() < deadline:
+        with contextlib.suppress(Retryable):
+            if await gone():
+                return
         await asyncio.sleep(0.5)
-    raise RuntimeError(f"namespace {ns} was not gone {timeout_s:g} s after deleting it")
+    raise RuntimeError(f"{what} not gone {timeout_s:g} s after deleting")

@@ -35,9 +35,9 @@ kube-scheduler, colo-batch and the watcher each list the same 10,000 pods, half 
 Running, on a control plane done with the last run. (Until 2026-12-07 kube-scheduler ran
 first on the 5,000 pods of its own wave alone, and the later runs listed its Running
 pods; then colo-batch's run started while the API server was still deleting
-kube-scheduler's 5,000 events of the last run.) The two ceilings run last. Everything shares the
-machine's cores with the API server, etcd, kwok and kube-controller-manager; the CPU
-seconds each process used during each run are printed too.
+kube-scheduler's 5,000 events of the last run.) The two ceilings run last. Everything
+shares the machine's cores with the API server, etcd, kwok and kube-controller-manager;
+the CPU seconds each process used during each run are printed too.
 """
 
 from __future__ import annotations

@@ -68,7 +68,6 @@ def test_each_size_says_which_bound_set_it() -> None:
             system_memory=np.array([0.0]), offline_memory=np.array([0.0]),
             ceiling_milli=np.array([ceiling]),
         )  # fmt: skip
-        assert s.bound is not None and s.target_milli is not None and s.top_milli is not None
         assert s.top_milli[0] == min(ceiling, 10_000.0)
         return float(s.cpu_milli[0]), int(s.bound[0]), float(s.target_milli[0])
 

@@ -46,8 +46,11 @@ def test_namespace_gone_waits_for_the_namespace_not_only_its_pods(
             await t.post(f"/api/v1/namespaces/{ns}/pods", pod_body("p", scheduler="nobody"))
             await t.post(f"/apis/events.k8s.io/v1/namespaces/{ns}/events", event_body(ns, "p"))
             kept = await new_namespace(t)
-            with pytest.raises(RuntimeError, match=f"namespace {kept} was not gone"):
-                await namespace_gone(t, kept, timeout_s=1.0)  # not being deleted: it stays
+            try:
+                with pytest.raises(RuntimeError, match=f"namespace {kept} was not gone"):
+                    await namespace_gone(t, kept, timeout_s=1.0)  # not being deleted: it stays
+            finally:
+                await t.request("DELETE", f"/api/v1/namespaces/{kept}")
 
             await clear(t, ns)  # the pods are gone; the namespace may still be terminating
             await namespace_gone(t, ns, timeout_s=120.0)
@@ -55,6 +58,5 @@ def test_namespace_gone_waits_for_the_namespace_not_only_its_pods(
                 await t.get(f"/api/v1/namespaces/{ns}")
             with pytest.raises(NotFound):
                 await t.get(f"/apis/events.k8s.io/v1/namespaces/{ns}/events/p.e2e")
-            await t.request("DELETE", f"/api/v1/namespaces/{kept}")
 
     asyncio.run(body())

@@ -98,11 +98,11 @@ class Sized:
     memory_bytes: np.ndarray
     reclaim: np.ndarray
     """Reclaim the box's page cache now."""
-    target_milli: np.ndarray | None = None
+    target_milli: np.ndarray
     """The target this interval (squeezed in THROTTLE and above), before the bounds."""
-    top_milli: np.ndarray | None = None
+    top_milli: np.ndarray
     """The most the box could get: the node's capacity, or less where its cpus are fewer."""
-    bound: np.ndarray | None = None
+    bound: np.ndarray
     """Per node, what set `cpu_milli` (a `Bound`)."""
 
 

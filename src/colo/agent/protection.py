@@ -588,9 +588,8 @@ class ProtectionLoop:
         """What node `i`'s box was sized from in the last tick and which bound set it
         (`colo.agent.box.Bound`); empty before the first tick."""
         sized, m = self.sized, self.measured
-        if sized is None or m is None or sized.bound is None:
+        if sized is None or m is None:
             return {}
-        assert sized.target_milli is not None and sized.top_milli is not None
         return {
             "capacity_milli": round(float(self.box.capacity[i])),
             "online_milli": round(float(m.online_milli[i])),
@@ -675,36 +674,30 @@ def explain_lines(state: Mapping[str, object]) -> list[str]:
     return lines
 
 
-#: what `_box_sizing` needs of the box's state (an agent before 2026-12-07 sent none)
-_SIZING_KEYS = (
-    "capacity_milli", "target_util", "online_milli", "system_milli", "throttled",
-    "throttle_share", "target_milli", "top_milli", "grow_milli_per_s", "floor_milli", "set_by",
-)  # fmt: skip
-
-
 def _box_sizing(box: Mapping[str, object]) -> str:
     """How the box got its size, in words: the target's terms, then the bound that set it
-    ("" when the state lacks them or names a bound this version does not know)."""
-    if not all(k in box for k in _SIZING_KEYS):
+    ("" when the state lacks them, as an agent's before 2026-12-07 does, or names a bound
+    this version does not know)."""
+    try:
+        target = (
+            f"capacity {box['capacity_milli']}m × {box['target_util']} − online "
+            f"{box['online_milli']}m − system {box['system_milli']}m"
+        )
+        if box["throttled"]:
+            target = f"({target}) × {box['throttle_share']} while throttling"
+        why = {
+            "target": "the box is the target",
+            "growth limit": f"growing toward it at {_num(box['grow_milli_per_s'])}m per second",
+            "floor": f"below the floor: held at {_num(box['floor_milli'])}m",
+            "cpus": (
+                f"above what its cpus run: held at {box['top_milli']}m"
+                if box["top_milli"] != box["capacity_milli"]
+                else f"above the node's capacity: held at {box['top_milli']}m"
+            ),
+        }.get(str(box["set_by"]))
+        return f"{target} = target {box['target_milli']}m; {why}" if why else ""
+    except KeyError:
         return ""
-    target = (
-        f"capacity {box['capacity_milli']}m × {box['target_util']} − online "
-        f"{box['online_milli']}m − system {box['system_milli']}m"
-    )
-    if box.get("throttled"):
-        target = f"({target}) × {box['throttle_share']} while throttling"
-    target = f"{target} = target {box['target_milli']}m"
-    why = {
-        "target": "the box is the target",
-        "growth limit": f"growing toward it at {_num(box['grow_milli_per_s'])}m per second",
-        "floor": f"below the floor: held at {_num(box['floor_milli'])}m",
-        "cpus": (
-            f"above what its cpus run: held at {box['top_milli']}m"
-            if box["top_milli"] != box["capacity_milli"]
-            else f"above the node's capacity: held at {box['top_milli']}m"
-        ),
-    }.get(str(box["set_by"]))
-    return f"{target}; {why}" if why else ""
 
 
 def _num(value: object) -> str:
