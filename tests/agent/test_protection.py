@@ -254,6 +254,26 @@ def test_cpusets_by_tier_on_a_real_layout() -> None:
     assert any("LSE pod ns/lse" in line for line in loop.explain("n1")["cpus"])  # type: ignore[union-attr]
 
 
+def test_the_agent_itself_is_kept_in_the_shared_pool() -> None:
+    """Apply names the cpus for colo-agent's own threads: the LS shared pool, off the LSE
+    pod's cores (on this machine's 2 cpus: the one the LSE pod does not hold); without a
+    topology it names none, and the driver leaves the agent where it is."""
+    loop = ProtectionLoop([node(cpu=2000, topology=load("local-2cpu"))])
+    web = PurePosixPath("kubepods/podweb")
+    loop.set_pods("n1", [ProtectedPod("ns/web", "u-web", QoSTier.LSE, 1000, 1000, cgroups=(web,))])
+    (apply,) = [c for c in run(loop, 0.0, 300) if isinstance(c, Apply)]
+    (pinned,) = [
+        i.cpuset_cpus for i in apply.intents if isinstance(i, CgroupIntent) and i.cgroup == web
+    ]
+    assert pinned is not None and apply.own_cpus == frozenset({0, 1}) - pinned
+    loop.set_pods("n1", [be("b")])  # the LSE pod gone: every cpu is shared again
+    (apply,) = [c for c in run(loop, 1.0, 300) if isinstance(c, Apply)]
+    assert apply.own_cpus == frozenset({0, 1})
+    plain = ProtectionLoop([node()])
+    (apply,) = [c for c in run(plain, 0.0, 300) if isinstance(c, Apply)]
+    assert apply.own_cpus is None
+
+
 def test_pods_the_kubelet_pinned_are_left_to_it() -> None:
     topo = load("2s8c2t-2numa")
     loop = ProtectionLoop([node(cpu=32_000, topology=topo)])

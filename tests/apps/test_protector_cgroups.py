@@ -9,6 +9,8 @@ process.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import os
 import signal
 import subprocess
@@ -153,3 +155,75 @@ def test_a_restarted_protector_carries_on_from_the_box_it_finds(cgroup_tree: Any
     report = after.stats.last_apply
     assert report is not None
     assert not [c for c in report.written if c.knob in ("cpu_idle", "cpu_weight")]
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="an LSE pod needs a cpu to itself")
+def test_colo_agent_protect_keeps_itself_off_the_lse_pods_cpu(
+    cgroup_tree: Any, tmp_path: Path
+) -> None:
+    """Run outside the pod tree, the agent is in no cpuset colo writes: it moves its own
+    threads to the shared pool, off the cpu it pinned the LSE pod to."""
+    uid = str(uuid.uuid4())
+    cgroup_tree.make("kubepods/burstable")
+    cgroup_tree.make("kubepods/besteffort")
+    cgroup_tree.start_idle(f"kubepods/pod{uid}/app")
+    log = tmp_path / "agent.log"
+    pod_cpus = cgroup_tree.path("cpuset", f"kubepods/pod{uid}") / "cpuset.cpus"
+    everything = pod_cpus.read_text().strip()
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [
+                sys.executable, "-m", "colo", "agent", "protect",
+                "--cgroup-root", str(cgroup_tree.cgroup_root),
+                "--kubelet-cgroup-root", cgroup_tree.kubelet_root,
+                "--interval", "0.2", "--node", "bench-node", "--pod", f"{uid}=LSE:1",
+            ],
+            stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        try:
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline and pod_cpus.read_text().strip() == everything:
+                time.sleep(0.1)
+            pinned = pod_cpus.read_text().strip()
+            assert pinned != everything, log.read_text(errors="replace")
+            lse = {int(pinned)}
+            masks: dict[int, set[int]] = {}
+            while time.monotonic() < deadline:
+                masks = {}
+                for t in os.listdir(f"/proc/{proc.pid}/task"):
+                    with contextlib.suppress(ProcessLookupError):
+                        masks[int(t)] = os.sched_getaffinity(int(t))
+                if masks and all(not (m & lse) for m in masks.values()):
+                    break
+                time.sleep(0.1)
+            assert masks and all(not (m & lse) for m in masks.values()), (lse, masks)
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout=10)
+    text = log.read_text(errors="replace")
+    assert "keeps its own threads on cpus" in text
+    assert "Traceback" not in text
+
+
+def test_rounds_without_a_box_say_so_once_and_start_when_it_comes(
+    cgroup_tree: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """kubepods without its BestEffort cgroup (a kubelet still starting): nothing to
+    measure the box by, so nothing is decided, and the log says which cgroup, once."""
+    cgroup_tree.make("kubepods/burstable")
+    protector = _protector(cgroup_tree)
+
+    async def rounds(n: int) -> None:
+        for _ in range(n):
+            await protector.tick()
+            await asyncio.sleep(0.05)
+
+    with caplog.at_level(logging.WARNING, logger="colo.apps.protect"):
+        asyncio.run(rounds(4))
+    said = [m for r in caplog.records if "cannot read cpu and memory" in (m := r.getMessage())]
+    assert len(said) == 1 and "kubepods/besteffort" in said[0], said
+    assert protector.stats.unmeasured == 4 and protector.stats.last_apply is None
+    cgroup_tree.make("kubepods/besteffort")
+    asyncio.run(rounds(3))
+    assert protector.stats.unmeasured == 5  # the first round with a box has no rates yet
+    assert protector.stats.last_apply is not None

@@ -21,7 +21,7 @@ Events in (methods), commands out (return values):
 | `Transitioned(node, old, new, reason)` | an Event on the Node, a log line, a metric |
 | `Forbid(node, on, reason)` | publish zero batch capacity while on (`ReportingLoop.forbid`) |
 | `Starving(node, on, reason)` | say the node starves its offline work (annotation, event) |
-| `Apply(node, intents)` | hand the intents to the cgroup port (only the executor writes) |
+| `Apply(node, intents, own_cpus)` | intents to the cgroup port; its own threads on `own_cpus` |
 | `Evict(node, key, uid, reason)` | a policy/v1 eviction of that pod, then `evicted(...)` |
 
 What the node's signals mean and the guard's thresholds are in `colo.agent.guard`; the
@@ -200,8 +200,14 @@ class Starving:
 
 @dataclass(frozen=True, slots=True)
 class Apply:
+    """The node's cgroup intents, and `own_cpus`: the cpus colo-agent's own threads
+    belong on, the LS shared pool (off every pod's exclusive cores; None without a
+    topology). Inside its pod the pod's cpuset already keeps it there; outside the pod
+    tree only its driver can (`colo.linux.affinity`)."""
+
     node: str
     intents: tuple[Intent, ...]
+    own_cpus: frozenset[int] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -539,9 +545,11 @@ class ProtectionLoop:
         node, opts = self.nodes[i], self.options
         intents: list[Intent] = []
         be_cpus: frozenset[int] | None = None
+        own_cpus: frozenset[int] | None = None
         if allocated is not None:
             assignment, pods = allocated
             be_cpus = assignment.be or None
+            own_cpus = assignment.shared or None
             for pod, cpu_pod in zip(self._pods[i], pods, strict=True):
                 own = assignment.exclusive.get(cpu_pod.uid)
                 if own is not None and own.owner == "kubelet":
@@ -565,7 +573,7 @@ class ProtectionLoop:
         intents.insert(0, box)
         if opts.box_memory and bool(sized.reclaim[i]):
             intents.append(ReclaimIntent(node.box))
-        return Apply(node.name, tuple(intents))
+        return Apply(node.name, tuple(intents), own_cpus)
 
     @staticmethod
     def _cpu_pod(p: ProtectedPod) -> CPUPod:

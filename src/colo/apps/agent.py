@@ -80,6 +80,7 @@ from colo.kube.informer import Informer
 from colo.kube.nodestatus import KubeNodeStatusPatcher
 from colo.kube.transport import Transport
 from colo.linux import CgroupUsageReader, LinuxCgroups
+from colo.linux.affinity import OwnCpus
 from colo.linux.node import node_busy_reader, read_kubelet_cpu_state, read_memory, read_topology
 from colo.ports.api import Api
 from colo.ports.cgroups import Cgroups
@@ -440,6 +441,7 @@ async def protect_local(options: LocalProtectOptions) -> None:
         sampler=sampler_for(cgroups, options.proc_root),
         pods=lambda t: pods_from_tree(t, options.pods) if t is not None else [],
         kubelet=kubelet_state_reader(options.kubelet_state, options.node),
+        hooks=ProtectorHooks(keep_self_on=OwnCpus().keep_on),
     )
     metrics: web.AppRunner | None = None
     try:
@@ -559,6 +561,7 @@ async def protect(
             recorder=recorder,
             room_elsewhere=lambda: room_elsewhere(api, options.node),
             after_round=warn_bad_pods,
+            keep_self_on=OwnCpus().keep_on,
         ),
     )
     protector_ready.set_result(protector)

@@ -335,17 +335,23 @@ class NodeSampler:
         self._busy = read_busy_ns
         self._memory = read_memory
         self._last: _Counters | None = None
+        #: the cgroup whose cpu or memory could not be read in the last round (kubepods
+        #: or the box: not there, or its controller not mounted), else None
+        self.missing: PurePosixPath | None = None
 
     def sample(self, tree: KubeletTree, now_s: float) -> Sample | None:
-        """None on the first round (no rates yet) or when kubepods or the box is gone."""
+        """None on the first round (no rates yet) or when kubepods or the box is gone
+        (`missing` says which)."""
         c = self.cgroups
         kube = c.cpu(tree.kubepods)
         box = c.cpu(tree.box)
         kube_mem = c.memory(tree.kubepods)
         box_mem = c.memory(tree.box)
         if kube is None or box is None or kube_mem is None or box_mem is None:
+            self.missing = tree.kubepods if kube is None or kube_mem is None else tree.box
             self._last = None
             return None
+        self.missing = None
         now = _Counters(now_s, self._busy(), kube.usage_ns, box.usage_ns)
         last, self._last = self._last, now
         if last is None or now_s <= last.at:
@@ -392,7 +398,9 @@ class ProtectorHooks:
     """What the protector does beyond the cgroups, by mode: `on_forbid` (the reporting
     loop's `forbid`), evictions and Events (None: no API server — logged only),
     `room_elsewhere` (asked while the node starves its offline work: may a starved pod
-    run on another node?), `after_round` (the driver's own work once a round is done)."""
+    run on another node?), `after_round` (the driver's own work once a round is done),
+    `keep_self_on` (moves the agent's own threads onto the cpus an `Apply` names for
+    it: `colo.linux.affinity.OwnCpus.keep_on`; None leaves them be)."""
 
     on_forbid: Callable[[bool], None] = lambda on: None
     evictor: Evictor | None = None
@@ -400,6 +408,7 @@ class ProtectorHooks:
     node_uid: str = ""
     room_elsewhere: Callable[[], Awaitable[bool]] | None = None
     after_round: Callable[[], Awaitable[None]] | None = None
+    keep_self_on: Callable[[frozenset[int]], object] | None = None
 
 
 @dataclass
@@ -450,6 +459,7 @@ class NodeProtector:
         self.sample: Sample | None = None
         self.slo_failing = math.nan
         self._said_no_tree = False
+        self._said_missing: PurePosixPath | None = None
         self._adopted = False
         #: whether the cluster has room for this node's offline work elsewhere (None:
         #: unknown); set by a driver that can see the cluster
@@ -474,6 +484,15 @@ class NodeProtector:
             except Retryable as e:
                 log.warning("node %s: reading usage failed; not measured: %s", self.name, e)
         self.sample = sample
+        missing = self.sampler.missing if tree is not None else None
+        if missing != self._said_missing and missing is not None:
+            log.warning(
+                "node %s: cannot read cpu and memory of %s (not there yet, or a controller "
+                "not mounted); not measured, nothing decided, until it can",
+                self.name,
+                missing,
+            )
+        self._said_missing = missing
         if sample is None:
             self.stats.unmeasured += 1
             return []
@@ -552,6 +571,8 @@ class NodeProtector:
             self.stats.last_apply = report
             for k, v in report.counts().items():
                 self.stats.applied[k] += v
+            if command.own_cpus is not None and h.keep_self_on is not None:
+                h.keep_self_on(command.own_cpus)
         elif isinstance(command, Transitioned):
             key = (command.old.name, command.new.name)
             self.stats.transitions[key] = self.stats.transitions.get(key, 0) + 1
