@@ -14,7 +14,7 @@ import pytest
 BENCH = Path(__file__).resolve().parents[2] / "bench"
 sys.path.insert(0, str(BENCH))
 
-from interference import PhaseResult, Snapshot, node_cpus, runqueue_waits_ns  # noqa: E402
+from interference import PhaseResult, Snapshot, figures, node_cpus, runqueue_waits_ns  # noqa: E402
 
 SPIN = "import time\nt = time.perf_counter()\nwhile time.perf_counter() - t < 5: pass"
 
@@ -56,3 +56,24 @@ def test_a_phase_counts_the_waits_of_threads_seen_at_both_ends_per_second() -> N
     assert r.runqueue_wait_ms_per_s == pytest.approx(25.0)  # (20 + 30) ms / 2 s
     assert r.millicores["online"] == pytest.approx(1000.0)
     assert r.idle_millicores == pytest.approx(1000 * node_cpus() - 1500.0)
+
+
+def test_inflation_pairs_rounds_and_the_pooled_figure_takes_every_request() -> None:
+    """Per round, p99 against the same round's alone p99 (median of the ratios); pooled,
+    the p99 of all rounds' requests of a phase against all of alone's."""
+
+    def phase(name: str, slow: float, n_slow: int) -> PhaseResult:
+        lat = [1.0] * (100 - n_slow) + [slow] * n_slow  # p99 of 100: the slowest two decide
+        return PhaseResult(name, lat, 0, 0.0, 1000.0, {"offline": 500.0}, 0.0)
+
+    rounds = {
+        "alone": [phase("alone", 2.0, 2), phase("alone", 4.0, 2), phase("alone", 2.0, 2)],
+        "colo": [phase("colo", 2.2, 2), phase("colo", 4.0, 2), phase("colo", 2.0, 2)],
+    }
+    f = figures(rounds, None)
+    assert f["inflation_colo"] == pytest.approx(0.0)  # ratios 1.1, 1.0, 1.0
+    # of 300 requests the 4th slowest decides: alone 2.0 (of 4, 4, 2, 2, ...), colo 2.2
+    assert f["p99_alone_pooled_ms"] == pytest.approx(2.0)
+    assert f["p99_colo_pooled_ms"] == pytest.approx(2.2)
+    assert f["inflation_colo_pooled"] == pytest.approx(0.1)
+    assert f["offline_share_of_idle_colo"] == pytest.approx(0.5)
