@@ -17,6 +17,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -110,29 +111,37 @@ def test_the_box_is_written_and_cut_when_online_load_rises(cgroup_tree: Any) -> 
     assert state["level"] == "NORMAL", state
 
 
-def test_colo_agent_protect_runs_alone_and_stops_cleanly(cgroup_tree: Any, tmp_path: Path) -> None:
-    cgroup_tree.make("kubepods/burstable")
-    cgroup_tree.start_busy(f"kubepods/besteffort/pod{uuid.uuid4()}/w", megabytes=8)
-    log = tmp_path / "agent.log"
+@contextlib.contextmanager
+def _colo_agent_protect(tree: Any, log: Path, *flags: str) -> Iterator[subprocess.Popen[bytes]]:
+    """`colo agent protect` of the private tree as a process, its output in `log`,
+    stopped with SIGTERM at the block's end."""
     with log.open("wb") as out:
         proc = subprocess.Popen(
             [
                 sys.executable, "-m", "colo", "agent", "protect",
-                "--cgroup-root", str(cgroup_tree.cgroup_root),
-                "--kubelet-cgroup-root", cgroup_tree.kubelet_root,
-                "--interval", "0.2", "--node", "bench-node",
+                "--cgroup-root", str(tree.cgroup_root),
+                "--kubelet-cgroup-root", tree.kubelet_root,
+                "--interval", "0.2", "--node", "bench-node", *flags,
             ],
             stdout=out, stderr=subprocess.STDOUT,
         )  # fmt: skip
         try:
-            box = cgroup_tree.path("cpu", "kubepods/besteffort") / "cpu.cfs_quota_us"
-            deadline = time.monotonic() + 20
-            while time.monotonic() < deadline and box.read_text().strip() == "-1":
-                time.sleep(0.1)
-            assert box.read_text().strip() != "-1", log.read_text(errors="replace")
+            yield proc
         finally:
             proc.send_signal(signal.SIGTERM)
             proc.wait(timeout=10)
+
+
+def test_colo_agent_protect_runs_alone_and_stops_cleanly(cgroup_tree: Any, tmp_path: Path) -> None:
+    cgroup_tree.make("kubepods/burstable")
+    cgroup_tree.start_busy(f"kubepods/besteffort/pod{uuid.uuid4()}/w", megabytes=8)
+    log = tmp_path / "agent.log"
+    with _colo_agent_protect(cgroup_tree, log):
+        box = cgroup_tree.path("cpu", "kubepods/besteffort") / "cpu.cfs_quota_us"
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and box.read_text().strip() == "-1":
+            time.sleep(0.1)
+        assert box.read_text().strip() != "-1", log.read_text(errors="replace")
     text = log.read_text(errors="replace")
     assert "protecting node bench-node" in text
     assert "Traceback" not in text
@@ -181,36 +190,23 @@ def test_colo_agent_protect_keeps_itself_off_the_lse_pods_cpu(
     log = tmp_path / "agent.log"
     pod_cpus = cgroup_tree.path("cpuset", f"kubepods/pod{uid}") / "cpuset.cpus"
     everything = pod_cpus.read_text().strip()
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [
-                sys.executable, "-m", "colo", "agent", "protect",
-                "--cgroup-root", str(cgroup_tree.cgroup_root),
-                "--kubelet-cgroup-root", cgroup_tree.kubelet_root,
-                "--interval", "0.2", "--node", "bench-node", "--pod", f"{uid}=LSE:1",
-            ],
-            stdout=out, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-        try:
-            deadline = time.monotonic() + 20
-            while time.monotonic() < deadline and pod_cpus.read_text().strip() == everything:
-                time.sleep(0.1)
-            pinned = pod_cpus.read_text().strip()
-            assert pinned != everything, log.read_text(errors="replace")
-            lse = {int(pinned)}
-            masks: dict[int, set[int]] = {}
-            while time.monotonic() < deadline:
-                masks = {}
-                for t in os.listdir(f"/proc/{proc.pid}/task"):
-                    with contextlib.suppress(ProcessLookupError):
-                        masks[int(t)] = os.sched_getaffinity(int(t))
-                if masks and all(not (m & lse) for m in masks.values()):
-                    break
-                time.sleep(0.1)
-            assert masks and all(not (m & lse) for m in masks.values()), (lse, masks)
-        finally:
-            proc.send_signal(signal.SIGTERM)
-            proc.wait(timeout=10)
+    with _colo_agent_protect(cgroup_tree, log, "--pod", f"{uid}=LSE:1") as proc:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and pod_cpus.read_text().strip() == everything:
+            time.sleep(0.1)
+        pinned = pod_cpus.read_text().strip()
+        assert pinned != everything, log.read_text(errors="replace")
+        lse = {int(pinned)}
+        masks: dict[int, set[int]] = {}
+        while time.monotonic() < deadline:
+            masks = {}
+            for t in os.listdir(f"/proc/{proc.pid}/task"):
+                with contextlib.suppress(ProcessLookupError):
+                    masks[int(t)] = os.sched_getaffinity(int(t))
+            if masks and all(not (m & lse) for m in masks.values()):
+                break
+            time.sleep(0.1)
+        assert masks and all(not (m & lse) for m in masks.values()), (lse, masks)
     text = log.read_text(errors="replace")
     assert "keeps its own threads on cpus" in text
     assert "Traceback" not in text
