@@ -41,7 +41,7 @@ def _read(tree: Any, controller: str, path: str, name: str) -> str:
 
 
 class _TreeOnly(LinuxCgroups):
-    """The node's memory and io pressure read as none: the machine's other work (a test
+    """The node's pressure read as none: the machine's other work (a test
     suite writing files beside this one) put io at 5 % of the time (full, avg10) once,
     which the guard rightly answers with THROTTLE and half a box, and the box's sizing
     is what these tests are about. The guard's answer to pressure has its own tests."""

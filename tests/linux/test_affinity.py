@@ -111,5 +111,6 @@ def test_a_cpuset_around_the_process_narrows_the_mask_once(cgroup_tree) -> None:
     assert proc.returncode == 0
     moved, mask = (json.loads(line) for line in out.splitlines())
     assert mask == [min(CPUS)]
-    # the first call reads what the kernel kept; the second finds it and writes nothing
-    assert moved[1] == 0, moved
+    # the first call writes and reads what the kernel kept; the second finds it and
+    # writes nothing
+    assert moved[0] >= 1 and moved[1] == 0, moved

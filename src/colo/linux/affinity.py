@@ -14,7 +14,8 @@ its creator's). It reads before it writes and writes only threads whose mask dif
 cpuset cgroup around the process narrows what the kernel keeps (the kernel runs a task
 only on cpus its cpuset has); that narrowed mask is then taken as reached, so a round
 that asks again writes nothing. A set the kernel refuses (none of its cpus allowed
-here) is logged once and left: the agent keeps running where it was.
+here) is logged once and asked for again each round (a cpuset may widen); meanwhile the
+agent keeps running where it was.
 
 Written here rather than taken from a library: psutil's `Process.cpu_affinity` sets the
 mask of the thread group's leader only, and `os.sched_setaffinity` is the one call
@@ -47,7 +48,7 @@ class OwnCpus:
         """Move every thread onto `cpus`; how many threads were moved (0: all were
         there already, or the kernel refused the set)."""
         cpus = frozenset(cpus)
-        if not cpus or cpus in self._refused:
+        if not cpus:
             return 0
         want = self._kept[1] if self._kept is not None and self._kept[0] == cpus else cpus
         moved = 0
@@ -60,15 +61,17 @@ class OwnCpus:
             except ProcessLookupError:
                 continue  # the thread ended meanwhile
             except OSError as e:
-                self._refused.add(cpus)
-                log.warning(
-                    "cannot keep colo-agent's own threads on cpus %s: %s (%s); they run "
-                    "where they were",
-                    format_cpuset(cpus),
-                    errno.errorcode.get(e.errno or 0, e.errno),
-                    e.strerror,
-                )
+                if cpus not in self._refused:  # said once; asked again every round
+                    self._refused.add(cpus)
+                    log.warning(
+                        "cannot keep colo-agent's own threads on cpus %s: %s (%s); they "
+                        "run where they were",
+                        format_cpuset(cpus),
+                        errno.errorcode.get(e.errno or 0, e.errno),
+                        e.strerror,
+                    )
                 return moved
+            self._refused.discard(cpus)
             if self._kept is None or self._kept != (cpus, got):
                 log.info(
                     "colo-agent keeps its own threads on cpus %s (off the pods' own cores)",
