@@ -112,8 +112,8 @@ async def namespace_gone(t: Transport, ns: str, timeout_s: float = 600.0) -> Non
 async def _until_gone(gone: Callable[[], Awaitable[bool]], timeout_s: float, what: str) -> None:
     """Ask `gone()` every 0.5 s (a Retryable answer counts as not yet) until it says so;
     RuntimeError naming `what` after `timeout_s`."""
-    deadline = time.time() + timeout_s
-    while time.time() < deadline:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
         with contextlib.suppress(Retryable):
             if await gone():
                 return

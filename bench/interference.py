@@ -354,9 +354,14 @@ class PhaseResult:
         )  # fmt: skip
 
     def percentile_ms(self, q: float) -> float:
-        import numpy as np
+        return percentile(self.latencies_ms, q)
 
-        return float(np.percentile(self.latencies_ms, q)) if self.latencies_ms else float("nan")
+
+def percentile(values: list[float], q: float) -> float:
+    """The q-th percentile of `values` (NaN for none)."""
+    import numpy as np
+
+    return float(np.percentile(values, q)) if values else float("nan")
 
 
 @dataclasses.dataclass
@@ -686,10 +691,7 @@ class Bench:
 
 
 def pooled_p99_ms(runs: list[PhaseResult]) -> float:
-    import numpy as np
-
-    every = [x for r in runs for x in r.latencies_ms]
-    return float(np.percentile(every, 99)) if every else float("nan")
+    return percentile([x for r in runs for x in r.latencies_ms], 99)
 
 
 def figures(rounds: dict[str, list[PhaseResult]], step: StepResult | None) -> dict[str, float]:
