@@ -237,6 +237,21 @@ class KubeletLayout:
         if self._burstable.pop(p, None) is not None:
             self._weigh_burstable()
 
+    def allow_realtime(self, path: str | PurePosixPath, runtime_us: int) -> None:
+        """Let tasks in cgroup `path` run real-time (SCHED_FIFO) for up to `runtime_us` of
+        each `cpu.rt_period_us`: with the kernel's RT group scheduling a cgroup made under
+        it gets no real-time time at all (a task there is refused SCHED_FIFO), so every
+        level from the layout's root down gets the budget, parents first. `LayoutUnavailable`
+        when the cpu hierarchy has no `cpu.rt_runtime_us` (the kernel has no RT group
+        scheduling, and any task may then run real-time) — the caller decides."""
+        p = PurePosixPath(path)
+        levels = [PurePosixPath(".")] + [q for q in reversed(p.parents) if str(q) != "."] + [p]
+        for q in dict.fromkeys(levels):
+            f = self.dir("cpu", "" if str(q) == "." else q) / "cpu.rt_runtime_us"
+            if not f.exists():
+                raise LayoutUnavailable(f"{f} does not exist: no RT group scheduling")
+            f.write_text(f"{runtime_us}\n")
+
     def enter(self, path: str | PurePosixPath, pid: int) -> None:
         """Move process `pid` (all its threads) into cgroup `path` in every hierarchy."""
         for controller in self.mounts:

@@ -7,15 +7,17 @@ an error); nothing else on the machine is written. It plays the kubelet (the lay
 its values); colo writes only through colo-agent.
 
 Processes (each joins its cgroup, in every hierarchy, before it starts working):
-- online pod (`--workers`, 2 by default): a Burstable pod requesting 1 cpu and limited
-  to `--workers` cpus, 512 MiB (`kubepods/burstable/pod<uid>/<container>`), running that
-  many HTTP/1.1 servers on 127.0.0.1, each its own process and port (asyncio, one
-  thread, keep-alive), spinning a fixed number of loop iterations per request. At the
-  default 550 requests/s of ~2 ms it uses ~1.15 cores: more than its request, as an
-  online service does at its peak — the case co-location must survive. `--workers 1`
-  is a Guaranteed 1-cpu pod with one server instead (`--online-tier LSE` pins it to its
-  own core under colo). The count is calibrated once at the start, on the still idle
-  machine (best of 9), to `--work-ms`; every phase and process uses the same count.
+- online pod: by default a Guaranteed pod of 1 cpu and 512 MiB
+  (`kubepods/pod<uid>/<container>`) running one HTTP/1.1 server on 127.0.0.1 (asyncio,
+  one thread, keep-alive) that spins a fixed number of loop iterations per request: at
+  the default 250 requests/s of ~2 ms, ~0.6 core. Under colo it is what its
+  `colo.io/qos: LSE` label makes it (`--online-tier`): a latency-sensitive service on a
+  core of its own, the tier colo promises to keep within a few percent of alone.
+  `--workers N` (N > 1) is a Burstable pod requesting 1 cpu and limited to N, running N
+  servers, each its own process and port; with `--workers 2 --online-tier LS --rate 550`
+  it uses ~1.15 cores, more than its request, in colo's shared pool (the bursting
+  service of docs/agent.md). The count is calibrated once at the start, on the still
+  idle machine (best of 9), to `--work-ms`; every phase and process uses the same count.
 - load generator (`<root>/client`, outside kubepods, cpu.shares 262144, the kernel's
   most): open loop, request k is due at t0 + k/rate whatever came back before (asyncio;
   a new keep-alive connection when none is idle); latency = answer − due time, so a late
@@ -23,8 +25,16 @@ Processes (each joins its cgroup, in every hierarchy, before it starts working):
   A request that fails, or has no answer `--timeout-ms` after its due time, is an error
   with latency = the timeout.
   Load normally comes from other machines, where offline work on this node cannot delay
-  the client; here it must share the two cpus, so it gets the largest weight there is,
-  in every phase alike, and what is measured is the service. Its cpu is accounted apart.
+  the client and the client takes no cpu from the service; here it must share the two
+  cpus. With a pinned online pod (LSE, LSR: colo gives it cpus from the first) the
+  client is a real-time task (SCHED_FIFO 1) on the last cpu (`--client realtime`, the
+  default then): nothing of the node delays it, and it never queues on the service's
+  core, in every phase alike (left free at the largest weight, it followed the server
+  onto its core, 88 % of its time under colo, and the server waited behind it 37-93 ms
+  a second; as a real-time task on the last cpu, 3.4-4.9 ms, and 0.3-1.4 alone). A service
+  in the shared pool uses every cpu, and a real-time client there would take its time
+  (its waits alone went from 75-115 to 137 ms/s), so the client is left free at the
+  kernel's largest weight then (`--client free`). Its cpu is accounted apart.
 - offline pod: `stress-ng --cpu <node cpus> --cpu-method matrixprod`, wanting every
   cpu. Without colo (unprotected) it is what a batch job is on a shared node today: a
   Burstable pod requesting the cpu the online pod leaves (1 cpu, cpu.shares 1024), no
@@ -39,8 +49,10 @@ seconds measured; the tree is put back to the kubelet's values before each:
 - alone: server + load.
 - unprotected: + stress-ng; the kubelet's layout as is.
 - colo: + stress-ng + colo-agent, stopped with SIGTERM after the phase.
-- step: as colo; after 5 s more, a ~0.8-core burner starts inside the online pod's
-  container (with the server's ~0.3 core it meets the pod's 1-core quota). react_s =
+- step: as colo; after 5 s more, online load steps up by a ~0.8-core burner where the
+  box runs: inside the online pod's container when the pod is in the shared pool (LS or
+  no tier), else (LSE, LSR: the pod's cpus are its own, and the box is kept off them)
+  in a second online pod, Burstable, requesting 800m, in the shared pool. react_s =
   seconds from then until the box's (`kubepods/besteffort`) cpu limit (cfs quota /
   period, polled every 10 ms) is a quarter of the step (0.2 core) below the lowest it
   was during the second before — the margin keeps the limit's interval-to-interval
@@ -101,12 +113,19 @@ ONLINE = Pod(
     cpu_request_milli=1000, cpu_limit_milli=1000, memory_limit_bytes=512 << 20,
 )  # fmt: skip
 OFFLINE_UID = "bbbbbbbb-0000-4000-8000-000000000002"
+#: the step phase's second online pod (the burner's, when the online pod is pinned)
+STEP_POD = Pod("cccccccc-0000-4000-8000-000000000003", "Burstable", cpu_request_milli=800)
+#: tiers whose pods colo gives cpus of their own, which the box stays off
+PINNED_TIERS = ("LSE", "LSR")
 #: without colo, the offline pod requests what the online pod leaves of the node
 OFFLINE_REQUEST_MILLI = 1000
 LOADGEN = PurePosixPath("client")
 #: the client's cpu.shares: the kernel's most, so nothing on the node delays it
 LOADGEN_SHARES = 262_144
-#: the step phase's burner inside the online pod, cores
+#: a real-time client's budget, us of every cpu.rt_period_us (1 s): it uses ~0.1 core;
+#: this keeps a runaway one from taking its cpu whole
+LOADGEN_RT_RUNTIME_US = 300_000
+#: the step phase's burner, cores
 BURN_CORES = 0.8
 #: how far the box's cpu limit must fall below its lowest before the step to count as
 #: colo's reaction, cores: a quarter of the step, so the limit's own jitter from one
@@ -256,6 +275,15 @@ def burn(cores: float) -> None:
         time.sleep(0.010 - busy)
 
 
+def realtime_on(cpu: int) -> None:
+    """This process as a real-time task (SCHED_FIFO, the lowest priority) on `cpu` only."""
+    try:
+        os.sched_setaffinity(0, {cpu})
+        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(1))
+    except OSError as e:
+        raise SystemExit(f"the load generator cannot run real-time on cpu {cpu}: {e}") from e
+
+
 def child(argv: list[str]) -> None:
     """A child's entry: it waits for a line on stdin (its pid is moved into its cgroup
     meanwhile), then works."""
@@ -264,7 +292,9 @@ def child(argv: list[str]) -> None:
     if role == "server":
         asyncio.run(serve(float(rest[0]), *(int(x) for x in rest[1:])))
     elif role == "loadgen":
-        ports, rate, warmup, duration, timeout = rest
+        ports, rate, warmup, duration, timeout, rt_cpu = rest
+        if int(rt_cpu) >= 0:
+            realtime_on(int(rt_cpu))
         asyncio.run(
             load([int(x) for x in ports.split(",")], float(rate), float(warmup),
                  float(duration), float(timeout))
@@ -419,8 +449,11 @@ class Bench:
         workers: int = 1,
         box_period: str = "",
         agent_log: Path | None = None,
+        client_cpu: int | None = None,
     ) -> None:
-        """`agent_log`: colo-agent's output of every phase it ran in is appended there."""
+        """`agent_log`: colo-agent's output of every phase it ran in is appended there;
+        `client_cpu`: the load generator runs real-time there (None: free)."""
+        self.client_cpu = client_cpu
         self.layout = layout
         #: the machine's busy time as colo-agent reads it (the root cgroup + irq and steal)
         self.busy_ns = node_busy_reader(LinuxCgroups(layout.cgroup_root))
@@ -498,6 +531,11 @@ class Bench:
     def start_server(self, work_ms: float) -> None:
         self.online_container = self.layout.add_pod(self.online)
         self.layout.make(LOADGEN, cpu_shares=LOADGEN_SHARES)
+        if self.client_cpu is not None:
+            # without RT group scheduling any task may run real-time: nothing to allow
+            with contextlib.suppress(LayoutUnavailable):
+                self.layout.allow_realtime(LOADGEN, LOADGEN_RT_RUNTIME_US)
+            self.say(f"load generator: real-time, on cpu {self.client_cpu}")
         server = self.spawn_child(self.online_container, "server", work_ms)
         assert server.stdout is not None
         line = server.stdout.readline()
@@ -600,6 +638,7 @@ class Bench:
             self.warmup_s,
             duration_s,
             self.timeout_s,
+            -1 if self.client_cpu is None else self.client_cpu,
         )
 
     def results(self, proc: subprocess.Popen[bytes]) -> dict[str, Any]:
@@ -657,9 +696,14 @@ class Bench:
 
     def step(self) -> StepResult:
         self.layout.reset()
+        # the step must come where the box runs to ask anything of it: a pinned pod's
+        # cpus are not the box's (and its own limit would cap the burner)
+        pinned = self.online_tier in PINNED_TIERS
         self.say(
             f"phase step: {self.warmup_s + self.settle_s:g} s under colo, then a "
-            f"{BURN_CORES:g}-core burner in the online pod; up to {self.duration_s:g} s"
+            f"{BURN_CORES:g}-core burner in "
+            f"{'a second online pod in the shared pool' if pinned else 'the online pod'}; "
+            f"up to {self.duration_s:g} s"
         )
         with self.offline(colo=True), self.agent() as agent:
             load = self.loadgen(self.settle_s + self.duration_s + 2)
@@ -669,12 +713,14 @@ class Bench:
             while time.monotonic() < baseline_from + 1.0:
                 before = min(before, self.layout.cpu_limit_cores(BOX))
                 time.sleep(POLL_S)
-            burner = self.spawn_child(self.online_container, "burn", BURN_CORES)
+            where = self.layout.add_pod(STEP_POD) if pinned else self.online_container
+            burner = self.spawn_child(where, "burn", BURN_CORES)
             stepped = time.monotonic()
             react_s, after = None, before
             while time.monotonic() < stepped + self.duration_s:
                 after = self.layout.cpu_limit_cores(BOX)
-                if after < before - REACT_DROP_CORES:
+                # a box still unlimited before the step has no level to fall from
+                if math.isfinite(before) and after < before - REACT_DROP_CORES:
                     react_s = time.monotonic() - stepped
                     break
                 if agent.poll() is not None:
@@ -682,7 +728,11 @@ class Bench:
                 time.sleep(POLL_S)
             self.stop(burner)
             self.stop(load)
-        if react_s is None:
+            if pinned:
+                self.layout.remove(STEP_POD.cgroup)
+        if react_s is None and not math.isfinite(before):
+            self.say("the box had no cpu limit in the second before the step: no reaction to time")
+        elif react_s is None:
             self.say(f"the box's cpu limit did not drop within {self.duration_s:g} s")
         return StepResult(react_s, before, after)
 
@@ -786,7 +836,7 @@ def main() -> int:
         "--duration", type=float, default=None, help="measured seconds per phase and round (10)"
     )
     p.add_argument("--warmup", type=float, default=None, help="warm-up seconds per phase (3)")
-    p.add_argument("--rate", type=float, default=550.0, help="requests per second (550)")
+    p.add_argument("--rate", type=float, default=250.0, help="requests per second (250)")
     p.add_argument("--work-ms", type=float, default=2.0, help="server cpu per request (2 ms)")
     p.add_argument("--timeout-ms", type=float, default=1000.0, help="request timeout (1000)")
     p.add_argument("--phases", default=",".join(PHASES), help=f"subset of {','.join(PHASES)}")
@@ -794,9 +844,9 @@ def main() -> int:
     p.add_argument(
         "--workers",
         type=int,
-        default=2,
+        default=1,
         help="server processes (1: a Guaranteed 1-cpu pod; N > 1: a Burstable pod "
-        "requesting 1 cpu, limited to N, that bursts past its request) (2)",
+        "requesting 1 cpu, limited to N, that bursts past its request) (1)",
     )
     p.add_argument(
         "--target-util",
@@ -820,9 +870,16 @@ def main() -> int:
     p.add_argument(
         "--online-tier",
         choices=("LSE", "LSR", "LS", "none"),
-        default="LS",
+        default="LSE",
         help="the online pod's colo.io/qos tier under colo (colo agent protect --pod; "
-        "none: by its QoS class; LSE needs --workers 1) (LS)",
+        "none: by its QoS class; LSE needs --workers 1) (LSE)",
+    )
+    p.add_argument(
+        "--client",
+        choices=("auto", "realtime", "free"),
+        default="auto",
+        help="the load generator: a real-time task on the last cpu, or free at the kernel's "
+        "largest weight (auto: real-time with an LSE or LSR online pod, else free)",
     )
     args = p.parse_args()
     phases = [x.strip() for x in args.phases.split(",") if x.strip()]
@@ -830,6 +887,14 @@ def main() -> int:
     if unknown or not phases:
         p.error(f"--phases: unknown {unknown}; choose from {','.join(PHASES)}")
     phases = [x for x in PHASES if x in phases]
+    if args.workers < 1:
+        p.error(f"--workers: expected 1 or more server processes, got {args.workers}")
+    if args.workers > 1 and args.online_tier == "LSE":
+        p.error(
+            f"--workers {args.workers} makes a Burstable pod, and --online-tier LSE (the "
+            "default) is for a Guaranteed one: give --online-tier LS (or none, LSR) with "
+            "it, e.g. --workers 2 --online-tier LS --rate 550 for the bursting service"
+        )
     duration = args.duration if args.duration is not None else (5.0 if args.quick else 10.0)
     warmup = args.warmup if args.warmup is not None else (1.0 if args.quick else 3.0)
     settle = 2.0 if args.quick else SETTLE_S
@@ -853,6 +918,10 @@ def main() -> int:
     # unwind, so the tree is cleaned up
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
+    realtime = args.client == "realtime" or (
+        args.client == "auto" and args.online_tier in PINNED_TIERS
+    )
+    client_cpu = layout.node_cpus - 1 if realtime else None
     rounds: dict[str, list[PhaseResult]] = {x: [] for x in phases if x != "step"}
     step: StepResult | None = None
     repeats = 1 if args.quick else max(1, args.repeats)
@@ -862,7 +931,7 @@ def main() -> int:
             timeout_s=args.timeout_ms / 1000, log=sys.stderr,
             online_tier="" if args.online_tier == "none" else args.online_tier,
             target_util=args.target_util, workers=args.workers, box_period=args.box_period,
-            agent_log=args.agent_log,
+            agent_log=args.agent_log, client_cpu=client_cpu,
         )  # fmt: skip
         try:
             bench.start_server(args.work_ms)

@@ -117,3 +117,36 @@ def test_a_process_moves_in_and_out_and_nothing_is_left(layout) -> None:
     finally:
         sleeper.kill()
         sleeper.wait()
+
+
+def test_a_task_may_run_real_time_only_once_its_cgroup_is_allowed(layout) -> None:
+    """The bench's real-time client: under RT group scheduling a new cgroup has no
+    real-time budget and SCHED_FIFO is refused there; allow_realtime gives every level
+    from the layout's root down a budget, and the same request then succeeds."""
+    layout.create()
+    layout.make("client")
+    if not (layout.dir("cpu", "client") / "cpu.rt_runtime_us").exists():
+        pytest.skip("this kernel has no RT group scheduling")
+    want = "import os; os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(1)); print('fifo')"
+    script = f"import sys; sys.stdin.readline(); {want}"
+
+    def try_fifo() -> subprocess.CompletedProcess[str]:
+        proc = subprocess.Popen(
+            [sys.executable, "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        layout.enter("client", proc.pid)
+        out, err = proc.communicate("go\n", timeout=30)
+        return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+
+    refused = try_fifo()
+    assert refused.returncode != 0 and "PermissionError" in refused.stderr
+
+    layout.allow_realtime("client", 200_000)
+    assert layout.read("cpu", "", "cpu.rt_runtime_us") == "200000"
+    assert layout.read("cpu", "client", "cpu.rt_runtime_us") == "200000"
+    allowed = try_fifo()
+    assert allowed.returncode == 0, allowed.stderr
+    assert allowed.stdout.strip() == "fifo"
+    layout.close()
+    assert not any(top.exists() for top in tops(layout))
