@@ -38,6 +38,13 @@ pods; then colo-batch's run started while the API server was still deleting
 kube-scheduler's 5,000 events of the last run.) The two ceilings run last. Everything
 shares the machine's cores with the API server, etcd, kwok and kube-controller-manager;
 the CPU seconds each process used during each run are printed too.
+
+The four runs come in rounds (`--repeats`, 3): kube-scheduler, colo-batch, the ceiling,
+the watched ceiling, then again. Each figure is the median over the rounds, and each
+ratio the median of the rounds' own ratios (colo-batch's time over the ceiling's of the
+same round): on this 2-core virtual machine the bare ceiling alone moved from 7.5 to
+10.7 s between rounds of one run (2026-12-07), as the host's share of the cpu changed
+under the guest, so one run of each would compare two draws of that noise.
 """
 
 from __future__ import annotations
@@ -45,12 +52,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -328,6 +337,56 @@ def compile_colo() -> None:
     compileall.compile_dir(Path(colo.__file__).parent, quiet=1)
 
 
+@dataclass
+class Round:
+    """One round's four runs: (first bind s, last bind s, cpu seconds per process)."""
+
+    kube: tuple[float, float, dict[str, float]]
+    colo: tuple[float, float, dict[str, float]]
+    ceiling: tuple[float, float, dict[str, float]]
+    watched: tuple[float, float, dict[str, float]]
+
+
+def summarize(rounds: list[Round], pods: int) -> dict[str, float]:
+    """Medians over the rounds; a ratio is the median of the rounds' own ratios, so that
+    each compares two runs minutes apart, not the medians of different rounds."""
+
+    def med(values: list[float], digits: int = 2) -> float:
+        return round(statistics.median(values), digits)
+
+    colo = [r.colo[1] for r in rounds]
+    kube = [r.kube[1] for r in rounds]
+    ceiling = [r.ceiling[1] for r in rounds]
+    watched = [r.watched[1] for r in rounds]
+    figures: dict[str, float] = {
+        "colo_s": med(colo),
+        "kube_scheduler_s": med(kube),
+        "ceiling_s": med(ceiling),
+        "colo_over_ceiling": med([c / x for c, x in zip(colo, ceiling, strict=True)], 3),
+        "ratio": med([k / c for k, c in zip(kube, colo, strict=True)]),
+        "ceiling_ratio": med([k / x for k, x in zip(kube, ceiling, strict=True)]),
+        "first_bind_colo_s": med([r.colo[0] for r in rounds]),
+        "first_bind_kube_scheduler_s": med([r.kube[0] for r in rounds]),
+        "first_bind_ceiling_s": med([r.ceiling[0] for r in rounds]),
+        "ceiling_watched_s": med(watched),
+        "first_bind_ceiling_watched_s": med([r.watched[0] for r in rounds]),
+        "colo_over_ceiling_watched": med([c / w for c, w in zip(colo, watched, strict=True)], 3),
+        "cpu_ms_per_pod_colo": med([1000 * r.colo[2]["scheduler"] / pods for r in rounds], 3),
+        "cpu_ms_per_pod_kube_scheduler": med(
+            [1000 * r.kube[2]["scheduler"] / pods for r in rounds], 3
+        ),
+        "colo_pods_per_s": med([pods / c for c in colo], 1),
+        "kube_scheduler_pods_per_s": med([pods / k for k in kube], 1),
+    }
+    for run in ("kube", "colo", "ceiling", "watched"):
+        name = {"kube": "kube_scheduler", "watched": "ceiling_watched"}.get(run, run)
+        cpus = [getattr(r, run)[2] for r in rounds]
+        for process in dict.fromkeys(k for cpu in cpus for k in cpu):
+            figures[f"{name}_cpu_s_{process}"] = med([cpu.get(process, 0.0) for cpu in cpus], 1)
+    figures["rounds"] = len(rounds)
+    return figures
+
+
 def main() -> None:
     p = parser(__doc__ or "")
     p.add_argument("--nodes", type=int, default=1000)
@@ -335,8 +394,12 @@ def main() -> None:
     p.add_argument("--qps", type=float, default=1000.0, help="client QPS (and burst) of both")
     p.add_argument("--timeout", type=float, default=900.0, help="seconds per run before giving up")
     p.add_argument("--logs", type=Path, default=None, help="keep colo-batch's log here")
+    p.set_defaults(repeats=3)
     args = p.parse_args()
+    if args.repeats < 1:
+        p.error(f"--repeats: expected 1 or more rounds, got {args.repeats}")
     compile_colo()
+    rounds: list[Round] = []
     with tempfile.TemporaryDirectory(prefix="colo-sched-e2e-") as tmp:
         logs = args.logs or Path(tmp)
         logs.mkdir(parents=True, exist_ok=True)
@@ -344,46 +407,26 @@ def main() -> None:
             # untimed: the resident wave, then a wave bound and deleted (docstring)
             run_binder(state, args.pods, args.qps, args.timeout, then="stay")
             run_binder(state, args.pods, args.qps, args.timeout)
-            kube_first, kube_s, kube_cpu = run_kube_scheduler(
-                state, args.pods, args.qps, args.timeout
-            )
-            colo_first, colo_s, colo_cpu = run_colo_batch(
-                state, args.pods, args.qps, args.timeout, logs
-            )
-            ceiling_first, ceiling_s, ceiling_cpu = run_binder(
-                state, args.pods, args.qps, args.timeout
-            )
-            watched_first, watched_s, watched_cpu = run_binder(
-                state,
-                args.pods,
-                args.qps,
-                args.timeout,
-                watcher_log=logs / "watcher.log",
-                then="leave",
-            )
-    figures = {
-        "colo_s": round(colo_s, 2),
-        "kube_scheduler_s": round(kube_s, 2),
-        "ceiling_s": round(ceiling_s, 2),
-        "colo_over_ceiling": round(colo_s / ceiling_s, 3),
-        "ratio": round(kube_s / colo_s, 2),
-        "ceiling_ratio": round(kube_s / ceiling_s, 2),
-        "first_bind_colo_s": round(colo_first, 2),
-        "first_bind_kube_scheduler_s": round(kube_first, 2),
-        "first_bind_ceiling_s": round(ceiling_first, 2),
-        "ceiling_watched_s": round(watched_s, 2),
-        "first_bind_ceiling_watched_s": round(watched_first, 2),
-        "colo_over_ceiling_watched": round(colo_s / watched_s, 3),
-        "cpu_ms_per_pod_colo": round(1000 * colo_cpu["scheduler"] / args.pods, 3),
-        "cpu_ms_per_pod_kube_scheduler": round(1000 * kube_cpu["scheduler"] / args.pods, 3),
-        "colo_pods_per_s": round(args.pods / colo_s, 1),
-        "kube_scheduler_pods_per_s": round(args.pods / kube_s, 1),
-    }
-    runs = (("kube_scheduler", kube_cpu), ("colo", colo_cpu), ("ceiling", ceiling_cpu),
-            ("ceiling_watched", watched_cpu))  # fmt: skip
-    for run, cpu in runs:
-        for name, seconds in cpu.items():
-            figures[f"{run}_cpu_s_{name}"] = seconds
+            for k in range(args.repeats):
+                last = k == args.repeats - 1
+                one = Round(
+                    kube=run_kube_scheduler(state, args.pods, args.qps, args.timeout),
+                    colo=run_colo_batch(state, args.pods, args.qps, args.timeout, logs),
+                    ceiling=run_binder(state, args.pods, args.qps, args.timeout),
+                    watched=run_binder(
+                        state, args.pods, args.qps, args.timeout,
+                        watcher_log=logs / "watcher.log", then="leave" if last else "remove",
+                    ),
+                )  # fmt: skip
+                rounds.append(one)
+                print(
+                    f"  round {k + 1}: colo-batch {one.colo[1]:.2f} s (first {one.colo[0]:.2f}), "
+                    f"ceiling {one.ceiling[1]:.2f} s, watched {one.watched[1]:.2f} s, "
+                    f"kube-scheduler {one.kube[1]:.2f} s (first {one.kube[0]:.2f}): "
+                    f"colo_over_ceiling {one.colo[1] / one.ceiling[1]:.3f}",
+                    file=sys.stderr, flush=True,
+                )  # fmt: skip
+    figures = summarize(rounds, args.pods)
     emit(
         f"{args.pods} pods onto {args.nodes} kwok nodes, client QPS {args.qps:g} for both",
         figures,

@@ -178,16 +178,25 @@ def test_the_agent_protects_on_real_cgroups_and_says_so(
                     assert event["type"] == "Warning"
                     assert "colo.io/qos='gold'" in event["message"]
 
-                    async def annotated() -> str | None:
+                    seen: list[dict[str, Any]] = []
+
+                    async def quiet() -> dict[str, Any] | None:
                         lease = await read_heartbeat(t, NODE)
                         notes = ((lease or {}).get("metadata") or {}).get("annotations") or {}
                         raw = notes.get("colo.io/protection")
-                        sized = raw is not None and json.loads(raw)["box"]["quota_us"] is not None
-                        return raw if sized else None
+                        if raw is None or json.loads(raw)["box"]["quota_us"] is None:
+                            return None
+                        seen.append(json.loads(raw))
+                        return seen[-1] if seen[-1]["level"] == "NORMAL" else None
 
-                    state = json.loads(await until(annotated, what="protection", within_s=30))
-                    # node-0044 has 32 cores: this machine's two are far below any threshold
-                    assert state["level"] == "NORMAL", state
+                    # node-0044 has 32 cores: this machine's two are far below any cpu
+                    # threshold. The node's pressure is the machine's own, though: other
+                    # work on it (io PSI of 22 %, once) takes the guard up, and it must come
+                    # back down to NORMAL once that has passed (M quiet intervals).
+                    try:
+                        state = await until(quiet, what="protection at NORMAL", within_s=60)
+                    except pytest.fail.Exception:
+                        pytest.fail(f"the guard did not settle at NORMAL: last {seen[-1:]}")
                     assert state["box"]["quota_us"] >= 10_000  # at least the 100m floor
                     text = await scrape(metrics_port)
                     assert sample(text, "colo_agent_guard_level") >= 0
