@@ -32,7 +32,17 @@ class Node:
         for path in ("kubepods/burstable", f"kubepods/pod{ONLINE}/app",
                      f"kubepods/besteffort/pod{OFFLINE}/job"):  # fmt: skip
             self.tree.make(path)
-        self.cgroups = LinuxCgroups(self.tree.root, files=self.tree.files)
+        # the node's PSI is the model's too, and quiet: read from the real /proc/pressure,
+        # io pressure from other work on the machine (8 %, full avg10, once during make
+        # test) put the guard in THROTTLE and halved the box these tests size
+        quiet = tmp_path / "proc-pressure"
+        quiet.mkdir()
+        for resource in ("cpu", "memory", "io"):
+            (quiet / resource).write_text(
+                "".join(f"{kind} avg10=0.00 avg60=0.00 avg300=0.00 total=0\n"
+                        for kind in ("some", "full"))
+            )  # fmt: skip
+        self.cgroups = LinuxCgroups(self.tree.root, files=self.tree.files, proc_pressure=quiet)
         (found,) = self.cgroups.scan()
         assert str(found.box) == "kubepods/besteffort"
         self.box = found.box
