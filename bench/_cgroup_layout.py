@@ -245,12 +245,10 @@ class KubeletLayout:
         when the cpu hierarchy has no `cpu.rt_runtime_us` (the kernel has no RT group
         scheduling, and any task may then run real-time) — the caller decides."""
         p = PurePosixPath(path)
-        levels = [PurePosixPath(".")] + [q for q in reversed(p.parents) if str(q) != "."] + [p]
-        for q in dict.fromkeys(levels):
-            f = self.dir("cpu", "" if str(q) == "." else q) / "cpu.rt_runtime_us"
-            if not f.exists():
-                raise LayoutUnavailable(f"{f} does not exist: no RT group scheduling")
-            f.write_text(f"{runtime_us}\n")
+        for q in (*reversed(p.parents), p):  # ".", …, p: the layout's root first
+            if not (self.dir("cpu", q) / "cpu.rt_runtime_us").exists():
+                raise LayoutUnavailable(f"{self.dir('cpu', q)} has no cpu.rt_runtime_us")
+            self.write("cpu", q, "cpu.rt_runtime_us", runtime_us)
 
     def enter(self, path: str | PurePosixPath, pid: int) -> None:
         """Move process `pid` (all its threads) into cgroup `path` in every hierarchy."""

@@ -61,7 +61,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from _cluster import clear, dev_cluster, namespace, namespace_gone, transport
 from _common import cpu_s, emit, parser
@@ -109,6 +109,15 @@ def cluster_cpu_s(state: ClusterState) -> dict[str, float]:
     return {p.name: cpu_s(p.pid) for p in state.processes}
 
 
+class Run(NamedTuple):
+    """One timed run: seconds from the scheduler's start to the first and the last pod
+    seen bound, and the cpu seconds each process used meanwhile."""
+
+    first_s: float
+    last_s: float
+    cpu_s: dict[str, float]
+
+
 async def time_to_bind(
     state: ClusterState,
     ns: str,
@@ -116,7 +125,7 @@ async def time_to_bind(
     start: Callable[[], None],
     timeout_s: float,
     scheduler_cpu_s: Callable[[], float],
-) -> tuple[float, float, dict[str, float]]:
+) -> Run:
     """Start the scheduler with `start()`; seconds until the first and the last pod of
     `ns` is seen bound, and the CPU seconds each process used meanwhile."""
     async with transport(state) as t:
@@ -144,7 +153,7 @@ async def time_to_bind(
             after = cluster_cpu_s(state)
             cpu = {k: round(after[k] - before.get(k, 0.0), 1) for k in after}
             cpu["scheduler"] = round(scheduler_cpu_s(), 1)
-            return times[0] - t0, times[-1] - t0, cpu
+            return Run(times[0] - t0, times[-1] - t0, cpu)
         finally:
             watching.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -157,9 +166,7 @@ def colo_process(
     return background([sys.executable, "-m", "colo.cli.main", *args], log)
 
 
-def run_kube_scheduler(
-    state: ClusterState, pods: int, qps: float, timeout_s: float
-) -> tuple[float, float, dict[str, float]]:
+def run_kube_scheduler(state: ClusterState, pods: int, qps: float, timeout_s: float) -> Run:
     ns = asyncio.run(_namespace(state, "kube"))
     asyncio.run(create(state, ns, pods, "bench-kube-scheduler"))
     handle: list[Any] = []
@@ -202,9 +209,7 @@ def settle(state: ClusterState, ns: str, timeout_s: float) -> None:
     time.sleep(5.0)
 
 
-def run_colo_batch(
-    state: ClusterState, pods: int, qps: float, timeout_s: float, logs: Path
-) -> tuple[float, float, dict[str, float]]:
+def run_colo_batch(state: ClusterState, pods: int, qps: float, timeout_s: float, logs: Path) -> Run:
     ns = asyncio.run(_namespace(state, "colo"))
     asyncio.run(create(state, ns, pods, "bench-colo-batch"))
     (port,) = free_ports(1)
@@ -252,7 +257,7 @@ def run_binder(
     watcher_log: Path | None = None,
     *,
     then: Literal["remove", "stay", "leave"] = "remove",
-) -> tuple[float, float, dict[str, float]]:
+) -> Run:
     """The ceiling: bind a wave round-robin without scheduling it (see the docstring).
 
     With `watcher_log`, an idle colo-batch (a scheduler name no pod has, hosting the
@@ -317,7 +322,7 @@ def run_binder(
         remove_wave(state, ns)
     elif then == "stay":
         settle(state, ns, timeout_s)
-    return first, last_s, cpu
+    return Run(first, last_s, cpu)
 
 
 async def _namespace(state: ClusterState, prefix: str) -> str:
@@ -337,14 +342,19 @@ def compile_colo() -> None:
     compileall.compile_dir(Path(colo.__file__).parent, quiet=1)
 
 
+#: Round's fields → the names its figures carry
+RUN_NAMES = {"kube": "kube_scheduler", "colo": "colo", "ceiling": "ceiling",
+             "watched": "ceiling_watched"}  # fmt: skip
+
+
 @dataclass
 class Round:
-    """One round's four runs: (first bind s, last bind s, cpu seconds per process)."""
+    """One round's four runs."""
 
-    kube: tuple[float, float, dict[str, float]]
-    colo: tuple[float, float, dict[str, float]]
-    ceiling: tuple[float, float, dict[str, float]]
-    watched: tuple[float, float, dict[str, float]]
+    kube: Run
+    colo: Run
+    ceiling: Run
+    watched: Run
 
 
 def summarize(rounds: list[Round], pods: int) -> dict[str, float]:
@@ -354,35 +364,33 @@ def summarize(rounds: list[Round], pods: int) -> dict[str, float]:
     def med(values: list[float], digits: int = 2) -> float:
         return round(statistics.median(values), digits)
 
-    colo = [r.colo[1] for r in rounds]
-    kube = [r.kube[1] for r in rounds]
-    ceiling = [r.ceiling[1] for r in rounds]
-    watched = [r.watched[1] for r in rounds]
+    def ratio(a: list[float], b: list[float], digits: int = 3) -> float:
+        return med([x / y for x, y in zip(a, b, strict=True)], digits)
+
+    runs = {name: [getattr(r, field) for r in rounds] for field, name in RUN_NAMES.items()}
+    last = {name: [r.last_s for r in rs] for name, rs in runs.items()}
+    colo, kube, ceiling = last["colo"], last["kube_scheduler"], last["ceiling"]
     figures: dict[str, float] = {
         "colo_s": med(colo),
         "kube_scheduler_s": med(kube),
         "ceiling_s": med(ceiling),
-        "colo_over_ceiling": med([c / x for c, x in zip(colo, ceiling, strict=True)], 3),
-        "ratio": med([k / c for k, c in zip(kube, colo, strict=True)]),
-        "ceiling_ratio": med([k / x for k, x in zip(kube, ceiling, strict=True)]),
-        "first_bind_colo_s": med([r.colo[0] for r in rounds]),
-        "first_bind_kube_scheduler_s": med([r.kube[0] for r in rounds]),
-        "first_bind_ceiling_s": med([r.ceiling[0] for r in rounds]),
-        "ceiling_watched_s": med(watched),
-        "first_bind_ceiling_watched_s": med([r.watched[0] for r in rounds]),
-        "colo_over_ceiling_watched": med([c / w for c, w in zip(colo, watched, strict=True)], 3),
-        "cpu_ms_per_pod_colo": med([1000 * r.colo[2]["scheduler"] / pods for r in rounds], 3),
-        "cpu_ms_per_pod_kube_scheduler": med(
-            [1000 * r.kube[2]["scheduler"] / pods for r in rounds], 3
-        ),
+        "colo_over_ceiling": ratio(colo, ceiling),
+        "ratio": ratio(kube, colo, 2),
+        "ceiling_ratio": ratio(kube, ceiling, 2),
+        "ceiling_watched_s": med(last["ceiling_watched"]),
+        "colo_over_ceiling_watched": ratio(colo, last["ceiling_watched"]),
         "colo_pods_per_s": med([pods / c for c in colo], 1),
         "kube_scheduler_pods_per_s": med([pods / k for k in kube], 1),
     }
-    for run in ("kube", "colo", "ceiling", "watched"):
-        name = {"kube": "kube_scheduler", "watched": "ceiling_watched"}.get(run, run)
-        cpus = [getattr(r, run)[2] for r in rounds]
-        for process in dict.fromkeys(k for cpu in cpus for k in cpu):
-            figures[f"{name}_cpu_s_{process}"] = med([cpu.get(process, 0.0) for cpu in cpus], 1)
+    for name, rs in runs.items():
+        figures[f"first_bind_{name}_s"] = med([r.first_s for r in rs])
+    for name in ("colo", "kube_scheduler"):
+        figures[f"cpu_ms_per_pod_{name}"] = med(
+            [1000 * r.cpu_s["scheduler"] / pods for r in runs[name]], 3
+        )
+    for name, rs in runs.items():
+        for process in dict.fromkeys(k for r in rs for k in r.cpu_s):
+            figures[f"{name}_cpu_s_{process}"] = med([r.cpu_s.get(process, 0.0) for r in rs], 1)
     figures["rounds"] = len(rounds)
     return figures
 
@@ -393,7 +401,12 @@ def main() -> None:
     p.add_argument("--pods", type=int, default=5000)
     p.add_argument("--qps", type=float, default=1000.0, help="client QPS (and burst) of both")
     p.add_argument("--timeout", type=float, default=900.0, help="seconds per run before giving up")
-    p.add_argument("--logs", type=Path, default=None, help="keep colo-batch's log here")
+    p.add_argument(
+        "--logs",
+        type=Path,
+        default=None,
+        help="keep colo-batch's and the watcher's logs here, a folder per round",
+    )
     p.set_defaults(repeats=3)
     args = p.parse_args()
     if args.repeats < 1:
@@ -409,21 +422,24 @@ def main() -> None:
             run_binder(state, args.pods, args.qps, args.timeout)
             for k in range(args.repeats):
                 last = k == args.repeats - 1
+                here = logs / f"round-{k + 1}"  # each round's logs kept
+                here.mkdir(exist_ok=True)
                 one = Round(
                     kube=run_kube_scheduler(state, args.pods, args.qps, args.timeout),
-                    colo=run_colo_batch(state, args.pods, args.qps, args.timeout, logs),
+                    colo=run_colo_batch(state, args.pods, args.qps, args.timeout, here),
                     ceiling=run_binder(state, args.pods, args.qps, args.timeout),
                     watched=run_binder(
                         state, args.pods, args.qps, args.timeout,
-                        watcher_log=logs / "watcher.log", then="leave" if last else "remove",
+                        watcher_log=here / "watcher.log", then="leave" if last else "remove",
                     ),
                 )  # fmt: skip
                 rounds.append(one)
                 print(
-                    f"  round {k + 1}: colo-batch {one.colo[1]:.2f} s (first {one.colo[0]:.2f}), "
-                    f"ceiling {one.ceiling[1]:.2f} s, watched {one.watched[1]:.2f} s, "
-                    f"kube-scheduler {one.kube[1]:.2f} s (first {one.kube[0]:.2f}): "
-                    f"colo_over_ceiling {one.colo[1] / one.ceiling[1]:.3f}",
+                    f"  round {k + 1}: colo-batch {one.colo.last_s:.2f} s (first "
+                    f"{one.colo.first_s:.2f}), ceiling {one.ceiling.last_s:.2f} s, watched "
+                    f"{one.watched.last_s:.2f} s, kube-scheduler {one.kube.last_s:.2f} s "
+                    f"(first {one.kube.first_s:.2f}): colo_over_ceiling "
+                    f"{one.colo.last_s / one.ceiling.last_s:.3f}",
                     file=sys.stderr, flush=True,
                 )  # fmt: skip
     figures = summarize(rounds, args.pods)

@@ -9,11 +9,11 @@ from pathlib import Path
 BENCH = Path(__file__).resolve().parents[2] / "bench"
 sys.path.insert(0, str(BENCH))
 
-from sched_e2e import Round, summarize  # noqa: E402
+from sched_e2e import Round, Run, summarize  # noqa: E402
 
 
-def run(first: float, last: float, scheduler_cpu: float = 0.0, **cpu: float):
-    return (first, last, {"scheduler": scheduler_cpu, **cpu})
+def run(first: float, last: float, scheduler_cpu: float = 0.0, **cpu: float) -> Run:
+    return Run(first, last, {"scheduler": scheduler_cpu, **cpu})
 
 
 def test_ratios_pair_each_round_and_figures_are_medians() -> None:

@@ -184,10 +184,11 @@ def test_the_agent_protects_on_real_cgroups_and_says_so(
                         lease = await read_heartbeat(t, NODE)
                         notes = ((lease or {}).get("metadata") or {}).get("annotations") or {}
                         raw = notes.get("colo.io/protection")
-                        if raw is None or json.loads(raw)["box"]["quota_us"] is None:
+                        state = None if raw is None else json.loads(raw)
+                        if state is None or state["box"]["quota_us"] is None:
                             return None
-                        seen.append(json.loads(raw))
-                        return seen[-1] if seen[-1]["level"] == "NORMAL" else None
+                        seen.append(state)
+                        return state if state["level"] == "NORMAL" else None
 
                     # node-0044 has 32 cores: this machine's two are far below any cpu
                     # threshold. The node's pressure is the machine's own, though: other

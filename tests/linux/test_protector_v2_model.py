@@ -9,7 +9,7 @@ import asyncio
 import uuid
 from pathlib import Path, PurePosixPath
 
-from unifiedmodel import UnifiedTree
+from unifiedmodel import UnifiedTree, quiet_node_pressure
 
 from colo.agent.protection import ProtectedNode, ProtectionLoop
 from colo.apps.agent import protection_options
@@ -35,13 +35,7 @@ class Node:
         # the node's PSI is the model's too, and quiet: read from the real /proc/pressure,
         # io pressure from other work on the machine (8 %, full avg10, once during make
         # test) put the guard in THROTTLE and halved the box these tests size
-        quiet = tmp_path / "proc-pressure"
-        quiet.mkdir()
-        for resource in ("cpu", "memory", "io"):
-            (quiet / resource).write_text(
-                "".join(f"{kind} avg10=0.00 avg60=0.00 avg300=0.00 total=0\n"
-                        for kind in ("some", "full"))
-            )  # fmt: skip
+        quiet = quiet_node_pressure(tmp_path / "proc-pressure")
         self.cgroups = LinuxCgroups(self.tree.root, files=self.tree.files, proc_pressure=quiet)
         (found,) = self.cgroups.scan()
         assert str(found.box) == "kubepods/besteffort"

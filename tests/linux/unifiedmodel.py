@@ -36,6 +36,14 @@ PSI = "".join(f"{k} avg10=0.00 avg60=0.00 avg300=0.00 total=0\n" for k in ("some
 IO_KEYS = ("rbps", "wbps", "riops", "wiops")
 
 
+def quiet_node_pressure(d: Path) -> Path:
+    """A node's /proc/pressure with nothing pressed (cpu, memory, io): `d`, made."""
+    d.mkdir()
+    for resource in ("cpu", "memory", "io"):
+        (d / resource).write_text(PSI)
+    return d
+
+
 def _fail(code: int, path: Path) -> OSError:
     return OSError(code, os.strerror(code), str(path))
 
