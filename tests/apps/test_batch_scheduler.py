@@ -5,6 +5,9 @@ the process against a real API server.)"""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import subprocess
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -405,3 +408,70 @@ def test_a_held_back_pod_deleted_before_its_time_is_never_placed() -> None:
     rig.now = T0
     rig.sched.step()  # its timer comes and finds nothing to release
     assert rig.cycle() == 0 and rig.binder.bound == [] and not rig.loop.pending
+
+
+def test_started_comes_with_the_first_answered_binding_not_before() -> None:
+    """`started` (what a hosted coordinator waits for before it serves gRPC) is set once
+    the first binding is answered, not while the cycle's bindings are still in flight."""
+    rig = Rig(node("a"))
+    gate = asyncio.Event()
+    fast = rig.binder.bind_retrying
+
+    async def gated(pod: PodRef, node_name: str) -> None:
+        await gate.wait()
+        await fast(pod, node_name)
+
+    rig.binder.bind_retrying = gated  # type: ignore[method-assign]
+    rig.add(pod("p"))
+    at = rig.loop.cycle_at()
+    assert at is not None
+    rig.now = at
+
+    async def body() -> None:
+        rig.sched.step()  # the cycle: a reservation, then the binding
+        for _ in range(10):
+            await asyncio.sleep(0)
+        assert rig.sched.stats.bound == 0 and rig.ledger.granted == 1  # reserved, in flight
+        assert not rig.sched.started.is_set()
+        gate.set()
+        await asyncio.wait_for(rig.sched.started.wait(), 1.0)
+        await rig.sched.drain()
+
+    rig.aio.run_until_complete(body())
+    assert rig.binder.bound == [("ns/p", "a")]
+
+
+def test_started_when_there_is_nothing_to_bind() -> None:
+    """Nothing pending at the start, or only pods that fit nowhere: `started` is set once
+    the scheduler has nothing in flight, so a hosted coordinator is not kept waiting."""
+    idle = Rig(node("a"))
+
+    async def run_until_started() -> None:
+        task = asyncio.ensure_future(idle.sched.run())
+        try:
+            await asyncio.wait_for(idle.sched.started.wait(), 1.0)
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    idle.aio.run_until_complete(run_until_started())
+
+    full = Rig(node("a", "1"))
+    full.add(pod("big", "2"))
+    assert not full.sched.started.is_set()
+    assert full.cycle() == 0 and full.conditions.written  # reported, nothing bound
+    assert full.sched.started.is_set()
+
+
+def test_colo_batch_imports_neither_grpc_nor_the_other_ports_before_it_needs_them() -> None:
+    """Every module imported before the first listing delays a (re)started colo-batch's
+    first binding: gRPC (~40 ms with the generated code) comes with a coordinator client
+    or once the hosted coordinator serves; the cgroup port never."""
+    code = (
+        "import sys, colo.cli.batch, colo.apps.batch\n"
+        "print(sorted(m for m in sys.modules if m == 'grpc' or m.startswith(('colo.rpc', "
+        "'colo.ports.cgroups', 'colo.ports.usage'))))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", out.stdout

@@ -333,3 +333,59 @@ def test_a_token_the_api_server_refuses_ends_colo_batch_with_the_error_not_a_han
     assert done.returncode == 1, done.stderr[-2000:]
     assert "rejected the credentials (401)" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_colo_batch_hosting_the_coordinator_binds_first_then_serves_other_schedulers(
+    dev_cluster: ClusterState, tmp_path: Path
+) -> None:
+    """With --coordinator-listen, colo-batch reserves in its own process from the ledger
+    it rebuilt, and serves that ledger over gRPC once its first bindings are out (the
+    gRPC start no longer stands in front of them): its pod is bound, the log says it
+    hosts only after it synced, and another scheduler reserving through the port meets
+    the same ledger: the node's room less every pod bound there, this one included."""
+    from colo.core.objects import Node, Pod
+    from colo.rpc.coordinator import CoordinatorClient
+
+    name = "colo-batch-hosting-e2e"
+    node = f"node-{STANDARD_NODES - 1:04d}"
+    (port,) = free_ports(1)
+    args = [sys.executable, "-m", "colo.cli.main", "batch", "serve",
+            "--kubeconfig", dev_cluster.kubeconfig, "--no-leader-elect",
+            "--scheduler-name", name, "--coordinator-listen", f"127.0.0.1:{port}"]  # fmt: skip
+    log = tmp_path / "batch.log"
+
+    async def body() -> None:
+        async with transport(dev_cluster) as t:
+            ns = await new_namespace(t)
+            pin = {"nodeSelector": {"kubernetes.io/hostname": node}}
+            body = pod_body("h", scheduler=name, **pin)
+            body["spec"]["containers"][0].update(_requests("300m"))
+            await t.post(f"/api/v1/namespaces/{ns}/pods", body)
+
+            async def bound() -> bool:
+                return (await _pods(t, ns))["h"]["spec"].get("nodeName") == node
+
+            await _wait(bound, what="colo-batch to bind its pod")
+
+            async def hosting() -> bool:
+                return "hosting colo-coordinator on port" in log.read_text()
+
+            await _wait(hosting, what="colo-batch to serve the coordinator", timeout_s=10)
+            text = log.read_text()
+            assert text.index("synced in") < text.index("hosting colo-coordinator")
+            there = await t.get("/api/v1/pods", {"fieldSelector": f"spec.nodeName={node}"})
+            views = [Pod.from_k8s(p) for p in there["items"]]
+            used = sum(v.requests.cpu_milli for v in views if not v.terminal)
+            assert used >= 300  # this test's pod, at least
+            alloc = Node.from_k8s(await t.get(f"/api/v1/nodes/{node}")).allocatable.cpu_milli
+            client = CoordinatorClient(f"127.0.0.1:{port}", scheduler="another")
+            try:
+                (too_much,) = await client.reserve([Item("x/y", node, {"cpu": alloc - used + 1})])
+                (fits,) = await client.reserve([Item("x/z", node, {"cpu": alloc - used})])
+            finally:
+                await client.close()
+            assert not too_much.ok and fits.ok
+
+    with background(args, log):
+        asyncio.run(body())
+    assert "Traceback" not in log.read_text()

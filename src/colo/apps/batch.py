@@ -48,7 +48,6 @@ from colo.kube.reader import KubeClusterReader
 from colo.kube.transport import Transport
 from colo.ports.cluster import EventRecorder, PodConditionWriter, RetryingBinder
 from colo.ports.coordinator import Coordinator
-from colo.rpc.coordinator import CoordinatorClient
 from colo.sched.loop import DEFAULT_SCHEDULER_NAME, BatchLoop, BatchStats, LoopOptions
 from colo.sched.messages import (
     Bind,
@@ -75,6 +74,9 @@ log = logging.getLogger(__name__)
 #: The longest the first listing runs with the cyclic collector paused; the largest
 #: clusters list in ~10 s (150,000 pods at ~14,000 objects/s).
 GC_PAUSED_LISTING_S = 60.0
+#: The longest a hosted coordinator waits for colo-batch's first bindings before it
+#: serves other schedulers anyway (a slow API server must not keep them out for long).
+HOSTING_DELAY_CAP_S = 1.0
 
 
 @dataclass
@@ -125,6 +127,10 @@ class BatchScheduler:
         self._binds: deque[Bind] = deque()
         self._bind_workers = 0
         self._max_bind_workers = max(1, bind_workers)
+        #: Set once the first cycle's work is out: a binding answered, or nothing in
+        #: flight after a step (what `serve` waits for before it serves the coordinator
+        #: it hosts to other schedulers).
+        self.started = asyncio.Event()
 
     @property
     def stats(self) -> BatchStats:
@@ -170,6 +176,7 @@ class BatchScheduler:
         """Wake the loop whenever it asks, forever."""
         while True:
             self.step()
+            self._started_if_idle()
             at = self.next_wakeup()
             self._wake.clear()
             timeout = None if at is None else max(0.0, at - self._clock())
@@ -225,6 +232,8 @@ class BatchScheduler:
         except ColoError as e:
             self.handle(BindFailed(command.key, type(e).__name__, str(e)))
             return
+        finally:
+            self.started.set()
         self.handle(BindSucceeded(command.key))
 
     async def _write_unschedulable(self, command: ReportUnschedulable) -> None:
@@ -249,7 +258,15 @@ class BatchScheduler:
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.ensure_future(work)
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        self._started_if_idle()
+
+    def _started_if_idle(self) -> None:
+        if not (self._tasks or self._binds):
+            self.started.set()
 
     async def drain(self) -> None:
         """Wait for the commands in flight (tests, shutdown)."""
@@ -309,11 +326,12 @@ async def serve(config: ClientConfig, options: BatchOptions) -> None:
     async with Transport.from_config(
         config, qps=options.qps, burst=options.burst, user_agent="colo-batch"
     ) as t:
-        client = (
-            CoordinatorClient(options.coordinator, scheduler=options.scheduler_name)
-            if options.coordinator
-            else None
-        )
+        client = None
+        if options.coordinator:
+            # Imported only when used: grpc and the generated code are ~40 ms of a start.
+            from colo.rpc.coordinator import CoordinatorClient
+
+            client = CoordinatorClient(options.coordinator, scheduler=options.scheduler_name)
         reader = KubeClusterReader(pods=Informer(t, "pods"), nodes=Informer(t, "nodes"))
         hosted = (
             CoordinatorApp(reader=reader, listen=options.coordinator_listen)
@@ -353,15 +371,23 @@ async def serve(config: ClientConfig, options: BatchOptions) -> None:
             reader.subscribe(sched.on_event)
             informers = asyncio.ensure_future(reader.run())
 
-            async def synced_and_hosting() -> None:
+            async def synced() -> None:
                 # An informer that gives up (Permanent: say, a token the API server
                 # refuses) raises here, and the process exits with it instead of waiting.
                 await reader.wait_synced(informers)
                 if hosted is not None:
-                    port = await hosted.start()
-                    log.info("hosting colo-coordinator on port %d", port)
+                    await hosted.sync()  # the ledger, before the first reservation
 
-            ready = asyncio.ensure_future(synced_and_hosting())
+            async def hosting(app: CoordinatorApp) -> None:
+                # Other schedulers are served once this one's first bindings are out: its
+                # own reservations go to the ledger in-process, and the gRPC start (with
+                # its imports) no longer stands in front of the first binding.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(sched.started.wait(), HOSTING_DELAY_CAP_S)
+                port = await app.serve()
+                log.info("hosting colo-coordinator on port %d", port)
+
+            ready = asyncio.ensure_future(synced())
             try:
                 began = time.perf_counter()
                 # What the first listing builds lives as long as its objects: built with
@@ -377,6 +403,8 @@ async def serve(config: ClientConfig, options: BatchOptions) -> None:
                          options.identity, time.perf_counter() - began, sched.loop.snap.n,
                          len(sched.loop.pending))  # fmt: skip
                 loops = [informers, sched.run()]
+                if hosted is not None:
+                    loops.append(hosting(hosted))
                 if options.sweep_silent_after_s is not None:
                     loops.append(silent_node_sweeper(t, reader, options).run())
                 await asyncio.gather(*loops)
