@@ -59,7 +59,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
 
@@ -342,19 +342,14 @@ def compile_colo() -> None:
     compileall.compile_dir(Path(colo.__file__).parent, quiet=1)
 
 
-#: Round's fields → the names its figures carry
-RUN_NAMES = {"kube": "kube_scheduler", "colo": "colo", "ceiling": "ceiling",
-             "watched": "ceiling_watched"}  # fmt: skip
-
-
 @dataclass
 class Round:
-    """One round's four runs."""
+    """One round's four runs, each named as its figures are (`colo_s`, `ceiling_watched_s`)."""
 
-    kube: Run
+    kube_scheduler: Run
     colo: Run
     ceiling: Run
-    watched: Run
+    ceiling_watched: Run
 
 
 def summarize(rounds: list[Round], pods: int) -> dict[str, float]:
@@ -367,7 +362,7 @@ def summarize(rounds: list[Round], pods: int) -> dict[str, float]:
     def ratio(a: list[float], b: list[float], digits: int = 3) -> float:
         return med([x / y for x, y in zip(a, b, strict=True)], digits)
 
-    runs = {name: [getattr(r, field) for r in rounds] for field, name in RUN_NAMES.items()}
+    runs = {f.name: [getattr(r, f.name) for r in rounds] for f in fields(Round)}
     last = {name: [r.last_s for r in rs] for name, rs in runs.items()}
     colo, kube, ceiling = last["colo"], last["kube_scheduler"], last["ceiling"]
     figures: dict[str, float] = {
@@ -425,10 +420,10 @@ def main() -> None:
                 here = logs / f"round-{k + 1}"  # each round's logs kept
                 here.mkdir(exist_ok=True)
                 one = Round(
-                    kube=run_kube_scheduler(state, args.pods, args.qps, args.timeout),
+                    kube_scheduler=run_kube_scheduler(state, args.pods, args.qps, args.timeout),
                     colo=run_colo_batch(state, args.pods, args.qps, args.timeout, here),
                     ceiling=run_binder(state, args.pods, args.qps, args.timeout),
-                    watched=run_binder(
+                    ceiling_watched=run_binder(
                         state, args.pods, args.qps, args.timeout,
                         watcher_log=here / "watcher.log", then="leave" if last else "remove",
                     ),
@@ -437,8 +432,9 @@ def main() -> None:
                 print(
                     f"  round {k + 1}: colo-batch {one.colo.last_s:.2f} s (first "
                     f"{one.colo.first_s:.2f}), ceiling {one.ceiling.last_s:.2f} s, watched "
-                    f"{one.watched.last_s:.2f} s, kube-scheduler {one.kube.last_s:.2f} s "
-                    f"(first {one.kube.first_s:.2f}): colo_over_ceiling "
+                    f"{one.ceiling_watched.last_s:.2f} s, kube-scheduler "
+                    f"{one.kube_scheduler.last_s:.2f} s (first {one.kube_scheduler.first_s:.2f}): "
+                    f"colo_over_ceiling "
                     f"{one.colo.last_s / one.ceiling.last_s:.3f}",
                     file=sys.stderr, flush=True,
                 )  # fmt: skip

@@ -19,12 +19,12 @@ def run(first: float, last: float, scheduler_cpu: float = 0.0, **cpu: float) -> 
 def test_ratios_pair_each_round_and_figures_are_medians() -> None:
     rounds = [
         # a slow round: everything 1.5 × longer, the ratio the same as a quick round's
-        Round(kube=run(1.5, 24.0, 12.0), colo=run(1.5, 15.0, 3.0, kwok=3.0),
-              ceiling=run(0.1, 12.0), watched=run(0.2, 13.5)),
-        Round(kube=run(1.0, 16.0, 11.0), colo=run(1.0, 10.0, 3.5, kwok=2.0),
-              ceiling=run(0.1, 8.0), watched=run(0.2, 9.0)),
-        Round(kube=run(2.0, 17.0, 13.0), colo=run(1.2, 11.0, 4.0, kwok=2.5),
-              ceiling=run(0.1, 10.0), watched=run(0.3, 10.0)),
+        Round(kube_scheduler=run(1.5, 24.0, 12.0), colo=run(1.5, 15.0, 3.0, kwok=3.0),
+              ceiling=run(0.1, 12.0), ceiling_watched=run(0.2, 13.5)),
+        Round(kube_scheduler=run(1.0, 16.0, 11.0), colo=run(1.0, 10.0, 3.5, kwok=2.0),
+              ceiling=run(0.1, 8.0), ceiling_watched=run(0.2, 9.0)),
+        Round(kube_scheduler=run(2.0, 17.0, 13.0), colo=run(1.2, 11.0, 4.0, kwok=2.5),
+              ceiling=run(0.1, 10.0), ceiling_watched=run(0.3, 10.0)),
     ]  # fmt: skip
     f = summarize(rounds, pods=1000)
     assert f["rounds"] == 3
@@ -40,8 +40,8 @@ def test_ratios_pair_each_round_and_figures_are_medians() -> None:
 
 
 def test_one_round_gives_that_rounds_figures() -> None:
-    one = Round(kube=run(0.9, 14.0, 30.0), colo=run(1.3, 9.8, 6.5),
-                ceiling=run(0.05, 7.9), watched=run(0.1, 10.35))  # fmt: skip
+    one = Round(kube_scheduler=run(0.9, 14.0, 30.0), colo=run(1.3, 9.8, 6.5),
+                ceiling=run(0.05, 7.9), ceiling_watched=run(0.1, 10.35))  # fmt: skip
     f = summarize([one], pods=5000)
     assert f["colo_over_ceiling"] == round(9.8 / 7.9, 3)
     assert f["cpu_ms_per_pod_colo"] == 1.3

@@ -88,8 +88,8 @@ class CoordinatorApp:
     async def serve(self) -> int:
         """Serve the synced ledger over gRPC; returns the port. gRPC is imported here, not
         with this module: colo-batch hosting the coordinator binds its first pods before
-        it serves other schedulers, and importing grpc and the generated code took ~40 ms
-        of a cold start (2 cores, 2026-12-07)."""
+        it serves other schedulers, and importing grpc and the generated code is ~40 ms
+        (`python -X importtime`, 2 cores, 2026-12-07)."""
         from colo.rpc.coordinator import CoordinatorService
         from colo.rpc.coordinator import serve as serve_grpc
 
