@@ -1,5 +1,8 @@
 """List-then-watch informer over raw JSON, with relist-diff on 410 and backoff on faults.
 
+Pod lists are asked for in Kubernetes' Protobuf encoding and decoded to the same dicts
+(`colo.kube.protolist`: it costs the API server far less than JSON); watches are JSON.
+
 The cache holds raw dicts keyed by `namespace/name` (or `name` for cluster objects);
 Pod/Node views are built lazily and memoised per resourceVersion. Pods and nodes are
 decoded in their shape (`colo.kube.shapes`: only the fields the views read), and a

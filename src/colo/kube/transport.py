@@ -20,6 +20,7 @@ import msgspec
 from colo.core.errors import Conflict, NotFound, Permanent, Retryable
 from colo.core.ratelimit import RateLimiter
 from colo.kube.config import ClientConfig
+from colo.kube.shapes import PROTOBUF_MAGIC
 from colo.ports.api import BodyShape
 
 
@@ -55,6 +56,16 @@ def error_for_status(status: int, url: str, body: str, headers: Mapping[str, str
     if status == 429 or status >= 500:
         return ServerBusy(f"{url}: server busy ({status}): {text}", delay_s=_retry_after(headers))
     return Permanent(f"{url}: request failed ({status}): {text}")
+
+
+def _error_text(body: bytes) -> str:
+    """An error body as text: JSON as sent; a Protobuf Status (the answer to a request
+    that accepted Protobuf) by its reason and message."""
+    if body[:4] == PROTOBUF_MAGIC:
+        from colo.kube.protolist import status_text
+
+        return status_text(body)
+    return body.decode("utf-8", "replace")
 
 
 def _decode(body: bytes, url: str, parse: Callable[[bytes], Any] = json.loads) -> Any:
@@ -168,12 +179,15 @@ class Transport:
         content_type: str = "application/json",
         shape: BodyShape | None = None,
     ) -> Any:
-        """Send one request; return the decoded JSON body (a list page in `shape`)."""
+        """Send one request; return the decoded JSON body (a list page in `shape`, asked
+        for in the shape's `list_accept`: pods in Protobuf, `colo.kube.protolist`)."""
         url = self.base_url + path
         data = None if body is None else json.dumps(body)
         headers = self._headers()
         if data is not None:
             headers["Content-Type"] = content_type
+        if shape is not None:
+            headers["Accept"] = shape.list_accept
         await self._wait_turn()
         try:
             async with self._sess().request(
@@ -186,8 +200,7 @@ class Transport:
             ) as resp:
                 body = await resp.read()
                 if resp.status >= 300:
-                    text = body.decode("utf-8", "replace")
-                    raise error_for_status(resp.status, url, text, resp.headers)
+                    raise error_for_status(resp.status, url, _error_text(body), resp.headers)
         except (aiohttp.ClientConnectionError, TimeoutError) as e:
             raise Retryable(f"cannot reach the API server at {url}: {e}", delay_s=1.0) from e
         return _decode(body, url, json.loads if shape is None else shape.decode_list)

@@ -29,6 +29,9 @@ class BodyShape(Protocol):
     """Decodes list pages and watch lines keeping only the fields a reader needs
     (`colo.kube.shapes`); a transport without it may hand out whole objects instead."""
 
+    #: the Accept header of a list request in this shape
+    list_accept: str
+
     def decode_list(self, body: bytes) -> Any: ...
 
     def decode_event(self, line: bytes) -> dict[str, Any]: ...

@@ -1,0 +1,224 @@
+"""Pod list pages in Protobuf: what colo.kube.protolist makes of them, and how the
+transport asks for them. (The same pods encoded by a real API server both ways:
+tests/e2e/test_kube_protobuf_lists.py.)"""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import web
+
+from colo.core.errors import NotFound, Retryable
+from colo.core.objects import Pod
+from colo.kube.pb import core_pb2 as pb
+from colo.kube.protolist import NotProtobuf, decode_pod_list, status_text
+from colo.kube.shapes import NODE, POD, PROTOBUF_MAGIC, PROTOBUF_OR_JSON
+from colo.kube.transport import Transport
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def framed(message: Any) -> bytes:
+    """A body as the API server sends it: the magic, then the envelope."""
+    return PROTOBUF_MAGIC + pb.Unknown(raw=message.SerializeToString()).SerializeToString()
+
+
+def a_pod(name: str, **spec: Any) -> pb.Pod:
+    """A pod as Go's encoder writes it: strings present even when empty."""
+    container = pb.Container(
+        name="c",
+        resources=pb.ResourceRequirements(
+            requests={"cpu": pb.Quantity(string="10m"), "memory": pb.Quantity(string="64Mi")}
+        ),
+    )
+    fields: dict[str, Any] = {
+        "containers": [container.SerializeToString()],
+        "tolerations": [
+            pb.Toleration(key="k", operator="Exists", value="", effect="").SerializeToString()
+        ],
+        "nodeName": "",
+        "schedulerName": "colo-batch",
+    }
+    fields.update(spec)
+    return pb.Pod(
+        metadata=pb.ObjectMeta(
+            name=name, generateName="", namespace="ns", uid=f"uid-{name}", resourceVersion="7",
+            creationTimestamp=pb.Time(seconds=1_796_083_200), labels={"app": "a"},
+        ),
+        spec=pb.PodSpec(**fields),
+        status=pb.PodStatus(phase="Pending", qosClass=""),
+    )  # fmt: skip
+
+
+def test_a_page_decodes_to_the_json_shape_with_json_omissions() -> None:
+    page = pb.PodList(
+        metadata=pb.ListMeta(resourceVersion="42", **{"continue": "next"}),
+        items=[a_pod("p", priority=0), a_pod("q", nodeName="n1")],
+    )
+    got = decode_pod_list(framed(page))
+    assert got["metadata"] == {"resourceVersion": "42", "continue": "next"}
+    p, q = got["items"]
+    assert p == {
+        "metadata": {"name": "p", "namespace": "ns", "uid": "uid-p", "resourceVersion": "7",
+                     "creationTimestamp": "2026-12-01T00:00:00Z", "labels": {"app": "a"}},
+        "spec": {"containers": [{"name": "c", "resources": {
+                     "requests": {"cpu": "10m", "memory": "64Mi"}}}],
+                 "schedulerName": "colo-batch",
+                 "tolerations": [{"key": "k", "operator": "Exists"}],
+                 "priority": 0},
+        "status": {"phase": "Pending"},
+    }  # fmt: skip
+    assert "priority" not in q["spec"] and q["spec"]["nodeName"] == "n1"
+    assert Pod.from_k8s(q).node_name == "n1" and Pod.from_k8s(p).node_name is None
+    last = decode_pod_list(framed(pb.PodList(metadata=pb.ListMeta(resourceVersion="43"))))
+    assert last == {"metadata": {"resourceVersion": "43"}, "items": []}
+
+
+def test_presence_is_kept_where_json_has_a_pointer() -> None:
+    sidecar = pb.Container(name="s", restartPolicy="Always").SerializeToString()
+    timed = pb.Toleration(key="", operator="Exists", effect="NoExecute", tolerationSeconds=0)
+    pod = a_pod("p", initContainers=[sidecar], tolerations=[timed.SerializeToString()])
+    pod.metadata.ownerReferences.add(kind="Job", name="j", controller=False)
+    pod.metadata.creationTimestamp.seconds = 0  # Go's zero time: JSON prints null
+    (got,) = decode_pod_list(framed(pb.PodList(items=[pod])))["items"]
+    assert got["spec"]["initContainers"] == [
+        {"name": "s", "resources": {}, "restartPolicy": "Always"}
+    ]
+    assert got["spec"]["tolerations"] == [
+        {"operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 0}
+    ]
+    assert got["metadata"]["ownerReferences"] == [{"kind": "Job", "name": "j", "controller": False}]
+    assert "creationTimestamp" not in got["metadata"]
+
+
+def test_affinity_decodes_with_json_names() -> None:
+    term = pb.PodAffinityTerm(
+        labelSelector=pb.LabelSelector(
+            matchLabels={"app": "a"},
+            matchExpressions=[pb.LabelSelectorRequirement(key="t", operator="In", values=["x"])],
+        ),
+        topologyKey="zone",
+    )
+    affinity = pb.Affinity(
+        nodeAffinity=pb.NodeAffinity(
+            requiredDuringSchedulingIgnoredDuringExecution=pb.NodeSelector(
+                nodeSelectorTerms=[pb.NodeSelectorTerm(
+                    matchFields=[pb.NodeSelectorRequirement(key="metadata.name", operator="In",
+                                                            values=["n1"])])]
+            )
+        ),
+        podAntiAffinity=pb.PodAntiAffinity(
+            preferredDuringSchedulingIgnoredDuringExecution=[
+                pb.WeightedPodAffinityTerm(weight=5, podAffinityTerm=term)
+            ]
+        ),
+    )  # fmt: skip
+    (got,) = decode_pod_list(
+        framed(pb.PodList(items=[a_pod("p", affinity=affinity.SerializeToString())]))
+    )["items"]
+    assert got["spec"]["affinity"] == {
+        "nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [
+            {"matchFields": [{"key": "metadata.name", "operator": "In", "values": ["n1"]}]}]}},
+        "podAntiAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": [
+            {"weight": 5, "podAffinityTerm": {
+                "labelSelector": {"matchLabels": {"app": "a"}, "matchExpressions": [
+                    {"key": "t", "operator": "In", "values": ["x"]}]},
+                "topologyKey": "zone"}}]},
+    }  # fmt: skip
+
+
+def test_repeated_containers_and_tolerations_are_decoded_once() -> None:
+    other = pb.Container(name="d").SerializeToString()
+    page = pb.PodList(items=[a_pod("p"), a_pod("q"), a_pod("r", containers=[other])])
+    p, q, r = decode_pod_list(framed(page))["items"]
+    assert p["spec"]["containers"][0] is q["spec"]["containers"][0]
+    assert p["spec"]["tolerations"][0] is q["spec"]["tolerations"][0]
+    assert r["spec"]["containers"] == [{"name": "d", "resources": {}}]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [PROTOBUF_MAGIC + b"\xff\xff\xff", framed(pb.Unknown(raw=b"\x12\x05ab")), b"k8s\x00"[:3]],
+    ids=["garbage", "a pod list that is not one", "no magic"],
+)
+def test_a_body_that_is_not_a_pod_list_is_refused(body: bytes) -> None:
+    with pytest.raises(NotProtobuf):
+        decode_pod_list(body)
+
+
+def test_an_encoded_pod_with_bad_container_bytes_is_refused_by_name() -> None:
+    page = pb.PodList(items=[a_pod("p", containers=[b"\xff\xff"])])
+    with pytest.raises(NotProtobuf, match="not a Container"):
+        decode_pod_list(framed(page))
+
+
+def test_only_pods_ask_for_protobuf() -> None:
+    assert POD.list_accept == PROTOBUF_OR_JSON
+    assert NODE.list_accept == "application/json"
+    # A server that answers JSON all the same is read as before.
+    json_page = b'{"metadata":{"resourceVersion":"1"},"items":[{"metadata":{"name":"p"}}]}'
+    assert POD.decode_list(json_page)["items"] == [{"metadata": {"name": "p"}}]
+
+
+def test_status_text_reads_a_protobuf_error() -> None:
+    status = pb.Status(message='pods "p" not found', reason="NotFound", code=404)
+    assert status_text(framed(status)) == 'NotFound: pods "p" not found'
+    assert "not a Status" in status_text(PROTOBUF_MAGIC + b"\xff")
+
+
+def test_the_transport_asks_for_protobuf_and_reads_its_answers_and_errors() -> None:
+    seen: list[str] = []
+    page = pb.PodList(metadata=pb.ListMeta(resourceVersion="9"), items=[a_pod("p")])
+
+    async def pods(request: web.Request) -> web.Response:
+        seen.append(request.headers.get("Accept", ""))
+        if request.query.get("bad") == "body":
+            return web.Response(body=PROTOBUF_MAGIC + b"\xff\xff")
+        if request.query.get("bad") == "gone":
+            err = pb.Status(message="the pod is gone", reason="NotFound", code=404)
+            return web.Response(status=404, body=framed(err))
+        return web.Response(body=framed(page))
+
+    async def main() -> None:
+        app = web.Application()
+        app.router.add_get("/api/v1/pods", pods)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        try:
+            async with Transport(f"http://127.0.0.1:{port}") as t:
+                got = await t.get("/api/v1/pods", shape=POD)
+                assert got["metadata"] == {"resourceVersion": "9"}
+                assert [p["metadata"]["name"] for p in got["items"]] == ["p"]
+                with pytest.raises(Retryable, match="not JSON"):
+                    await t.get("/api/v1/pods", {"bad": "body"}, shape=POD)
+                with pytest.raises(NotFound, match="NotFound: the pod is gone"):
+                    await t.get("/api/v1/pods", {"bad": "gone"}, shape=POD)
+                with pytest.raises(Retryable, match="not JSON"):  # no shape: JSON asked for
+                    await t.get("/api/v1/pods")
+        finally:
+            await runner.cleanup()
+
+    asyncio.run(main())
+    assert seen[:3] == [PROTOBUF_OR_JSON] * 3
+    assert seen[3] == "application/json"
+
+
+def test_the_committed_generated_code_matches_the_proto(tmp_path: Path) -> None:
+    proto = "colo/kube/pb/core.proto"
+    subprocess.run(
+        [sys.executable, "-m", "grpc_tools.protoc", f"-I{ROOT / 'proto'}",
+         f"--python_out={tmp_path}", f"--pyi_out={tmp_path}", str(ROOT / "proto" / proto)],
+        check=True,
+    )  # fmt: skip
+    for name in ("core_pb2.py", "core_pb2.pyi"):
+        fresh = (tmp_path / "colo/kube/pb" / name).read_text()
+        committed = (ROOT / "src/colo/kube/pb" / name).read_text()
+        assert fresh == committed, f"{name} is stale: run make proto"
