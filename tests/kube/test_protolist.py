@@ -100,7 +100,7 @@ def test_affinity_decodes_with_json_names() -> None:
     term = pb.PodAffinityTerm(
         labelSelector=pb.LabelSelector(
             matchLabels={"app": "a"},
-            matchExpressions=[pb.LabelSelectorRequirement(key="t", operator="In", values=["x"])],
+            matchExpressions=[pb.Requirement(key="t", operator="In", values=["x"])],
         ),
         topologyKey="zone",
     )
@@ -108,11 +108,11 @@ def test_affinity_decodes_with_json_names() -> None:
         nodeAffinity=pb.NodeAffinity(
             requiredDuringSchedulingIgnoredDuringExecution=pb.NodeSelector(
                 nodeSelectorTerms=[pb.NodeSelectorTerm(
-                    matchFields=[pb.NodeSelectorRequirement(key="metadata.name", operator="In",
+                    matchFields=[pb.Requirement(key="metadata.name", operator="In",
                                                             values=["n1"])])]
             )
         ),
-        podAntiAffinity=pb.PodAntiAffinity(
+        podAntiAffinity=pb.PodAffinity(
             preferredDuringSchedulingIgnoredDuringExecution=[
                 pb.WeightedPodAffinityTerm(weight=5, podAffinityTerm=term)
             ]

@@ -235,7 +235,7 @@ def _spec(s: pb.PodSpec) -> dict[str, Any]:
 
 
 # --- affinity: JSON prints every field of these structs but the omitempty ones --------
-def _requirement(r: pb.NodeSelectorRequirement | pb.LabelSelectorRequirement) -> dict[str, Any]:
+def _requirement(r: pb.Requirement) -> dict[str, Any]:
     out: dict[str, Any] = {"key": r.key, "operator": r.operator}
     if r.values:
         out["values"] = list(r.values)
@@ -276,7 +276,7 @@ def _pod_term(t: pb.PodAffinityTerm) -> dict[str, Any]:
     return out
 
 
-def _pod_terms(a: pb.PodAffinity | pb.PodAntiAffinity) -> dict[str, Any]:
+def _pod_terms(a: pb.PodAffinity) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if a.requiredDuringSchedulingIgnoredDuringExecution:
         out["requiredDuringSchedulingIgnoredDuringExecution"] = [

@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17\x63olo/kube/pb/core.proto\x12\x0c\x63olo.kube.pb\"D\n\x07Unknown\x12\x0b\n\x03raw\x18\x02 \x01(\x0c\x12\x17\n\x0f\x63ontentEncoding\x18\x03 \x01(\t\x12\x13\n\x0b\x63ontentType\x18\x04 \x01(\t\"7\n\x06Status\x12\x0f\n\x07message\x18\x03 \x01(\t\x12\x0e\n\x06reason\x18\x04 \x01(\t\x12\x0c\n\x04\x63ode\x18\x06 \x01(\x05\"5\n\x08ListMeta\x12\x17\n\x0fresourceVersion\x18\x02 \x01(\t\x12\x10\n\x08\x63ontinue\x18\x03 \x01(\t\"&\n\x04Time\x12\x0f\n\x07seconds\x18\x01 \x01(\x03\x12\r\n\x05nanos\x18\x02 \x01(\x05\"@\n\x0eOwnerReference\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x12\n\ncontroller\x18\x06 \x01(\x08\"\xa8\x03\n\nObjectMeta\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x14\n\x0cgenerateName\x18\x02 \x01(\t\x12\x11\n\tnamespace\x18\x03 \x01(\t\x12\x0b\n\x03uid\x18\x05 \x01(\t\x12\x17\n\x0fresourceVersion\x18\x06 \x01(\t\x12-\n\x11\x63reationTimestamp\x18\x08 \x01(\x0b\x32\x12.colo.kube.pb.Time\x12\x34\n\x06labels\x18\x0b \x03(\x0b\x32$.colo.kube.pb.ObjectMeta.LabelsEntry\x12>\n\x0b\x61nnotations\x18\x0c \x03(\x0b\x32).colo.kube.pb.ObjectMeta.AnnotationsEntry\x12\x35\n\x0fownerReferences\x18\r \x03(\x0b\x32\x1c.colo.kube.pb.OwnerReference\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1a\x32\n\x10\x41nnotationsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x1a\n\x08Quantity\x12\x0e\n\x06string\x18\x01 \x01(\t\".\n\rResourceClaim\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07request\x18\x02 \x01(\t\"\xd7\x02\n\x14ResourceRequirements\x12>\n\x06limits\x18\x01 \x03(\x0b\x32..colo.kube.pb.ResourceRequirements.LimitsEntry\x12\x42\n\x08requests\x18\x02 \x03(\x0b\x32\x30.colo.kube.pb.ResourceRequirements.RequestsEntry\x12+\n\x06\x63laims\x18\x03 \x03(\x0b\x32\x1b.colo.kube.pb.ResourceClaim\x1a\x45\n\x0bLimitsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12%\n\x05value\x18\x02 \x01(\x0b\x32\x16.colo.kube.pb.Quantity:\x02\x38\x01\x1aG\n\rRequestsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12%\n\x05value\x18\x02 \x01(\x0b\x32\x16.colo.kube.pb.Quantity:\x02\x38\x01\"g\n\tContainer\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x35\n\tresources\x18\x08 \x01(\x0b\x32\".colo.kube.pb.ResourceRequirements\x12\x15\n\rrestartPolicy\x18\x18 \x01(\t\"e\n\nToleration\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x10\n\x08operator\x18\x02 \x01(\t\x12\r\n\x05value\x18\x03 \x01(\t\x12\x0e\n\x06\x65\x66\x66\x65\x63t\x18\x04 \x01(\t\x12\x19\n\x11tolerationSeconds\x18\x05 \x01(\x03\"I\n\x18LabelSelectorRequirement\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x10\n\x08operator\x18\x02 \x01(\t\x12\x0e\n\x06values\x18\x03 \x03(\t\"\xc8\x01\n\rLabelSelector\x12\x41\n\x0bmatchLabels\x18\x01 \x03(\x0b\x32,.colo.kube.pb.LabelSelector.MatchLabelsEntry\x12@\n\x10matchExpressions\x18\x02 \x03(\x0b\x32&.colo.kube.pb.LabelSelectorRequirement\x1a\x32\n\x10MatchLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"H\n\x17NodeSelectorRequirement\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x10\n\x08operator\x18\x02 \x01(\t\x12\x0e\n\x06values\x18\x03 \x03(\t\"\x8f\x01\n\x10NodeSelectorTerm\x12?\n\x10matchExpressions\x18\x01 \x03(\x0b\x32%.colo.kube.pb.NodeSelectorRequirement\x12:\n\x0bmatchFields\x18\x02 \x03(\x0b\x32%.colo.kube.pb.NodeSelectorRequirement\"I\n\x0cNodeSelector\x12\x39\n\x11nodeSelectorTerms\x18\x01 \x03(\x0b\x32\x1e.colo.kube.pb.NodeSelectorTerm\"]\n\x17PreferredSchedulingTerm\x12\x0e\n\x06weight\x18\x01 \x01(\x05\x12\x32\n\npreference\x18\x02 \x01(\x0b\x32\x1e.colo.kube.pb.NodeSelectorTerm\"\xc2\x01\n\x0cNodeAffinity\x12R\n.requiredDuringSchedulingIgnoredDuringExecution\x18\x01 \x01(\x0b\x32\x1a.colo.kube.pb.NodeSelector\x12^\n/preferredDuringSchedulingIgnoredDuringExecution\x18\x02 \x03(\x0b\x32%.colo.kube.pb.PreferredSchedulingTerm\"\xd9\x01\n\x0fPodAffinityTerm\x12\x32\n\rlabelSelector\x18\x01 \x01(\x0b\x32\x1b.colo.kube.pb.LabelSelector\x12\x12\n\nnamespaces\x18\x02 \x03(\t\x12\x13\n\x0btopologyKey\x18\x03 \x01(\t\x12\x36\n\x11namespaceSelector\x18\x04 \x01(\x0b\x32\x1b.colo.kube.pb.LabelSelector\x12\x16\n\x0ematchLabelKeys\x18\x05 \x03(\t\x12\x19\n\x11mismatchLabelKeys\x18\x06 \x03(\t\"a\n\x17WeightedPodAffinityTerm\x12\x0e\n\x06weight\x18\x01 \x01(\x05\x12\x36\n\x0fpodAffinityTerm\x18\x02 \x01(\x0b\x32\x1d.colo.kube.pb.PodAffinityTerm\"\xc4\x01\n\x0bPodAffinity\x12U\n.requiredDuringSchedulingIgnoredDuringExecution\x18\x01 \x03(\x0b\x32\x1d.colo.kube.pb.PodAffinityTerm\x12^\n/preferredDuringSchedulingIgnoredDuringExecution\x18\x02 \x03(\x0b\x32%.colo.kube.pb.WeightedPodAffinityTerm\"\xc8\x01\n\x0fPodAntiAffinity\x12U\n.requiredDuringSchedulingIgnoredDuringExecution\x18\x01 \x03(\x0b\x32\x1d.colo.kube.pb.PodAffinityTerm\x12^\n/preferredDuringSchedulingIgnoredDuringExecution\x18\x02 \x03(\x0b\x32%.colo.kube.pb.WeightedPodAffinityTerm\"\xa4\x01\n\x08\x41\x66\x66inity\x12\x30\n\x0cnodeAffinity\x18\x01 \x01(\x0b\x32\x1a.colo.kube.pb.NodeAffinity\x12.\n\x0bpodAffinity\x18\x02 \x01(\x0b\x32\x19.colo.kube.pb.PodAffinity\x12\x36\n\x0fpodAntiAffinity\x18\x03 \x01(\x0b\x32\x1d.colo.kube.pb.PodAntiAffinity\"\xc2\x03\n\x07PodSpec\x12\x12\n\ncontainers\x18\x02 \x03(\x0c\x12=\n\x0cnodeSelector\x18\x07 \x03(\x0b\x32\'.colo.kube.pb.PodSpec.NodeSelectorEntry\x12\x10\n\x08nodeName\x18\n \x01(\t\x12\x10\n\x08\x61\x66\x66inity\x18\x12 \x01(\x0c\x12\x15\n\rschedulerName\x18\x13 \x01(\t\x12\x16\n\x0einitContainers\x18\x14 \x03(\x0c\x12\x13\n\x0btolerations\x18\x16 \x03(\x0c\x12\x10\n\x08priority\x18\x19 \x01(\x05\x12\x35\n\x08overhead\x18  \x03(\x0b\x32#.colo.kube.pb.PodSpec.OverheadEntry\x12\x35\n\tresources\x18( \x01(\x0b\x32\".colo.kube.pb.ResourceRequirements\x1a\x33\n\x11NodeSelectorEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1aG\n\rOverheadEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12%\n\x05value\x18\x02 \x01(\x0b\x32\x16.colo.kube.pb.Quantity:\x02\x38\x01\",\n\tPodStatus\x12\r\n\x05phase\x18\x01 \x01(\t\x12\x10\n\x08qosClass\x18\t \x01(\t\"\x7f\n\x03Pod\x12*\n\x08metadata\x18\x01 \x01(\x0b\x32\x18.colo.kube.pb.ObjectMeta\x12#\n\x04spec\x18\x02 \x01(\x0b\x32\x15.colo.kube.pb.PodSpec\x12\'\n\x06status\x18\x03 \x01(\x0b\x32\x17.colo.kube.pb.PodStatus\"U\n\x07PodList\x12(\n\x08metadata\x18\x01 \x01(\x0b\x32\x16.colo.kube.pb.ListMeta\x12 \n\x05items\x18\x02 \x03(\x0b\x32\x11.colo.kube.pb.Pod')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17\x63olo/kube/pb/core.proto\x12\x0c\x63olo.kube.pb\"D\n\x07Unknown\x12\x0b\n\x03raw\x18\x02 \x01(\x0c\x12\x17\n\x0f\x63ontentEncoding\x18\x03 \x01(\t\x12\x13\n\x0b\x63ontentType\x18\x04 \x01(\t\"7\n\x06Status\x12\x0f\n\x07message\x18\x03 \x01(\t\x12\x0e\n\x06reason\x18\x04 \x01(\t\x12\x0c\n\x04\x63ode\x18\x06 \x01(\x05\"5\n\x08ListMeta\x12\x17\n\x0fresourceVersion\x18\x02 \x01(\t\x12\x10\n\x08\x63ontinue\x18\x03 \x01(\t\"&\n\x04Time\x12\x0f\n\x07seconds\x18\x01 \x01(\x03\x12\r\n\x05nanos\x18\x02 \x01(\x05\"@\n\x0eOwnerReference\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x12\n\ncontroller\x18\x06 \x01(\x08\"\xa8\x03\n\nObjectMeta\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x14\n\x0cgenerateName\x18\x02 \x01(\t\x12\x11\n\tnamespace\x18\x03 \x01(\t\x12\x0b\n\x03uid\x18\x05 \x01(\t\x12\x17\n\x0fresourceVersion\x18\x06 \x01(\t\x12-\n\x11\x63reationTimestamp\x18\x08 \x01(\x0b\x32\x12.colo.kube.pb.Time\x12\x34\n\x06labels\x18\x0b \x03(\x0b\x32$.colo.kube.pb.ObjectMeta.LabelsEntry\x12>\n\x0b\x61nnotations\x18\x0c \x03(\x0b\x32).colo.kube.pb.ObjectMeta.AnnotationsEntry\x12\x35\n\x0fownerReferences\x18\r \x03(\x0b\x32\x1c.colo.kube.pb.OwnerReference\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1a\x32\n\x10\x41nnotationsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x1a\n\x08Quantity\x12\x0e\n\x06string\x18\x01 \x01(\t\".\n\rResourceClaim\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07request\x18\x02 \x01(\t\"\xd7\x02\n\x14ResourceRequirements\x12>\n\x06limits\x18\x01 \x03(\x0b\x32..colo.kube.pb.ResourceRequirements.LimitsEntry\x12\x42\n\x08requests\x18\x02 \x03(\x0b\x32\x30.colo.kube.pb.ResourceRequirements.RequestsEntry\x12+\n\x06\x63laims\x18\x03 \x03(\x0b\x32\x1b.colo.kube.pb.ResourceClaim\x1a\x45\n\x0bLimitsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12%\n\x05value\x18\x02 \x01(\x0b\x32\x16.colo.kube.pb.Quantity:\x02\x38\x01\x1aG\n\rRequestsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12%\n\x05value\x18\x02 \x01(\x0b\x32\x16.colo.kube.pb.Quantity:\x02\x38\x01\"g\n\tContainer\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x35\n\tresources\x18\x08 \x01(\x0b\x32\".colo.kube.pb.ResourceRequirements\x12\x15\n\rrestartPolicy\x18\x18 \x01(\t\"e\n\nToleration\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x10\n\x08operator\x18\x02 \x01(\t\x12\r\n\x05value\x18\x03 \x01(\t\x12\x0e\n\x06\x65\x66\x66\x65\x63t\x18\x04 \x01(\t\x12\x19\n\x11tolerationSeconds\x18\x05 \x01(\x03\"<\n\x0bRequirement\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x10\n\x08operator\x18\x02 \x01(\t\x12\x0e\n\x06values\x18\x03 \x03(\t\"\xbb\x01\n\rLabelSelector\x12\x41\n\x0bmatchLabels\x18\x01 \x03(\x0b\x32,.colo.kube.pb.LabelSelector.MatchLabelsEntry\x12\x33\n\x10matchExpressions\x18\x02 \x03(\x0b\x32\x19.colo.kube.pb.Requirement\x1a\x32\n\x10MatchLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"w\n\x10NodeSelectorTerm\x12\x33\n\x10matchExpressions\x18\x01 \x03(\x0b\x32\x19.colo.kube.pb.Requirement\x12.\n\x0bmatchFields\x18\x02 \x03(\x0b\x32\x19.colo.kube.pb.Requirement\"I\n\x0cNodeSelector\x12\x39\n\x11nodeSelectorTerms\x18\x01 \x03(\x0b\x32\x1e.colo.kube.pb.NodeSelectorTerm\"]\n\x17PreferredSchedulingTerm\x12\x0e\n\x06weight\x18\x01 \x01(\x05\x12\x32\n\npreference\x18\x02 \x01(\x0b\x32\x1e.colo.kube.pb.NodeSelectorTerm\"\xc2\x01\n\x0cNodeAffinity\x12R\n.requiredDuringSchedulingIgnoredDuringExecution\x18\x01 \x01(\x0b\x32\x1a.colo.kube.pb.NodeSelector\x12^\n/preferredDuringSchedulingIgnoredDuringExecution\x18\x02 \x03(\x0b\x32%.colo.kube.pb.PreferredSchedulingTerm\"\xd9\x01\n\x0fPodAffinityTerm\x12\x32\n\rlabelSelector\x18\x01 \x01(\x0b\x32\x1b.colo.kube.pb.LabelSelector\x12\x12\n\nnamespaces\x18\x02 \x03(\t\x12\x13\n\x0btopologyKey\x18\x03 \x01(\t\x12\x36\n\x11namespaceSelector\x18\x04 \x01(\x0b\x32\x1b.colo.kube.pb.LabelSelector\x12\x16\n\x0ematchLabelKeys\x18\x05 \x03(\t\x12\x19\n\x11mismatchLabelKeys\x18\x06 \x03(\t\"a\n\x17WeightedPodAffinityTerm\x12\x0e\n\x06weight\x18\x01 \x01(\x05\x12\x36\n\x0fpodAffinityTerm\x18\x02 \x01(\x0b\x32\x1d.colo.kube.pb.PodAffinityTerm\"\xc4\x01\n\x0bPodAffinity\x12U\n.requiredDuringSchedulingIgnoredDuringExecution\x18\x01 \x03(\x0b\x32\x1d.colo.kube.pb.PodAffinityTerm\x12^\n/preferredDuringSchedulingIgnoredDuringExecution\x18\x02 \x03(\x0b\x32%.colo.kube.pb.WeightedPodAffinityTerm\"\xa0\x01\n\x08\x41\x66\x66inity\x12\x30\n\x0cnodeAffinity\x18\x01 \x01(\x0b\x32\x1a.colo.kube.pb.NodeAffinity\x12.\n\x0bpodAffinity\x18\x02 \x01(\x0b\x32\x19.colo.kube.pb.PodAffinity\x12\x32\n\x0fpodAntiAffinity\x18\x03 \x01(\x0b\x32\x19.colo.kube.pb.PodAffinity\"\xc2\x03\n\x07PodSpec\x12\x12\n\ncontainers\x18\x02 \x03(\x0c\x12=\n\x0cnodeSelector\x18\x07 \x03(\x0b\x32\'.colo.kube.pb.PodSpec.NodeSelectorEntry\x12\x10\n\x08nodeName\x18\n \x01(\t\x12\x10\n\x08\x61\x66\x66inity\x18\x12 \x01(\x0c\x12\x15\n\rschedulerName\x18\x13 \x01(\t\x12\x16\n\x0einitContainers\x18\x14 \x03(\x0c\x12\x13\n\x0btolerations\x18\x16 \x03(\x0c\x12\x10\n\x08priority\x18\x19 \x01(\x05\x12\x35\n\x08overhead\x18  \x03(\x0b\x32#.colo.kube.pb.PodSpec.OverheadEntry\x12\x35\n\tresources\x18( \x01(\x0b\x32\".colo.kube.pb.ResourceRequirements\x1a\x33\n\x11NodeSelectorEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1aG\n\rOverheadEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12%\n\x05value\x18\x02 \x01(\x0b\x32\x16.colo.kube.pb.Quantity:\x02\x38\x01\",\n\tPodStatus\x12\r\n\x05phase\x18\x01 \x01(\t\x12\x10\n\x08qosClass\x18\t \x01(\t\"\x7f\n\x03Pod\x12*\n\x08metadata\x18\x01 \x01(\x0b\x32\x18.colo.kube.pb.ObjectMeta\x12#\n\x04spec\x18\x02 \x01(\x0b\x32\x15.colo.kube.pb.PodSpec\x12\'\n\x06status\x18\x03 \x01(\x0b\x32\x17.colo.kube.pb.PodStatus\"U\n\x07PodList\x12(\n\x08metadata\x18\x01 \x01(\x0b\x32\x16.colo.kube.pb.ListMeta\x12 \n\x05items\x18\x02 \x03(\x0b\x32\x11.colo.kube.pb.Pod')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -75,42 +75,38 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_CONTAINER']._serialized_end=1281
   _globals['_TOLERATION']._serialized_start=1283
   _globals['_TOLERATION']._serialized_end=1384
-  _globals['_LABELSELECTORREQUIREMENT']._serialized_start=1386
-  _globals['_LABELSELECTORREQUIREMENT']._serialized_end=1459
-  _globals['_LABELSELECTOR']._serialized_start=1462
-  _globals['_LABELSELECTOR']._serialized_end=1662
-  _globals['_LABELSELECTOR_MATCHLABELSENTRY']._serialized_start=1612
-  _globals['_LABELSELECTOR_MATCHLABELSENTRY']._serialized_end=1662
-  _globals['_NODESELECTORREQUIREMENT']._serialized_start=1664
-  _globals['_NODESELECTORREQUIREMENT']._serialized_end=1736
-  _globals['_NODESELECTORTERM']._serialized_start=1739
-  _globals['_NODESELECTORTERM']._serialized_end=1882
-  _globals['_NODESELECTOR']._serialized_start=1884
-  _globals['_NODESELECTOR']._serialized_end=1957
-  _globals['_PREFERREDSCHEDULINGTERM']._serialized_start=1959
-  _globals['_PREFERREDSCHEDULINGTERM']._serialized_end=2052
-  _globals['_NODEAFFINITY']._serialized_start=2055
-  _globals['_NODEAFFINITY']._serialized_end=2249
-  _globals['_PODAFFINITYTERM']._serialized_start=2252
-  _globals['_PODAFFINITYTERM']._serialized_end=2469
-  _globals['_WEIGHTEDPODAFFINITYTERM']._serialized_start=2471
-  _globals['_WEIGHTEDPODAFFINITYTERM']._serialized_end=2568
-  _globals['_PODAFFINITY']._serialized_start=2571
-  _globals['_PODAFFINITY']._serialized_end=2767
-  _globals['_PODANTIAFFINITY']._serialized_start=2770
-  _globals['_PODANTIAFFINITY']._serialized_end=2970
-  _globals['_AFFINITY']._serialized_start=2973
-  _globals['_AFFINITY']._serialized_end=3137
-  _globals['_PODSPEC']._serialized_start=3140
-  _globals['_PODSPEC']._serialized_end=3590
-  _globals['_PODSPEC_NODESELECTORENTRY']._serialized_start=3466
-  _globals['_PODSPEC_NODESELECTORENTRY']._serialized_end=3517
-  _globals['_PODSPEC_OVERHEADENTRY']._serialized_start=3519
-  _globals['_PODSPEC_OVERHEADENTRY']._serialized_end=3590
-  _globals['_PODSTATUS']._serialized_start=3592
-  _globals['_PODSTATUS']._serialized_end=3636
-  _globals['_POD']._serialized_start=3638
-  _globals['_POD']._serialized_end=3765
-  _globals['_PODLIST']._serialized_start=3767
-  _globals['_PODLIST']._serialized_end=3852
+  _globals['_REQUIREMENT']._serialized_start=1386
+  _globals['_REQUIREMENT']._serialized_end=1446
+  _globals['_LABELSELECTOR']._serialized_start=1449
+  _globals['_LABELSELECTOR']._serialized_end=1636
+  _globals['_LABELSELECTOR_MATCHLABELSENTRY']._serialized_start=1586
+  _globals['_LABELSELECTOR_MATCHLABELSENTRY']._serialized_end=1636
+  _globals['_NODESELECTORTERM']._serialized_start=1638
+  _globals['_NODESELECTORTERM']._serialized_end=1757
+  _globals['_NODESELECTOR']._serialized_start=1759
+  _globals['_NODESELECTOR']._serialized_end=1832
+  _globals['_PREFERREDSCHEDULINGTERM']._serialized_start=1834
+  _globals['_PREFERREDSCHEDULINGTERM']._serialized_end=1927
+  _globals['_NODEAFFINITY']._serialized_start=1930
+  _globals['_NODEAFFINITY']._serialized_end=2124
+  _globals['_PODAFFINITYTERM']._serialized_start=2127
+  _globals['_PODAFFINITYTERM']._serialized_end=2344
+  _globals['_WEIGHTEDPODAFFINITYTERM']._serialized_start=2346
+  _globals['_WEIGHTEDPODAFFINITYTERM']._serialized_end=2443
+  _globals['_PODAFFINITY']._serialized_start=2446
+  _globals['_PODAFFINITY']._serialized_end=2642
+  _globals['_AFFINITY']._serialized_start=2645
+  _globals['_AFFINITY']._serialized_end=2805
+  _globals['_PODSPEC']._serialized_start=2808
+  _globals['_PODSPEC']._serialized_end=3258
+  _globals['_PODSPEC_NODESELECTORENTRY']._serialized_start=3134
+  _globals['_PODSPEC_NODESELECTORENTRY']._serialized_end=3185
+  _globals['_PODSPEC_OVERHEADENTRY']._serialized_start=3187
+  _globals['_PODSPEC_OVERHEADENTRY']._serialized_end=3258
+  _globals['_PODSTATUS']._serialized_start=3260
+  _globals['_PODSTATUS']._serialized_end=3304
+  _globals['_POD']._serialized_start=3306
+  _globals['_POD']._serialized_end=3433
+  _globals['_PODLIST']._serialized_start=3435
+  _globals['_PODLIST']._serialized_end=3520
 # @@protoc_insertion_point(module_scope)

@@ -149,7 +149,7 @@ class Toleration(_message.Message):
     tolerationSeconds: int
     def __init__(self, key: _Optional[str] = ..., operator: _Optional[str] = ..., value: _Optional[str] = ..., effect: _Optional[str] = ..., tolerationSeconds: _Optional[int] = ...) -> None: ...
 
-class LabelSelectorRequirement(_message.Message):
+class Requirement(_message.Message):
     __slots__ = ("key", "operator", "values")
     KEY_FIELD_NUMBER: _ClassVar[int]
     OPERATOR_FIELD_NUMBER: _ClassVar[int]
@@ -171,26 +171,16 @@ class LabelSelector(_message.Message):
     MATCHLABELS_FIELD_NUMBER: _ClassVar[int]
     MATCHEXPRESSIONS_FIELD_NUMBER: _ClassVar[int]
     matchLabels: _containers.ScalarMap[str, str]
-    matchExpressions: _containers.RepeatedCompositeFieldContainer[LabelSelectorRequirement]
-    def __init__(self, matchLabels: _Optional[_Mapping[str, str]] = ..., matchExpressions: _Optional[_Iterable[_Union[LabelSelectorRequirement, _Mapping]]] = ...) -> None: ...
-
-class NodeSelectorRequirement(_message.Message):
-    __slots__ = ("key", "operator", "values")
-    KEY_FIELD_NUMBER: _ClassVar[int]
-    OPERATOR_FIELD_NUMBER: _ClassVar[int]
-    VALUES_FIELD_NUMBER: _ClassVar[int]
-    key: str
-    operator: str
-    values: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, key: _Optional[str] = ..., operator: _Optional[str] = ..., values: _Optional[_Iterable[str]] = ...) -> None: ...
+    matchExpressions: _containers.RepeatedCompositeFieldContainer[Requirement]
+    def __init__(self, matchLabels: _Optional[_Mapping[str, str]] = ..., matchExpressions: _Optional[_Iterable[_Union[Requirement, _Mapping]]] = ...) -> None: ...
 
 class NodeSelectorTerm(_message.Message):
     __slots__ = ("matchExpressions", "matchFields")
     MATCHEXPRESSIONS_FIELD_NUMBER: _ClassVar[int]
     MATCHFIELDS_FIELD_NUMBER: _ClassVar[int]
-    matchExpressions: _containers.RepeatedCompositeFieldContainer[NodeSelectorRequirement]
-    matchFields: _containers.RepeatedCompositeFieldContainer[NodeSelectorRequirement]
-    def __init__(self, matchExpressions: _Optional[_Iterable[_Union[NodeSelectorRequirement, _Mapping]]] = ..., matchFields: _Optional[_Iterable[_Union[NodeSelectorRequirement, _Mapping]]] = ...) -> None: ...
+    matchExpressions: _containers.RepeatedCompositeFieldContainer[Requirement]
+    matchFields: _containers.RepeatedCompositeFieldContainer[Requirement]
+    def __init__(self, matchExpressions: _Optional[_Iterable[_Union[Requirement, _Mapping]]] = ..., matchFields: _Optional[_Iterable[_Union[Requirement, _Mapping]]] = ...) -> None: ...
 
 class NodeSelector(_message.Message):
     __slots__ = ("nodeSelectorTerms",)
@@ -246,14 +236,6 @@ class PodAffinity(_message.Message):
     preferredDuringSchedulingIgnoredDuringExecution: _containers.RepeatedCompositeFieldContainer[WeightedPodAffinityTerm]
     def __init__(self, requiredDuringSchedulingIgnoredDuringExecution: _Optional[_Iterable[_Union[PodAffinityTerm, _Mapping]]] = ..., preferredDuringSchedulingIgnoredDuringExecution: _Optional[_Iterable[_Union[WeightedPodAffinityTerm, _Mapping]]] = ...) -> None: ...
 
-class PodAntiAffinity(_message.Message):
-    __slots__ = ("requiredDuringSchedulingIgnoredDuringExecution", "preferredDuringSchedulingIgnoredDuringExecution")
-    REQUIREDDURINGSCHEDULINGIGNOREDDURINGEXECUTION_FIELD_NUMBER: _ClassVar[int]
-    PREFERREDDURINGSCHEDULINGIGNOREDDURINGEXECUTION_FIELD_NUMBER: _ClassVar[int]
-    requiredDuringSchedulingIgnoredDuringExecution: _containers.RepeatedCompositeFieldContainer[PodAffinityTerm]
-    preferredDuringSchedulingIgnoredDuringExecution: _containers.RepeatedCompositeFieldContainer[WeightedPodAffinityTerm]
-    def __init__(self, requiredDuringSchedulingIgnoredDuringExecution: _Optional[_Iterable[_Union[PodAffinityTerm, _Mapping]]] = ..., preferredDuringSchedulingIgnoredDuringExecution: _Optional[_Iterable[_Union[WeightedPodAffinityTerm, _Mapping]]] = ...) -> None: ...
-
 class Affinity(_message.Message):
     __slots__ = ("nodeAffinity", "podAffinity", "podAntiAffinity")
     NODEAFFINITY_FIELD_NUMBER: _ClassVar[int]
@@ -261,8 +243,8 @@ class Affinity(_message.Message):
     PODANTIAFFINITY_FIELD_NUMBER: _ClassVar[int]
     nodeAffinity: NodeAffinity
     podAffinity: PodAffinity
-    podAntiAffinity: PodAntiAffinity
-    def __init__(self, nodeAffinity: _Optional[_Union[NodeAffinity, _Mapping]] = ..., podAffinity: _Optional[_Union[PodAffinity, _Mapping]] = ..., podAntiAffinity: _Optional[_Union[PodAntiAffinity, _Mapping]] = ...) -> None: ...
+    podAntiAffinity: PodAffinity
+    def __init__(self, nodeAffinity: _Optional[_Union[NodeAffinity, _Mapping]] = ..., podAffinity: _Optional[_Union[PodAffinity, _Mapping]] = ..., podAntiAffinity: _Optional[_Union[PodAffinity, _Mapping]] = ...) -> None: ...
 
 class PodSpec(_message.Message):
     __slots__ = ("containers", "nodeSelector", "nodeName", "affinity", "schedulerName", "initContainers", "tolerations", "priority", "overhead", "resources")
