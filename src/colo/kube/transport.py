@@ -75,7 +75,11 @@ def _decode(body: bytes, url: str, parse: Callable[[bytes], Any] = json.loads) -
     try:
         return parse(body)
     except (ValueError, msgspec.DecodeError) as e:
-        raise Retryable(f"{url}: the response is not JSON: {body[:120]!r}", delay_s=1.0) from e
+        if body[:4] == PROTOBUF_MAGIC:
+            what = f"not a Protobuf list colo can read ({e})"
+        else:
+            what = "not JSON"
+        raise Retryable(f"{url}: the response is {what}: {body[:120]!r}", delay_s=1.0) from e
 
 
 class Transport:
