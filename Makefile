@@ -62,8 +62,9 @@ bench: $(STAMP_TEST) cluster-bins stress-ng
 	@set -e; for b in bench/[!_]*.py; do echo "== $$b"; $(PY) $$b; done
 
 # Regenerate the code from proto/ (committed; tests check it is current): Python in
-# src/colo/rpc and src/colo/kube/pb (the pod list decoder's messages), Go (the coordinator client of the kube-scheduler plugin) in
-# build/scheduler-plugin/rpc/coordv1 (needs go; builds protoc-gen-go{,-grpc} once).
+# src/colo/rpc and src/colo/kube/pb (the pod list decoder's messages), Go (the
+# coordinator client of the kube-scheduler plugin) in build/scheduler-plugin/rpc/coordv1
+# (needs go; builds protoc-gen-go{,-grpc} once).
 proto: $(STAMP_TEST)
 	$(PY) -m grpc_tools.protoc -Iproto --python_out=src --grpc_python_out=src --pyi_out=src \
 		proto/colo/rpc/coord/v1/coordinator.proto
