@@ -25,6 +25,7 @@ the API server's field numbers, so the parse skips the rest without building it.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 from typing import Any
@@ -82,42 +83,30 @@ def _pod(p: pb.Pod) -> dict[str, Any]:
     if p.HasField("spec"):
         out["spec"] = _spec(p.spec)
     if p.HasField("status"):
-        status = p.status
-        st: dict[str, Any] = {}
-        if status.phase:
-            st["phase"] = status.phase
-        if status.qosClass:
-            st["qosClass"] = status.qosClass
-        out["status"] = st
+        out["status"] = _nonempty(p.status, _STATUS)
     return out
 
 
-_STAMPS: dict[int, str] = {}
+def _nonempty(m: Any, names: tuple[str, ...]) -> dict[str, Any]:
+    """The string fields of `names` that are not empty: Go writes an empty string to
+    Protobuf and leaves it out of JSON (omitempty)."""
+    return {name: value for name in names if (value := getattr(m, name))}
 
 
+_STATUS = ("phase", "qosClass")
+_META = ("name", "generateName", "namespace", "uid", "resourceVersion")
+_TOLERATION = ("key", "operator", "value", "effect")
+
+
+@functools.lru_cache(maxsize=4096)
 def _stamp(seconds: int) -> str:
     """RFC 3339 in whole seconds, as metav1.Time prints in JSON; memoised (a wave's pods
     share their creation second)."""
-    text = _STAMPS.get(seconds)
-    if text is None:
-        if len(_STAMPS) >= 4096:
-            _STAMPS.clear()
-        text = _STAMPS[seconds] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
-    return text
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
 
 
 def _meta(m: pb.ObjectMeta) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    if m.name:
-        out["name"] = m.name
-    if m.generateName:
-        out["generateName"] = m.generateName
-    if m.namespace:
-        out["namespace"] = m.namespace
-    if m.uid:
-        out["uid"] = m.uid
-    if m.resourceVersion:
-        out["resourceVersion"] = m.resourceVersion
+    out = _nonempty(m, _META)
     if m.HasField("creationTimestamp") and m.creationTimestamp.seconds:
         out["creationTimestamp"] = _stamp(m.creationTimestamp.seconds)  # zero: JSON's null
     if m.labels:
@@ -164,44 +153,21 @@ def _container(c: pb.Container) -> dict[str, Any]:
 
 
 def _toleration(t: pb.Toleration) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    if t.key:
-        out["key"] = t.key
-    if t.operator:
-        out["operator"] = t.operator
-    if t.value:
-        out["value"] = t.value
-    if t.effect:
-        out["effect"] = t.effect
+    out = _nonempty(t, _TOLERATION)
     if t.HasField("tolerationSeconds"):
         out["tolerationSeconds"] = t.tolerationSeconds
     return out
 
 
-class _Decoded:
-    """Sub-objects decoded by their bytes: the pods of one wave repeat the same
-    containers and tolerations thousands of times (bounded: emptied when full).
-
-    The dicts are shared between the pods that repeat them, as nothing writes to an
-    informer's objects."""
-
-    def __init__(self, decode: Callable[[bytes], dict[str, Any]], limit: int = 4096) -> None:
-        self._decode = decode
-        self._limit = limit
-        self._seen: dict[bytes, dict[str, Any]] = {}
-
-    def __call__(self, raw: bytes) -> dict[str, Any]:
-        out = self._seen.get(raw)
-        if out is None:
-            if len(self._seen) >= self._limit:
-                self._seen.clear()
-            out = self._seen[raw] = self._decode(raw)
-        return out
-
-
-def _parsed(
+def _once_per_content(
     message: Any, convert: Callable[[Any], dict[str, Any]]
 ) -> Callable[[bytes], dict[str, Any]]:
+    """Decode a sub-object from its bytes, once per distinct content: the pods of one
+    wave repeat the same containers and tolerations thousands of times. The dicts are
+    shared between the pods that repeat them, as nothing writes to an informer's
+    objects; a failed decode is not kept (its error names what it is)."""
+
+    @functools.lru_cache(maxsize=4096)
     def decode(raw: bytes) -> dict[str, Any]:
         try:
             return convert(message.FromString(raw))
@@ -313,6 +279,6 @@ def _affinity(a: pb.Affinity) -> dict[str, Any]:
     return out
 
 
-_CONTAINERS = _Decoded(_parsed(pb.Container, _container))
-_TOLERATIONS = _Decoded(_parsed(pb.Toleration, _toleration))
-_AFFINITIES = _Decoded(_parsed(pb.Affinity, _affinity))
+_CONTAINERS = _once_per_content(pb.Container, _container)
+_TOLERATIONS = _once_per_content(pb.Toleration, _toleration)
+_AFFINITIES = _once_per_content(pb.Affinity, _affinity)
