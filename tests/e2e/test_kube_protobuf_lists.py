@@ -11,6 +11,7 @@ from e2ekit import new_namespace, pod_body, transport
 
 from colo.core.objects import Pod
 from colo.devcluster import ClusterState
+from colo.kube import protolist
 from colo.kube.informer import Informer
 from colo.kube.protolist import decode_pod_list
 from colo.kube.shapes import POD, PROTOBUF_MAGIC
@@ -92,7 +93,15 @@ async def listed(t: Transport, ns: str, accept: str) -> bytes:
         return await r.read()
 
 
-def test_protobuf_and_json_lists_give_the_same_pods(dev_cluster: ClusterState) -> None:
+def test_protobuf_and_json_lists_give_the_same_pods(
+    dev_cluster: ClusterState, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    decoded: list[int] = []  # the Protobuf pages the informer took in: their sizes
+
+    def counting(body: bytes) -> dict[str, Any]:
+        decoded.append(len(body))
+        return decode_pod_list(body)
+
     async def body() -> None:
         async with transport(dev_cluster) as t:
             ns = await new_namespace(t)
@@ -132,9 +141,12 @@ def test_protobuf_and_json_lists_give_the_same_pods(dev_cluster: ClusterState) -
             assert view.owner_kind == "Namespace" and view.affinity is not None
             assert [t.toleration_seconds for t in view.tolerations] == [None, None, 30]
 
-            # The informer lists in Protobuf and its cache holds the same objects.
+            # The informer lists in Protobuf (three pods: a page of two, then one) and its cache
+            # holds the same objects.
+            monkeypatch.setattr(protolist, "decode_pod_list", counting)
             inf = Informer(t, "pods", namespace=ns, page_size=2)
             await inf.relist()
+            assert len(decoded) == 2, decoded
             cached = {key.split("/")[1]: obj for key, obj in inf.raw().items()}
             assert cached["rich"] == by_name["rich"]
 
