@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from colo.core.builders import NodeBuilder, PodBuilder
 from colo.core.errors import InvalidInput
-from colo.core.objects import Node, Pod, Taint, Toleration, untolerated_taint
+from colo.core.objects import Node, Pod, SharedSpec, Taint, Toleration, untolerated_taint
 from colo.core.qos import QoSTier
 from colo.core.resources import BATCH_CPU, Resources
 
@@ -602,7 +602,7 @@ def built_as_afresh(name: str, spec: dict[str, Any]) -> None:
 
     obj = {"metadata": {"name": name, "namespace": "ns"}, "spec": spec}
     got = view_or_field(obj)
-    for memo in (objects._TOLERATIONS, objects._RESOURCES):
+    for memo in (objects._TOLERATIONS, objects._RESOURCES, objects._BY_SPEC):
         memo._parsed.clear()
     assert got == view_or_field(obj)
 
@@ -614,6 +614,41 @@ def test_a_view_built_after_others_equals_one_built_afresh(sequence: list[dict[s
     a parse from scratch gives, whatever came before, errors (and their fields) included."""
     for i, spec in enumerate(sequence):
         built_as_afresh(f"p{i}", spec)
+
+
+@given(st.lists(specs, min_size=1, max_size=6), st.lists(st.sampled_from(["Pending", "Running"])))
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+def test_pods_sharing_one_spec_object_get_the_views_of_their_own_copies(
+    sequence: list[dict[str, Any]], phases: list[str]
+) -> None:
+    """A SharedSpec (one object several pods hold: the Protobuf list decoder's) is read
+    once: each pod's view, or the field its error names, must equal the one its own
+    plain copy gives; its metadata and status stay its own."""
+    for i, spec in enumerate(sequence):
+        shared = SharedSpec(copy.deepcopy(spec))
+        for j, phase in enumerate([*phases[:2], "Pending"]):
+            meta = {"name": f"p{i}-{j}", "namespace": "ns", "labels": {"j": str(j)}}
+            pod = {"metadata": meta, "spec": shared, "status": {"phase": phase}}
+            plain = {"metadata": meta, "spec": copy.deepcopy(spec), "status": {"phase": phase}}
+            assert view_or_field(pod) == view_or_field(plain)
+
+
+def test_a_shared_spec_the_memo_remembers_is_never_mistaken_for_a_newer_one() -> None:
+    """The memo goes by the object's identity and holds the object, so a later spec can
+    never be given the id (and with it the parse) of one that is gone."""
+    for cpu in range(1, 200):
+        spec = SharedSpec(PodBuilder("p").req(cpu=f"{cpu}m").obj()["spec"])
+        pod = Pod.from_k8s({"metadata": {"name": f"p{cpu}"}, "spec": spec})
+        assert pod.requests.cpu_milli == cpu
+        del spec, pod
+
+
+def test_a_bad_shared_spec_names_each_pod_that_holds_it() -> None:
+    spec = SharedSpec(PodBuilder("p").req(cpu="lots").obj()["spec"])
+    for name in ("a", "b"):
+        with pytest.raises(InvalidInput, match=f"pod default/{name}") as caught:
+            Pod.from_k8s({"metadata": {"name": name}, "spec": spec})
+        assert caught.value.field == "spec.containers[0].resources.requests.cpu"
 
 
 def variant(data: st.DataObject, spec: dict[str, Any]) -> dict[str, Any]:

@@ -14,7 +14,7 @@ import pytest
 from aiohttp import web
 
 from colo.core.errors import NotFound, Retryable
-from colo.core.objects import Pod
+from colo.core.objects import Pod, SharedSpec
 from colo.kube.pb import core_pb2 as pb
 from colo.kube.protolist import NotProtobuf, decode_pod_list, status_text
 from colo.kube.shapes import NODE, POD, PROTOBUF_MAGIC, PROTOBUF_OR_JSON
@@ -50,7 +50,7 @@ def a_pod(name: str, **spec: Any) -> pb.Pod:
             name=name, generateName="", namespace="ns", uid=f"uid-{name}", resourceVersion="7",
             creationTimestamp=pb.Time(seconds=1_796_083_200), labels={"app": "a"},
         ),
-        spec=pb.PodSpec(**fields),
+        spec=pb.PodSpec(**fields).SerializeToString(),
         status=pb.PodStatus(phase="Pending", qosClass=""),
     )  # fmt: skip
 
@@ -132,13 +132,24 @@ def test_affinity_decodes_with_json_names() -> None:
     }  # fmt: skip
 
 
-def test_repeated_containers_and_tolerations_are_decoded_once() -> None:
+def test_repeated_specs_containers_and_tolerations_are_decoded_once() -> None:
     other = pb.Container(name="d").SerializeToString()
-    page = pb.PodList(items=[a_pod("p"), a_pod("q"), a_pod("r", containers=[other])])
-    p, q, r = decode_pod_list(framed(page))["items"]
-    assert p["spec"]["containers"][0] is q["spec"]["containers"][0]
-    assert p["spec"]["tolerations"][0] is q["spec"]["tolerations"][0]
+    page = pb.PodList(
+        items=[a_pod("p"), a_pod("q"), a_pod("r", containers=[other]), a_pod("s", nodeName="n")]
+    )
+    p, q, r, s = decode_pod_list(framed(page))["items"]
+    # a wave's pending pods: one spec, shared, marked so views read it once
+    assert p["spec"] is q["spec"] and type(p["spec"]) is SharedSpec
+    assert r["spec"] is not p["spec"] and s["spec"] is not p["spec"]
+    assert s["spec"]["nodeName"] == "n" and "nodeName" not in p["spec"]
+    # inside specs that differ, the parts that do not are still shared
+    assert p["spec"]["tolerations"][0] is r["spec"]["tolerations"][0]
+    assert p["spec"]["containers"][0] is s["spec"]["containers"][0]
     assert r["spec"]["containers"] == [{"name": "d", "resources": {}}]
+    views = [Pod.from_k8s(o) for o in (p, q, r, s)]
+    assert [v.name for v in views] == ["p", "q", "r", "s"]
+    assert views[0].tolerations is views[1].tolerations and views[3].node_name == "n"
+    assert views[2].requests.cpu_milli == 0 and views[0].requests.cpu_milli == 10
 
 
 @pytest.mark.parametrize(
@@ -155,6 +166,12 @@ def test_an_encoded_pod_with_bad_container_bytes_is_refused_by_name() -> None:
     page = pb.PodList(items=[a_pod("p", containers=[b"\xff\xff"])])
     with pytest.raises(NotProtobuf, match="not a Container"):
         decode_pod_list(framed(page))
+
+
+def test_an_encoded_pod_with_bad_spec_bytes_is_refused_by_name() -> None:
+    pod = pb.Pod(metadata=pb.ObjectMeta(name="p"), spec=b"\xff\xff")
+    with pytest.raises(NotProtobuf, match="not a PodSpec"):
+        decode_pod_list(framed(pb.PodList(items=[pod])))
 
 
 def test_only_pods_ask_for_protobuf() -> None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from colo.core._fields import (
     as_mapping,
@@ -247,25 +247,16 @@ class Pod:
         owner_kind, owner_name = _controller_owner(metadata, display)
 
         spec = opt_mapping(root, "spec", display, "") or {}
-        explicit_priority = opt_int(spec, "priority", display, "spec")
-        raw_tolerations = opt_list(spec, "tolerations", display, "spec")
-        key = _tolerations_key(raw_tolerations)
-        tolerations = _TOLERATIONS.get(key)
-        if tolerations is None:
-            tolerations = tuple(
-                Toleration.from_k8s(t, obj=display, path=f"spec.tolerations[{i}]")
-                for i, t in enumerate(raw_tolerations)
-            )
-            _TOLERATIONS.put(key, tolerations)
-        key = _spec_resources_key(spec)
-        parsed = _RESOURCES.get(key)
-        if parsed is None:
-            resources = PodResources.from_spec(spec, obj=display)
-            requests = resources.requests()
-            requests = Resources(requests.cpu_milli, requests.memory_bytes, 1, requests.scalars)
-            parsed = (resources, requests, resources.limits())
-            _RESOURCES.put(key, parsed)
-        resources, requests, limits = parsed
+        if type(spec) is SharedSpec:
+            hit = _BY_SPEC.get(id(spec))
+            if hit is not None and hit[0] is spec:
+                s = hit[1]
+            else:
+                s = _spec_parts(spec, display)
+                _BY_SPEC.put(id(spec), (spec, s))
+        else:
+            s = _spec_parts(spec, display)
+        explicit_priority, resources = s.priority, s.resources
 
         status = opt_mapping(root, "status", display, "") or {}
         qos_class = status_qos_class(status, display) or qos_class_of(resources)
@@ -278,14 +269,14 @@ class Pod:
             uid=opt_str(metadata, "uid", display, "metadata"),
             labels=labels,
             annotations=str_map(metadata, "annotations", display, "metadata"),
-            node_name=opt_str(spec, "nodeName", display, "spec") or None,
-            scheduler_name=opt_str(spec, "schedulerName", display, "spec") or DEFAULT_SCHEDULER,
+            node_name=s.node_name,
+            scheduler_name=s.scheduler_name,
             priority=explicit_priority or 0,
-            requests=requests,
-            limits=limits,
-            tolerations=tolerations,
-            node_selector=str_map(spec, "nodeSelector", display, "spec"),
-            affinity=opt_mapping(spec, "affinity", display, "spec"),
+            requests=s.requests,
+            limits=s.limits,
+            tolerations=s.tolerations,
+            node_selector=s.node_selector,
+            affinity=s.affinity,
             phase=opt_str(status, "phase", display, "status") or "Pending",
             tier=tier,
             qos_class=qos_class,
@@ -293,6 +284,62 @@ class Pod:
             owner_name=owner_name,
             created_s=_timestamp_s(metadata, "creationTimestamp", display),
         )
+
+
+class SharedSpec(dict[str, Any]):
+    """A pod spec that several raw pods hold as the very same object, and that nothing
+    writes to: the Protobuf list decoder (`colo.kube.protolist`) hands out one per
+    distinct spec, and a wave's pending pods share one. `Pod.from_k8s` reads such a spec
+    once and memoises what it read by the object's identity (the memo holds the object,
+    so its id is not reused while remembered); any other spec is read every time."""
+
+    __slots__ = ()
+
+
+class _SpecParts(NamedTuple):
+    """What a view reads of a pod's spec."""
+
+    priority: int | None
+    tolerations: tuple[Toleration, ...]
+    resources: PodResources
+    requests: Resources
+    limits: Resources
+    node_name: str | None
+    scheduler_name: str
+    node_selector: Mapping[str, str]
+    affinity: Mapping[str, Any] | None
+
+
+def _spec_parts(spec: Mapping[str, Any], display: str) -> _SpecParts:
+    raw_tolerations = opt_list(spec, "tolerations", display, "spec")
+    key = _tolerations_key(raw_tolerations)
+    tolerations = _TOLERATIONS.get(key)
+    if tolerations is None:
+        tolerations = tuple(
+            Toleration.from_k8s(t, obj=display, path=f"spec.tolerations[{i}]")
+            for i, t in enumerate(raw_tolerations)
+        )
+        _TOLERATIONS.put(key, tolerations)
+    key = _spec_resources_key(spec)
+    parsed = _RESOURCES.get(key)
+    if parsed is None:
+        resources = PodResources.from_spec(spec, obj=display)
+        requests = resources.requests()
+        requests = Resources(requests.cpu_milli, requests.memory_bytes, 1, requests.scalars)
+        parsed = (resources, requests, resources.limits())
+        _RESOURCES.put(key, parsed)
+    resources, requests, limits = parsed
+    return _SpecParts(
+        priority=opt_int(spec, "priority", display, "spec"),
+        tolerations=tolerations,
+        resources=resources,
+        requests=requests,
+        limits=limits,
+        node_name=opt_str(spec, "nodeName", display, "spec") or None,
+        scheduler_name=opt_str(spec, "schedulerName", display, "spec") or DEFAULT_SCHEDULER,
+        node_selector=str_map(spec, "nodeSelector", display, "spec"),
+        affinity=opt_mapping(spec, "affinity", display, "spec"),
+    )
 
 
 class _Memo:
@@ -321,6 +368,7 @@ class _Memo:
 
 _TOLERATIONS = _Memo()
 _RESOURCES = _Memo()
+_BY_SPEC = _Memo()  # id of a SharedSpec -> (the spec, its _SpecParts)
 
 # Keys hold only plain strings (and ints where the API has integers): `True == 1` and
 # `1 == 1.0` in Python, so a bool or a float must never share a parse with an int.

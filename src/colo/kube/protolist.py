@@ -32,6 +32,7 @@ from typing import Any
 
 from google.protobuf.message import DecodeError
 
+from colo.core.objects import SharedSpec
 from colo.kube.pb import core_pb2 as pb
 from colo.kube.shapes import PROTOBUF_MAGIC
 
@@ -81,7 +82,7 @@ def status_text(body: bytes) -> str:
 def _pod(p: pb.Pod) -> dict[str, Any]:
     out: dict[str, Any] = {"metadata": _meta(p.metadata)}
     if p.HasField("spec"):
-        out["spec"] = _spec(p.spec)
+        out["spec"] = _SPECS(p.spec)
     if p.HasField("status"):
         out["status"] = _nonempty(p.status, _STATUS)
     return out
@@ -177,8 +178,8 @@ def _once_per_content(
     return decode
 
 
-def _spec(s: pb.PodSpec) -> dict[str, Any]:
-    out: dict[str, Any] = {"containers": [_CONTAINERS(c) for c in s.containers]}
+def _spec(s: pb.PodSpec) -> SharedSpec:
+    out = SharedSpec(containers=[_CONTAINERS(c) for c in s.containers])
     if s.initContainers:
         out["initContainers"] = [_CONTAINERS(c) for c in s.initContainers]
     if s.nodeSelector:
@@ -282,3 +283,4 @@ def _affinity(a: pb.Affinity) -> dict[str, Any]:
 _CONTAINERS = _once_per_content(pb.Container, _container)
 _TOLERATIONS = _once_per_content(pb.Toleration, _toleration)
 _AFFINITIES = _once_per_content(pb.Affinity, _affinity)
+_SPECS = _once_per_content(pb.PodSpec, _spec)
