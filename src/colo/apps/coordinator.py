@@ -64,6 +64,7 @@ class CoordinatorApp:
             self._owns_reader = False
         self.reader = reader
         self._listen = listen
+        self._following = False
         self._informers: asyncio.Task[None] | None = None
         self._server: grpc.aio.Server | None = None
         self.port = 0
@@ -73,17 +74,31 @@ class CoordinatorApp:
         await self.sync()
         return await self.serve()
 
+    def follow(self) -> None:
+        """Take every change in from the reader's first listing on, as it arrives: call
+        before the owner starts the reader (then `sync` has nothing to rebuild). colo-batch
+        does, so the ledger is built while the listing's pages are still on their way,
+        not after the last one, in front of its first reservation."""
+        if not self.reader.is_empty():
+            raise RuntimeError("follow() after the reader has taken objects in: sync() rebuilds")
+        self.reader.subscribe(self.feed.apply)
+        self._following = True
+
     async def sync(self) -> None:
-        """Wait for the informers' first listing and rebuild the ledger from it; from
-        then on it follows every change. Reservations made in this process
-        (`InProcessCoordinator`) may begin here, before `serve()`."""
+        """Wait for the informers' first listing and rebuild the ledger from it (unless
+        it followed the listing, `follow`); from then on it follows every change.
+        Reservations made in this process (`InProcessCoordinator`) may begin here,
+        before `serve()`."""
         if self._owns_reader:
             self._informers = asyncio.ensure_future(self.reader.run())
         # An informer that gives up (Permanent) raises here, when this app runs them.
         await self.reader.wait_synced(self._informers)
+        if self._following:
+            return
         # No await between the rebuild and the subscription: no change falls in between.
         self.feed.rebuild(self.reader.nodes(), self.reader.pods())
         self.reader.subscribe(self.feed.apply)
+        self._following = True
 
     async def serve(self) -> int:
         """Serve the synced ledger over gRPC; returns the port. gRPC is imported here, not

@@ -40,6 +40,10 @@ class KubeClusterReader:
             running.result()  # its error, or CancelledError
             raise RuntimeError("the informers stopped before they had listed")
 
+    def is_empty(self) -> bool:
+        """Nothing cached yet: a subscriber from now on misses no object."""
+        return not (self._pods.cached_keys() or self._nodes.cached_keys())
+
     def nodes(self) -> Sequence[Node]:
         out = [self._nodes.view(k) for k in self._nodes.cached_keys()]
         return [n for n in out if isinstance(n, Node)]
