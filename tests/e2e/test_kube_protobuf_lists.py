@@ -1,5 +1,5 @@
-"""Pod lists in Protobuf (colo.kube.protolist) against the real API server: the same
-pods listed as JSON and as Protobuf give the same shaped objects and the same views."""
+"""Pod and node lists in Protobuf (colo.kube.protolist) against the real API server: the
+same objects listed as JSON and as Protobuf give the same shaped objects and views."""
 
 from __future__ import annotations
 
@@ -9,12 +9,12 @@ from typing import Any
 import pytest
 from e2ekit import new_namespace, pod_body, transport
 
-from colo.core.objects import Pod
+from colo.core.objects import Node, Pod
 from colo.devcluster import ClusterState
 from colo.kube import protolist
 from colo.kube.informer import Informer
-from colo.kube.protolist import decode_pod_list
-from colo.kube.shapes import POD, PROTOBUF_MAGIC
+from colo.kube.protolist import decode_node_list, decode_pod_list
+from colo.kube.shapes import NODE, POD, PROTOBUF_MAGIC
 from colo.kube.transport import Transport
 
 pytestmark = pytest.mark.e2e
@@ -85,10 +85,10 @@ def rich_pod(name: str, owner: dict[str, Any]) -> dict[str, Any]:
     return body
 
 
-async def listed(t: Transport, ns: str, accept: str) -> bytes:
+async def listed(t: Transport, path: str, accept: str) -> bytes:
     """One list page's body, asked for in `accept` (the bytes, to see the encoding)."""
     headers = {"Authorization": f"Bearer {t.config.token}", "Accept": accept}
-    async with t._sess().get(t.base_url + f"/api/v1/namespaces/{ns}/pods", headers=headers) as r:
+    async with t._sess().get(t.base_url + path, headers=headers) as r:
         assert r.status == 200, await r.text()
         return await r.read()
 
@@ -116,8 +116,8 @@ def test_protobuf_and_json_lists_give_the_same_pods(
                 f"/api/v1/namespaces/{ns}/pods",
                 pod_body("bound", nodeName="node-0", schedulerName="colo-e2e-nobody"),
             )
-            as_pb = await listed(t, ns, POD.list_accept)
-            as_json = await listed(t, ns, "application/json")
+            as_pb = await listed(t, f"/api/v1/namespaces/{ns}/pods", POD.list_accept)
+            as_json = await listed(t, f"/api/v1/namespaces/{ns}/pods", "application/json")
             assert as_pb[:4] == PROTOBUF_MAGIC, "the API server did not answer in Protobuf"
             from_pb = decode_pod_list(as_pb)["items"]
             from_json = POD.decode_list(as_json)["items"]
@@ -149,5 +149,59 @@ def test_protobuf_and_json_lists_give_the_same_pods(
             assert len(decoded) == 2, decoded
             cached = {key.split("/")[1]: obj for key, obj in inf.raw().items()}
             assert cached["rich"] == by_name["rich"]
+
+    asyncio.run(body())
+
+
+def test_protobuf_and_json_lists_give_the_same_nodes(dev_cluster: ClusterState) -> None:
+    """kwok's nodes (capacity, allocatable, conditions) and one of the test's own, with
+    what kwok's lack: taints (one with the time it was added), cordoned, no status."""
+    name = "colo-e2e-pb-node"
+    node = {
+        "apiVersion": "v1",
+        "kind": "Node",
+        "metadata": {"name": name, "labels": {"colo-e2e": "pb", "zone": "z1"},
+                     "annotations": {"note": "not kwok's"}},
+        "spec": {
+            "unschedulable": True,
+            "taints": [
+                {"key": "dedicated", "value": "batch", "effect": "NoSchedule"},
+                {"key": "gone", "effect": "NoExecute", "timeAdded": "2026-12-08T01:02:03Z"},
+                {"key": "plain", "effect": "PreferNoSchedule"},
+            ],
+        },
+    }  # fmt: skip
+
+    async def body() -> None:
+        async with transport(dev_cluster) as t:
+            await t.post("/api/v1/nodes", node)
+            try:
+                as_pb = await listed(t, "/api/v1/nodes", NODE.list_accept)
+                as_json = await listed(t, "/api/v1/nodes", "application/json")
+            finally:
+                await t.request("DELETE", f"/api/v1/nodes/{name}")
+            assert as_pb[:4] == PROTOBUF_MAGIC, "the API server did not answer in Protobuf"
+            from_pb = decode_node_list(as_pb)["items"]
+            by_name = {n["metadata"]["name"]: n for n in NODE.decode_list(as_json)["items"]}
+            assert sorted(n["metadata"]["name"] for n in from_pb) == sorted(by_name)
+            same = 0
+            for n in from_pb:
+                other = by_name[n["metadata"]["name"]]
+                if n["metadata"]["resourceVersion"] != other["metadata"]["resourceVersion"]:
+                    continue  # kwok's heartbeat between the two lists
+                assert n == other, n["metadata"]["name"]
+                assert Node.from_k8s(n) == Node.from_k8s(other)
+                same += 1
+            assert same >= 2
+            ours = next(n for n in from_pb if n["metadata"]["name"] == name)
+            assert ours["spec"]["taints"][1]["timeAdded"] == "2026-12-08T01:02:03Z"
+            view = Node.from_k8s(ours)
+            assert view.unschedulable and [x.key for x in view.taints] == [
+                "dedicated",
+                "gone",
+                "plain",
+            ]
+            kwok = next(n for n in from_pb if n["metadata"]["name"] != name)
+            assert Node.from_k8s(kwok).allocatable.cpu_milli > 0
 
     asyncio.run(body())

@@ -14,9 +14,9 @@ import pytest
 from aiohttp import web
 
 from colo.core.errors import NotFound, Retryable
-from colo.core.objects import Pod, SharedSpec
+from colo.core.objects import Node, Pod, SharedSpec
 from colo.kube.pb import core_pb2 as pb
-from colo.kube.protolist import NotProtobuf, decode_pod_list, status_text
+from colo.kube.protolist import NotProtobuf, decode_node_list, decode_pod_list, status_text
 from colo.kube.shapes import NODE, POD, PROTOBUF_MAGIC, PROTOBUF_OR_JSON
 from colo.kube.transport import Transport
 
@@ -152,6 +152,50 @@ def test_repeated_specs_containers_and_tolerations_are_decoded_once() -> None:
     assert views[2].requests.cpu_milli == 0 and views[0].requests.cpu_milli == 10
 
 
+def test_a_node_page_decodes_to_the_json_shape_with_json_omissions() -> None:
+    cpu = {"cpu": pb.Quantity(string="32"), "pods": pb.Quantity(string="110")}
+    taints = [
+        pb.Taint(key="a", value="", effect="NoSchedule"),
+        pb.Taint(key="b", value="v", effect="NoExecute", timeAdded=pb.Time(seconds=1_796_083_200)),
+    ]
+    kwok = pb.Node(
+        metadata=pb.ObjectMeta(name="n1", generateName="", namespace="", uid="u1",
+                               resourceVersion="5", labels={"type": "kwok"}),
+        spec=pb.NodeSpec(unschedulable=False),
+        status=pb.NodeStatus(capacity=cpu, allocatable=cpu, conditions=[
+            pb.NodeCondition(type="Ready", status="True")]),
+    )  # fmt: skip
+    cordoned = pb.Node(
+        metadata=pb.ObjectMeta(name="n2"),
+        spec=pb.NodeSpec(unschedulable=True, taints=taints),
+        status=pb.NodeStatus(),
+    )
+    page = pb.NodeList(metadata=pb.ListMeta(resourceVersion="9"), items=[kwok, cordoned])
+    got = decode_node_list(framed(page))
+    assert got == {
+        "metadata": {"resourceVersion": "9"},
+        "items": [
+            {"metadata": {"name": "n1", "uid": "u1", "resourceVersion": "5",
+                          "labels": {"type": "kwok"}},
+             "spec": {},
+             "status": {"capacity": {"cpu": "32", "pods": "110"},
+                        "allocatable": {"cpu": "32", "pods": "110"},
+                        "conditions": [{"type": "Ready", "status": "True"}]}},
+            {"metadata": {"name": "n2"},
+             "spec": {"taints": [{"key": "a", "effect": "NoSchedule"},
+                                 {"key": "b", "value": "v", "effect": "NoExecute",
+                                  "timeAdded": "2026-12-01T00:00:00Z"}],
+                      "unschedulable": True},
+             "status": {}},
+        ],
+    }  # fmt: skip
+    views = [Node.from_k8s(n) for n in got["items"]]
+    assert views[0].ready and views[0].allocatable.cpu_milli == 32_000
+    assert views[1].unschedulable and [t.key for t in views[1].taints] == ["a", "b"]
+    with pytest.raises(NotProtobuf, match="not a node list"):
+        decode_node_list(PROTOBUF_MAGIC + b"\xff\xff\xff")
+
+
 @pytest.mark.parametrize(
     "body",
     [PROTOBUF_MAGIC + b"\xff\xff\xff", framed(pb.Unknown(raw=b"\x12\x05ab")), b"k8s\x00"[:3]],
@@ -174,9 +218,11 @@ def test_an_encoded_pod_with_bad_spec_bytes_is_refused_by_name() -> None:
         decode_pod_list(framed(pb.PodList(items=[pod])))
 
 
-def test_only_pods_ask_for_protobuf() -> None:
+def test_pods_and_nodes_ask_for_protobuf() -> None:
     assert POD.list_accept == PROTOBUF_OR_JSON
-    assert NODE.list_accept == "application/json"
+    assert NODE.list_accept == PROTOBUF_OR_JSON
+    node_page = pb.NodeList(items=[pb.Node(metadata=pb.ObjectMeta(name="n"))])
+    assert NODE.decode_list(framed(node_page))["items"] == [{"metadata": {"name": "n"}}]
     # A server that answers JSON all the same is read as before.
     json_page = b'{"metadata":{"resourceVersion":"1"},"items":[{"metadata":{"name":"p"}}]}'
     assert POD.decode_list(json_page)["items"] == [{"metadata": {"name": "p"}}]

@@ -122,7 +122,7 @@ PROTOBUF_OR_JSON = "application/vnd.kubernetes.protobuf, application/json"
 class Shape:
     """How to decode a list page and a watch line of one resource, keeping its shape.
 
-    `protobuf`: ask for list pages in Kubernetes' Protobuf encoding (pods only:
+    `protobuf`: ask for list pages in Kubernetes' Protobuf encoding (pods and nodes:
     `colo.kube.protolist`, which decodes them to the same dicts); a JSON answer is
     still taken."""
 
@@ -141,9 +141,9 @@ class Shape:
             # Imported at the first such page (protobuf's runtime and colo's messages:
             # ~8 ms compiled, beside aiohttp's and numpy's imports), so that a process
             # that never lists pods never loads them.
-            from colo.kube.protolist import decode_pod_list
+            from colo.kube.protolist import decode_node_list, decode_pod_list
 
-            return decode_pod_list(body)
+            return decode_pod_list(body) if self.resource == "pods" else decode_node_list(body)
         try:
             return self._list.decode(body)
         except msgspec.ValidationError:
@@ -165,5 +165,5 @@ class Shape:
 
 
 POD = Shape("pods", _Pod, _PodList, protobuf=True)
-NODE = Shape("nodes", _Node, _NodeList)
+NODE = Shape("nodes", _Node, _NodeList, protobuf=True)
 SHAPES: dict[str, Shape] = {"pods": POD, "nodes": NODE}

@@ -184,7 +184,7 @@ class Transport:
         shape: BodyShape | None = None,
     ) -> Any:
         """Send one request; return the decoded JSON body (a list page in `shape`, asked
-        for in the shape's `list_accept`: pods in Protobuf, `colo.kube.protolist`)."""
+        for in the shape's `list_accept`: pods and nodes in Protobuf, `colo.kube.protolist`)."""
         url = self.base_url + path
         data = None if body is None else json.dumps(body)
         headers = self._headers()
