@@ -21,7 +21,6 @@ from colo.core.errors import Conflict, Retryable
 from colo.core.objects import START_AT_ANNOTATION, Node, Pod
 from colo.core.reservation import Item
 from colo.core.virtual import VIRTUAL_NODE_LABEL_KEY, VIRTUAL_NODE_LABEL_VALUE, VIRTUAL_TAINT_KEY
-from colo.sched.loop import FIRST_RESERVATION, Placement, _first_reservation
 from colo.sched.messages import Bind, Reserve
 
 
@@ -476,77 +475,3 @@ def test_colo_batch_imports_neither_grpc_nor_the_other_ports_before_it_needs_the
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]", out.stdout
-
-
-def test_a_large_wave_binds_its_first_reservation_before_the_rest_is_reserved() -> None:
-    rig = Rig(*(node(f"n{i}", cpu="64") for i in range(4)))
-    coordinator = rig.sched._coordinator
-    assert coordinator is not None
-    order: list[str] = []
-    reserve, bind = coordinator.reserve, rig.binder.bind_retrying
-
-    async def reserving(items: Any) -> Any:
-        order.append(f"reserve {len(items)}")
-        return await reserve(items)
-
-    async def binding(pod: PodRef, node_name: str) -> None:
-        order.append("bind")
-        await bind(pod, node_name)
-
-    coordinator.reserve = reserving  # type: ignore[method-assign]
-    rig.binder.bind_retrying = binding  # type: ignore[method-assign]
-    for i in range(300):
-        rig.add(pod(f"p{i:03d}", "100m"))
-    assert rig.cycle() == 300
-    reserves = [c for _, c in rig.recorded if isinstance(c, Reserve)]
-    assert [len(r.items) for r in reserves] == [FIRST_RESERVATION, 300 - FIRST_RESERVATION]
-    # the first ticket's bindings are under way before the rest is asked for
-    assert order[0] == f"reserve {FIRST_RESERVATION}" and order[1] == "bind"
-    assert order.index(f"reserve {300 - FIRST_RESERVATION}") > order.index("bind")
-    # and every pod is bound once, in the order the cycle placed them
-    sent = [c.pod.key for _, c in rig.recorded if isinstance(c, Bind)]
-    assert [key for key, _ in rig.binder.bound] == sent and len(set(sent)) == 300
-    assert [i.pod for r in reserves for i in r.items] == sent
-
-
-def test_a_coordinator_fault_on_the_first_reservation_gives_the_whole_cycle_back() -> None:
-    rig = Rig(*(node(f"n{i}", cpu="64") for i in range(4)))
-    coordinator = rig.sched._coordinator
-    assert coordinator is not None
-    reserve = coordinator.reserve
-    faults = [Retryable("coordinator unavailable")]
-
-    async def faulty(items: Any) -> Any:
-        if faults:
-            raise faults.pop()
-        return await reserve(items)
-
-    coordinator.reserve = faulty  # type: ignore[method-assign]
-    for i in range(200):
-        rig.add(pod(f"p{i:03d}", "100m"))
-    assert rig.cycle() == 0
-    assert [len(c.items) for _, c in rig.recorded if isinstance(c, Reserve)] == [FIRST_RESERVATION]
-    assert not rig.loop.inflight and len(rig.loop.pending) == 200
-    assert rig.loop.snap.used[:4, 0].sum() == 0  # nothing assumed is left on the nodes
-    rig.now += 10.0  # past the backoff
-    assert rig.cycle() == 200
-    assert rig.ledger.granted == 200
-
-
-class _Entry:
-    def __init__(self, gang: str) -> None:
-        self.req = type("Req", (), {"gang": gang})()
-
-
-@pytest.mark.parametrize(
-    ("gangs", "first"),
-    [
-        ([""] * 128, 128),  # up to twice the first ticket: one ticket
-        ([""] * 129, FIRST_RESERVATION),
-        ([""] * 10 + ["g"] * 4 + [""] * 200, 10),  # cut before the gang: it stays whole
-        (["g"] * 4 + [""] * 200, 204),  # a gang first: one ticket
-    ],
-)
-def test_the_first_reservation_never_splits_a_gang(gangs: list[str], first: int) -> None:
-    placed = [Placement(_Entry(g), 0) for g in gangs]  # type: ignore[arg-type]
-    assert _first_reservation(placed) == first

@@ -19,9 +19,8 @@ ledger, and both run the very same steps:
 3. A cycle runs `BatchCycle` over the pending pods not already in flight (all of them,
    or in `parked` mode only those that can be placed: `colo.sched.backlog`). Its
    placements count on their nodes at once ("assumed", as kube-scheduler does) and go
-   to the coordinator as one `Reserve` (Omega style; past `2 × FIRST_RESERVATION`, the
-   first `FIRST_RESERVATION` go first and the rest once those are answered, so that the
-   first bindings leave early). Without a coordinator they are bound straight away.
+   to the coordinator as one `Reserve` (Omega style). Without a coordinator they are
+   bound straight away.
 4. A refused placement means someone holds room there that this view does not show
    yet: the refused request stays on that node as a placeholder for `conflict_hold_s`
    (until the reader has caught up) and the pod is tried again in the next cycle. A gang
@@ -90,12 +89,6 @@ DEFAULT_SCHEDULER_NAME = "colo-batch"
 FEW_PODS = 4
 #: Compiled requirements remembered (forgotten all at once past this: a cache, not state).
 MAX_REMEMBERED = 4096
-#: A cycle with more placements reserves this many first and the rest once they are
-#: answered, after their bindings: a wave's first bindings (colo-batch keeps 64 in
-#: flight) then leave without waiting for the reservation of thousands (~25 ms for
-#: 5,000 in-process, 2 cores). The reservations and bindings are the same, in the same
-#: order.
-FIRST_RESERVATION = 64
 #: The longest a coordinator fault holds the next cycle back.
 MAX_COORDINATOR_BACKOFF_S = 5.0
 
@@ -189,19 +182,6 @@ class BatchStats:
     """Failed bindings by error."""
 
 
-def _first_reservation(placed: list[Placement]) -> int:
-    """How many of a cycle's placements its first `Reserve` asks for: all of them, or,
-    past 2 × FIRST_RESERVATION, the first FIRST_RESERVATION (fewer if a gang member
-    comes sooner: a gang's reservations are granted or given back together, in one
-    ticket, so the first ticket holds none)."""
-    if len(placed) <= 2 * FIRST_RESERVATION:
-        return len(placed)
-    for i, p in enumerate(placed[:FIRST_RESERVATION]):
-        if p.entry.req.gang:
-            return i or len(placed)
-    return FIRST_RESERVATION
-
-
 def _job_of(pod: Pod) -> str:
     return f"{pod.namespace}/{pod.owner_name}" if pod.owner_name else ""
 
@@ -230,7 +210,6 @@ class BatchLoop:
         self._virtual_failed: dict[str, float] = {}  # job -> until
         self._placeholders: list[tuple[float, int, np.ndarray]] = []  # (until, node, vec)
         self._tickets: dict[int, list[Placement]] = {}
-        self._rest: dict[int, list[Placement]] = {}  # ticket -> placements asked after it
         self._next_ticket = 0
         self._changed: set[int] = set()  # nodes where room may have grown (parked mode)
         self._cycle_at: float | None = None
@@ -507,12 +486,6 @@ class BatchLoop:
             for p in placed:
                 self._bind(p, now, out)
             return
-        first = _first_reservation(placed)
-        ticket = self._reserve(placed[:first], out)
-        if first < len(placed):
-            self._rest[ticket] = placed[first:]
-
-    def _reserve(self, placed: list[Placement], out: list[Command]) -> int:
         ticket = self._next_ticket
         self._next_ticket += 1
         self._tickets[ticket] = placed
@@ -522,7 +495,6 @@ class BatchLoop:
             for p in placed
         )
         out.append(Reserve(ticket, items))
-        return ticket
 
     def _cycle_parked(self, now: float, wall: float) -> list[Placement]:
         queue = self.queue
@@ -630,9 +602,6 @@ class BatchLoop:
             log.info("coordinator refused %d of %d reservations; retrying them",
                      refused, len(placed))  # fmt: skip
             self._wake(now)  # retry the refused ones against the fresher view
-        rest = self._rest.pop(ticket, None)
-        if rest is not None:  # after this ticket's bindings: they go out first
-            self._reserve(rest, out)
 
     def _bind(self, p: Placement, now: float, out: list[Command]) -> None:
         """Bind now, or at the pod's `colo.io/start-at` if that is still to come."""
@@ -671,8 +640,7 @@ class BatchLoop:
                 out.append(Unreserve(tuple(back)))
 
     def _reserve_failed(self, event: ReserveFailed, now: float) -> None:
-        # The rest of the cycle's placements, not asked for yet, go back with it.
-        placed = self._tickets.pop(event.ticket) + self._rest.pop(event.ticket, [])
+        placed = self._tickets.pop(event.ticket)
         self.stats.coordinator_faults += 1
         log.warning("coordinator reserve failed; %d pods retried: %s", len(placed), event.error)
         for p in placed:
