@@ -143,7 +143,7 @@ def test_protobuf_and_json_lists_give_the_same_pods(
 
             # The informer lists in Protobuf (three pods: a page of two, then one) and its cache
             # holds the same objects.
-            monkeypatch.setattr(protolist, "decode_pod_list", counting)
+            monkeypatch.setitem(protolist.DECODERS, "pods", counting)
             inf = Informer(t, "pods", namespace=ns, page_size=2)
             await inf.relist()
             assert len(decoded) == 2, decoded

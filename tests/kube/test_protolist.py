@@ -1,5 +1,5 @@
-"""Pod list pages in Protobuf: what colo.kube.protolist makes of them, and how the
-transport asks for them. (The same pods encoded by a real API server both ways:
+"""Pod and node list pages in Protobuf: what colo.kube.protolist makes of them, and how
+the transport asks for them. (The same objects encoded by a real API server both ways:
 tests/e2e/test_kube_protobuf_lists.py.)"""
 
 from __future__ import annotations

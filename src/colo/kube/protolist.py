@@ -40,7 +40,7 @@ from colo.kube.shapes import PROTOBUF_MAGIC
 
 
 class NotProtobuf(ValueError):
-    """The body is not a Kubernetes Protobuf pod list."""
+    """The body is not a Kubernetes Protobuf pod or node list."""
 
 
 def decode_pod_list(body: bytes) -> dict[str, Any]:
@@ -334,3 +334,9 @@ _CONTAINERS = _once_per_content(pb.Container, _container)
 _TOLERATIONS = _once_per_content(pb.Toleration, _toleration)
 _AFFINITIES = _once_per_content(pb.Affinity, _affinity)
 _SPECS = _once_per_content(pb.PodSpec, _spec)
+
+#: Each resource's list page decoder (what `colo.kube.shapes` asks for in Protobuf).
+DECODERS: dict[str, Callable[[bytes], dict[str, Any]]] = {
+    "pods": decode_pod_list,
+    "nodes": decode_node_list,
+}

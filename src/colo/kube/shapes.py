@@ -140,10 +140,10 @@ class Shape:
         if self._protobuf and body[:4] == PROTOBUF_MAGIC:
             # Imported at the first such page (protobuf's runtime and colo's messages:
             # ~8 ms compiled, beside aiohttp's and numpy's imports), so that a process
-            # that never lists pods never loads them.
-            from colo.kube.protolist import decode_node_list, decode_pod_list
+            # that lists neither pods nor nodes never loads them.
+            from colo.kube.protolist import DECODERS
 
-            return decode_pod_list(body) if self.resource == "pods" else decode_node_list(body)
+            return DECODERS[self.resource](body)
         try:
             return self._list.decode(body)
         except msgspec.ValidationError:
